@@ -1,0 +1,1 @@
+"""Dramatiq actors: notify, deliver webhooks, run playbook steps, clean up."""

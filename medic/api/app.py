@@ -1,0 +1,62 @@
+"""The FastAPI application: routers, error mapping, middleware, lifecycle."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from medic import __version__
+from medic.api import errors, health, ping, v1, v2
+from medic.api.middleware import MedicMiddleware
+from medic.config import Settings
+from medic.runtime import Medic
+
+DESCRIPTION = """Heartbeat monitor and dead man's switch.
+
+Every route except `/health*`, `/metrics`, `/v1/healthcheck/network` and the ping URLs
+needs an API key: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+Answers use the envelope `{"success", "message", "results"}`.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Unique per path and method set (ping routes answer GET, HEAD and POST)."""
+    methods = "_".join(sorted(route.methods or ()))
+    return re.sub(r"\W", "_", f"{route.name}{route.path_format}_{methods}").lower()
+
+
+def create_app(settings: Settings | None = None, medic: Medic | None = None) -> FastAPI:
+    if medic is None:
+        from medic.config import get_settings
+
+        medic = Medic(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        medic.start()
+        health.active_alerts.medic = medic
+        try:
+            yield
+        finally:
+            medic.stop()
+
+    app = FastAPI(
+        title="Medic",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.medic = medic
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(ping.router)
+    app.include_router(v2.router)
+    app.include_router(v1.router)
+    app.include_router(v1.router, prefix="/v1")
+    app.add_middleware(MedicMiddleware, max_body_bytes=medic.settings.medic_max_body_bytes)
+    return app

@@ -1,0 +1,31 @@
+"""The response envelope every JSON answer uses: {"success", "message", "results"}.
+
+`results` is a list for v1 reads, an object for v2 reads, and "" on errors (v1).
+"""
+
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+
+class Envelope(BaseModel):
+    success: bool
+    message: str
+    results: Any
+
+
+def envelope(
+    results: Any = "",
+    message: str = "",
+    status_code: int = 200,
+    success: bool = True,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"success": success, "message": message, "results": jsonable_encoder(results)}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def failure(message: str, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    return envelope("", message, status_code, success=False, headers=headers)

@@ -1,0 +1,66 @@
+"""Map every failure to an HTTP answer, once. Never a bare 500 page, never a stack trace."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from medic.api.envelope import failure
+from medic.metrics import AUTH_FAILURES
+from medic.ops.errors import InvalidInput, MedicError, RateLimited, Unauthorized
+
+log = logging.getLogger(__name__)
+
+
+def describe_validation_error(errors: list[dict]) -> str:
+    """One readable line naming the field: what a client needs to fix its request."""
+    error = errors[0]
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(loc)
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return f"unknown field {field!r}"
+    if kind == "missing":
+        return f"{field} is required"
+    if kind in ("json_invalid", "json_type") or (not field and kind == "model_attributes_type"):
+        return "the request body must be a JSON object"
+    if kind == "model_attributes_type" or kind == "dict_type":
+        return f"{field or 'body'} must be a JSON object"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{field}: {message}" if field else message
+
+
+def validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """Validate data for an ops-layer model, failing as InvalidInput with a readable message."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(list(exc.errors()))) from None
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(MedicError)
+    async def medic_error(_request: Request, exc: MedicError) -> JSONResponse:
+        headers = exc.headers if isinstance(exc, RateLimited) else None
+        if isinstance(exc, Unauthorized):
+            AUTH_FAILURES.labels(exc.reason).inc()
+            headers = {"WWW-Authenticate": "Bearer"}
+        return failure(exc.message, exc.status_code, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return failure(describe_validation_error(list(exc.errors())), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        return failure(message, exc.status_code, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return failure("internal error; the request was not applied", 500)

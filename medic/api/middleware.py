@@ -1,0 +1,116 @@
+"""One plain ASGI middleware: request timing (by route template, never raw path),
+a request body size limit, and rate-limit headers set by the auth dependency."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medic.metrics import HTTP_REQUEST_DURATION
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class MedicMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        scope.setdefault("state", {})
+
+        length = _content_length(scope)
+        if length is not None and length > self.max_body_bytes:
+            await self._too_large(send)
+            self._observe(scope, 413, started)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                extra: dict[str, str] | None = scope["state"].get("rate_limit_headers")
+                if extra:
+                    headers = list(message.get("headers", []))
+                    present = {name.lower() for name, _ in headers}
+                    headers += [
+                        (k.lower().encode(), v.encode())
+                        for k, v in extra.items()
+                        if k.lower().encode() not in present
+                    ]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except BodyTooLarge:
+            if not response_started:
+                await self._too_large(send)
+            status = 413
+        finally:
+            self._observe(scope, status, started)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        HTTP_REQUEST_DURATION.labels(scope["method"], template, str(status)).observe(
+            time.perf_counter() - started
+        )
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps(
+            {
+                "success": False,
+                "message": f"request body is larger than {self.max_body_bytes} bytes",
+                "results": "",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def set_rate_limit_headers(scope: dict[str, Any], headers: dict[str, str]) -> None:
+    scope.setdefault("state", {})["rate_limit_headers"] = headers

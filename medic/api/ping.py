@@ -1,0 +1,95 @@
+"""Ping URLs (healthchecks.io style) for cron jobs and shell scripts.
+
+`curl -fsS https://medic/ping/<uuid>` needs no key: the unguessable uuid is the
+credential. `/start`, `/fail` and `/{exit_status}` report job runs; `?rid=`
+correlates a start with its end; the request body (first 100 kB) is kept as the
+event's message.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from medic.api.auth import enforce_rate_limit, get_medic
+from medic.core.statuses import Status, exit_status_to_status
+from medic.ops import heartbeats
+from medic.ops.errors import InvalidInput, NotFound
+from medic.ops.heartbeats import MAX_MESSAGE_BYTES
+from medic.ops.ingest import ServiceRef
+from medic.ratelimit import HEARTBEATS
+from medic.runtime import Medic
+
+router = APIRouter(tags=["ping"])
+PING_METHODS = ["GET", "HEAD", "POST"]
+UuidPath = Annotated[str, Path(description="the service's ping uuid")]
+RunId = Annotated[str | None, Query(alias="rid", max_length=255, description="run id")]
+
+
+def _parse_uuid(value: str) -> str:
+    try:
+        return str(uuid_module.UUID(value))
+    except ValueError:
+        raise NotFound("no service has this ping URL") from None
+
+
+async def _read_capped_body(request: Request) -> str | None:
+    """Read the body but keep only its first 100 kB (the rest is drained and dropped)."""
+    kept = bytearray()
+    async for chunk in request.stream():
+        if len(kept) < MAX_MESSAGE_BYTES:
+            kept += chunk[: MAX_MESSAGE_BYTES - len(kept)]
+    return kept.decode("utf-8", errors="replace") if kept else None
+
+
+async def _ping(
+    request: Request, medic: Medic, uuid: str, status: Status, run_id: str | None
+) -> PlainTextResponse:
+    service_uuid = _parse_uuid(uuid)
+    await enforce_rate_limit(request, medic, HEARTBEATS, f"ping:{service_uuid}", None)
+    message = await _read_capped_body(request)
+    await heartbeats.record(
+        medic.writer, None, ServiceRef(uuid=service_uuid), status, run_id=run_id, message=message
+    )
+    return PlainTextResponse("OK")
+
+
+@router.api_route("/ping/{uuid}", methods=PING_METHODS, summary="Success ping")
+async def ping(
+    request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
+) -> PlainTextResponse:
+    return await _ping(request, medic, uuid, Status.UP, rid)
+
+
+@router.api_route("/ping/{uuid}/start", methods=PING_METHODS, summary="A job run started")
+async def ping_start(
+    request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
+) -> PlainTextResponse:
+    return await _ping(request, medic, uuid, Status.STARTED, rid)
+
+
+@router.api_route("/ping/{uuid}/fail", methods=PING_METHODS, summary="A job run failed")
+async def ping_fail(
+    request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
+) -> PlainTextResponse:
+    return await _ping(request, medic, uuid, Status.FAILED, rid)
+
+
+@router.api_route(
+    "/ping/{uuid}/{exit_status}",
+    methods=PING_METHODS,
+    summary="A job run ended with this exit status (0 = success)",
+)
+async def ping_exit_status(
+    request: Request,
+    uuid: UuidPath,
+    exit_status: str,
+    rid: RunId = None,
+    medic: Medic = Depends(get_medic),
+) -> PlainTextResponse:
+    if not exit_status.isdigit() or int(exit_status) > 255:
+        raise InvalidInput("exit status must be an integer from 0 to 255")
+    return await _ping(request, medic, uuid, exit_status_to_status(int(exit_status)), rid)

@@ -1,0 +1,237 @@
+"""The original Medic's API, route for route, served at `/…` and `/v1/…`.
+
+Field names, success statuses and the envelope are the original's; its error
+handling is fixed (unknown name → 404, bad body → 400 naming the field).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from medic.api.auth import authenticated, get_medic, read_access, write_access
+from medic.api.envelope import Envelope, envelope
+from medic.api.errors import validated
+from medic.core.statuses import Status, parse_status
+from medic.models import Alert, Service
+from medic.ops import alerts, heartbeats, services
+from medic.ops.actor import Actor
+from medic.ops.errors import InvalidInput
+from medic.ops.ingest import ServiceRef
+from medic.ratelimit import HEARTBEATS
+from medic.runtime import Medic
+
+router = APIRouter(tags=["v1"])
+v1_heartbeat_access = authenticated("write", HEARTBEATS, anonymous_v1=True)
+Flag = Literal[0, 1] | bool
+MedicDep = Annotated[Medic, Depends(get_medic)]
+
+
+class V1Heartbeat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    heartbeat_name: str = Field(min_length=1, max_length=255)
+    service_name: str | None = Field(default=None, max_length=255)
+    status: str = Field(
+        max_length=32, description="UP, DOWN, DEGRADED, STARTED, COMPLETED or FAILED"
+    )
+    run_id: str | None = Field(default=None, max_length=255)
+
+
+class V1Service(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    heartbeat_name: str = Field(max_length=255)
+    service_name: str = Field(max_length=255)
+    alert_interval: int = Field(description="minutes; at least 1")
+    environment: str | None = Field(default=None, max_length=64)
+    threshold: int = 1
+    team: str = Field(default="site-reliability", max_length=255)
+    priority: str = "p3"
+    runbook: str | None = Field(default=None, max_length=2048)
+
+
+class V1ServiceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_name: str | None = Field(default=None, max_length=255)
+    muted: Flag | None = None
+    active: Flag | None = None
+    alert_interval: int | None = None
+    threshold: int | None = None
+    team: str | None = Field(default=None, max_length=255)
+    priority: str | None = None
+    runbook: str | None = Field(default=None, max_length=2048)
+    down: Flag | None = None
+
+
+def v1_service(service: Service) -> dict[str, Any]:
+    return {
+        "service_id": service.service_id,
+        "heartbeat_name": service.heartbeat_name,
+        "service_name": service.service_name,
+        "active": int(service.active),
+        "alert_interval": service.alert_interval,
+        "team": service.team,
+        "priority": service.priority,
+        "muted": int(service.muted),
+        "down": int(service.down),
+        "threshold": service.threshold,
+        "runbook": service.runbook,
+        "date_added": service.date_added,
+        "date_modified": service.date_modified,
+        "date_muted": service.date_muted,
+    }
+
+
+def v1_alert(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert_id": alert.alert_id,
+        "alert_name": alert.alert_name,
+        "service_id": alert.service_id,
+        "active": int(alert.active),
+        "external_reference_id": alert.external_reference_id,
+        "alert_cycle": alert.alert_cycle,
+        "created_date": alert.created_date,
+        "closed_date": alert.closed_date,
+    }
+
+
+def _status(value: str) -> Status:
+    try:
+        return parse_status(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+@router.post(
+    "/heartbeat",
+    status_code=201,
+    response_model=Envelope,
+    summary="Post a heartbeat (201 = committed)",
+)
+async def post_heartbeat(
+    body: V1Heartbeat, medic: MedicDep, actor: Actor = Depends(v1_heartbeat_access)
+) -> JSONResponse:
+    await heartbeats.record(
+        medic.writer,
+        actor,
+        ServiceRef(name_key=body.heartbeat_name.strip().casefold()),
+        _status(body.status),
+        run_id=body.run_id,
+    )
+    return envelope("", "Heartbeat Posted Successfully.", 201)
+
+
+@router.get("/heartbeat", response_model=Envelope, summary="List heartbeats, newest first")
+def get_heartbeats(
+    medic: MedicDep,
+    actor: Actor = Depends(read_access),
+    heartbeat_name: str | None = None,
+    service_name: str | None = None,
+    max_count: int = Query(250, alias="maxCount", ge=1, description="at most 250"),
+) -> JSONResponse:
+    rows, _ = heartbeats.list_heartbeats(
+        medic.db,
+        actor,
+        heartbeat_name=heartbeat_name,
+        service_name=service_name,
+        limit=min(max_count, 250),
+    )
+    results = [
+        {
+            "heartbeat_id": r.heartbeat_id,
+            "heartbeat_name": r.heartbeat_name,
+            "service_name": r.service_name,
+            "time": r.time,
+            "status": r.status,
+            "team": r.team,
+            "priority": r.priority,
+            "run_id": r.run_id,
+        }
+        for r in rows
+    ]
+    return envelope(results)
+
+
+@router.post(
+    "/service",
+    status_code=201,
+    response_model=Envelope,
+    summary="Register a heartbeat (201 new, 200 already registered)",
+)
+def post_service(
+    body: V1Service, medic: MedicDep, actor: Actor = Depends(write_access)
+) -> JSONResponse:
+    spec = validated(services.ServiceSpec, body.model_dump(exclude_none=True))
+    result = services.register(medic.db, actor, spec, medic.settings.medic_timezone)
+    if result.created:
+        return envelope([v1_service(result.service)], "Heartbeat successfully registered.", 201)
+    return envelope([v1_service(result.service)], "Heartbeat is already registered.", 200)
+
+
+@router.get("/service", response_model=Envelope, summary="List registered heartbeats")
+def get_services(
+    medic: MedicDep,
+    actor: Actor = Depends(read_access),
+    service_name: str | None = None,
+    active: Literal[0, 1] | None = None,
+) -> JSONResponse:
+    rows, _ = services.list_services(
+        medic.db,
+        actor,
+        service_name=service_name,
+        active=None if active is None else bool(active),
+    )
+    return envelope([v1_service(s) for s in rows])
+
+
+@router.get(
+    "/service/{heartbeat_name}",
+    response_model=Envelope,
+    summary="One registered heartbeat (as a list)",
+)
+def get_service(
+    heartbeat_name: str, medic: MedicDep, actor: Actor = Depends(read_access)
+) -> JSONResponse:
+    return envelope([v1_service(services.get_service(medic.db, actor, heartbeat_name))])
+
+
+@router.post(
+    "/service/{heartbeat_name}",
+    response_model=Envelope,
+    summary="Partially update a registered heartbeat",
+)
+def update_service(
+    heartbeat_name: str,
+    body: V1ServiceUpdate,
+    medic: MedicDep,
+    actor: Actor = Depends(write_access),
+) -> JSONResponse:
+    values = body.model_dump(exclude_unset=True)
+    for flag in ("muted", "active", "down"):
+        if flag in values and values[flag] is not None:
+            values[flag] = bool(values[flag])
+    changes = validated(services.ServiceChanges, values)
+    service = services.update_service(
+        medic.db,
+        actor,
+        heartbeat_name,
+        changes,
+        medic.settings.medic_timezone,
+        medic.settings.alert_auto_unmute_hours,
+    )
+    return envelope([v1_service(service)], "Heartbeat successfully updated.")
+
+
+@router.get("/alerts", response_model=Envelope, summary="List alerts, newest first")
+def get_alerts(
+    medic: MedicDep, actor: Actor = Depends(read_access), active: Literal[0, 1] | None = None
+) -> JSONResponse:
+    rows, _ = alerts.list_alerts(medic.db, actor, active=None if active is None else bool(active))
+    return envelope([v1_alert(a) for a in rows])
+
+
+@router.get("/healthcheck/network", status_code=204, summary="Network reachability (204)")
+def network_healthcheck() -> Response:
+    return Response(status_code=204)

@@ -1,0 +1,39 @@
+"""v2 alerts: query, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from medic.api.auth import get_medic, read_access
+from medic.api.envelope import Envelope, envelope
+from medic.api.v2.schemas import AlertOut
+from medic.ops import alerts
+from medic.ops.actor import Actor
+from medic.runtime import Medic
+
+router = APIRouter(prefix="/alerts", tags=["v2 alerts"])
+
+
+@router.get("", response_model=Envelope, summary="List alerts (paged)")
+def list_alerts(
+    medic: Annotated[Medic, Depends(get_medic)],
+    actor: Actor = Depends(read_access),
+    active: bool | None = None,
+    service_id: int | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> JSONResponse:
+    rows, total = alerts.list_alerts(
+        medic.db, actor, active=active, service_id=service_id, limit=limit, offset=offset
+    )
+    return envelope(
+        {
+            "items": [AlertOut.of(a).model_dump() for a in rows],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )

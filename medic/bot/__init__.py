@@ -1,0 +1,1 @@
+"""Slack bot (slack-bolt): the /medic command and interactive alert buttons."""

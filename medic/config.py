@@ -1,0 +1,188 @@
+"""One settings object, read from the environment (names from the runbook, seed 002).
+
+Every process reads its configuration here and nowhere else. A bad value stops
+start-up with one line naming the variable and what is wrong
+(see `load_settings`), instead of failing later in some request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import quote_plus
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path.home() / ".local" / "share" / "medic" / "medic.db"
+
+
+class ConfigError(Exception):
+    """A setting has a value Medic cannot run with; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    # Database: DATABASE_URL wins; else DB_HOST & co. build a PostgreSQL URL; else SQLite.
+    database_url: str | None = None
+    db_host: str | None = None
+    db_port: int = Field(default=5432, ge=1, le=65535)
+    db_name: str = "medic"
+    pg_user: str = "medic"
+    pg_pass: str = ""
+    medic_sqlite_path: Path = DEFAULT_SQLITE_PATH
+
+    # Application
+    port: int = Field(default=8080, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    medic_base_url: str = "http://localhost:8080"
+    medic_timezone: str = "America/Chicago"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    debug: bool = False
+
+    # Worker
+    worker_interval_seconds: float = Field(default=15, gt=0)
+    alert_auto_unmute_hours: float = Field(default=24, gt=0)
+    heartbeat_retention_days: int = Field(default=30, ge=1)
+
+    # Redis and rate limits
+    redis_url: str | None = None
+    medic_rate_limiter_type: Literal["auto", "redis", "memory"] = "auto"
+    redis_pool_size: int = Field(default=10, ge=1)
+    medic_rate_limit_heartbeats: int = Field(default=100, ge=1, description="per key, per minute")
+    medic_rate_limit_management: int = Field(default=20, ge=1, description="per key, per minute")
+
+    # Integrations
+    slack_api_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_API_TOKEN", "SLACK_BOT_TOKEN")
+    )
+    slack_channel_id: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_base_url: str = "https://slack.com/api/"
+    pagerduty_routing_key: str | None = None
+    pagerduty_base_url: str = "https://events.pagerduty.com"
+    medic_extra_ca_bundle: Path | None = None
+
+    # Security
+    medic_secrets_key: str | None = None
+    medic_webhook_secret: str | None = None
+    medic_allowed_webhook_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    medic_v1_anonymous_heartbeats: bool = False
+    medic_key_cache_seconds: float = Field(default=10, ge=0)
+    medic_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    # Heartbeat ingest
+    medic_ingest_batch_size: int = Field(default=500, ge=1)
+
+    @field_validator("medic_timezone")
+    @classmethod
+    def _iana_timezone(cls, value: str) -> str:
+        return validate_timezone(value)
+
+    @field_validator("medic_allowed_webhook_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("medic_secrets_key")
+    @classmethod
+    def _secrets_key_is_32_bytes(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("must be base64") from exc
+        if len(raw) != 32:
+            raise ValueError(f"must decode to 32 bytes for AES-256, got {len(raw)}")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_api_base_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        if self.db_host:
+            password = f":{quote_plus(self.pg_pass)}" if self.pg_pass else ""
+            return (
+                f"postgresql+psycopg://{quote_plus(self.pg_user)}{password}"
+                f"@{self.db_host}:{self.db_port}/{self.db_name}"
+            )
+        return f"sqlite:///{self.medic_sqlite_path}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def secrets_key_bytes(self) -> bytes | None:
+        return base64.b64decode(self.medic_secrets_key) if self.medic_secrets_key else None
+
+
+def validate_timezone(value: str) -> str:
+    """Accept IANA names only: abbreviations like CST are ambiguous and ignore DST."""
+    if "/" not in value and value not in {"UTC", "Etc/UTC"}:
+        raise ValueError(
+            f"{value!r} is not an IANA timezone name; use a name such as 'America/Chicago' or 'UTC'"
+        )
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a known IANA timezone") from exc
+    if value not in available_timezones() and value != "UTC":
+        raise ValueError(f"{value!r} is not a known IANA timezone")
+    return value
+
+
+def normalize_database_url(url: str) -> str:
+    """Let operators write plain `postgres://` URLs; Medic always talks psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.startswith(("postgresql+psycopg://", "sqlite://")):
+        raise ValueError("must be a postgresql:// or sqlite:// URL")
+    return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning the first validation error into a one-line ConfigError."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        if settings.database_url:
+            normalize_database_url(settings.database_url)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{variable}: {message}") from None
+    except ValueError as exc:
+        raise ConfigError(f"DATABASE_URL: {exc}") from None
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

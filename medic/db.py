@@ -1,0 +1,93 @@
+"""The one engine and session factory for a process.
+
+SQLite (the embedded default) gets WAL and foreign keys on every connection; every
+statement is timed into `medic_db_query_duration_seconds`, and connection failures
+count into `medic_db_connection_errors_total`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlmodel import Session
+
+from medic.config import Settings
+from medic.metrics import DB_CONNECTION_ERRORS, DB_QUERY_DURATION
+
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000")
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.sqlalchemy_url
+    if settings.is_sqlite:
+        Path(settings.medic_sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=settings.redis_pool_size + 5,
+            max_overflow=20,
+            connect_args={"connect_timeout": 5},
+        )
+    event.listen(engine, "before_cursor_execute", _start_timer)
+    event.listen(engine, "after_cursor_execute", _stop_timer)
+    event.listen(engine, "handle_error", _count_connection_error)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _start_timer(
+    conn: Any, _cursor: Any, _stmt: Any, _params: Any, context: Any, _many: Any
+) -> None:
+    context._medic_started = time.perf_counter()
+
+
+def _stop_timer(
+    conn: Any, _cursor: Any, _stmt: Any, _params: Any, context: Any, _many: Any
+) -> None:
+    DB_QUERY_DURATION.observe(time.perf_counter() - context._medic_started)
+
+
+def _count_connection_error(context: ExceptionContext) -> None:
+    if context.is_disconnect or context.connection is None:
+        DB_CONNECTION_ERRORS.inc()
+
+
+class Database:
+    """Owns the engine; `session()` is the only way code gets a Session."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""MCP server: tools for AI assistants over stdio and streamable HTTP."""

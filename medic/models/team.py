@@ -1,0 +1,21 @@
+"""A team: where its alerts go in Slack and who may approve its playbooks."""
+
+from datetime import datetime
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from medic.models.columns import JSON_DOCUMENT, utcnow
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "teams"
+
+    team_id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255, unique=True)
+    slack_channel_id: str | None = Field(default=None, max_length=64)
+    approvers: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON_DOCUMENT, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,1 @@
+"""Channel senders: Slack, PagerDuty, webhooks."""

@@ -1,0 +1,31 @@
+"""Who is acting, and through which front door. Every operation takes one."""
+
+from dataclasses import dataclass, field
+
+from medic.core.scopes import grants
+from medic.ops.errors import Forbidden
+
+FRONT_DOORS = ("api", "slack", "mcp", "cli", "dashboard", "system")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    name: str
+    front_door: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    api_key_id: int | None = None
+
+    def require(self, scope: str) -> None:
+        if not grants(self.scopes, scope):
+            raise Forbidden(
+                f"this action needs the {scope!r} scope; {self.name!r} has "
+                f"{', '.join(sorted(self.scopes)) or 'none'}"
+            )
+
+
+SYSTEM = Actor(name="medic", front_door="system", scopes=frozenset({"admin"}))
+
+
+def cli_operator(name: str = "operator") -> Actor:
+    """An operator on the server's own shell (`medic keys …`): trusted like an admin key."""
+    return Actor(name=name, front_door="cli", scopes=frozenset({"admin"}))

@@ -1,0 +1,121 @@
+"""Heartbeats: record one (through the group-commit writer) and read them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import col, func, select
+
+from medic.core.names import name_key
+from medic.core.statuses import Status
+from medic.db import Database
+from medic.models import HeartbeatEvent, Service
+from medic.ops.actor import Actor
+from medic.ops.errors import InvalidInput, NotFound
+from medic.ops.ingest import BeatRecorded, BeatRequest, IngestWriter, ServiceRef
+
+MAX_MESSAGE_BYTES = 100_000
+MAX_RUN_ID_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatView:
+    """A stored heartbeat with the service fields v1 clients expect beside it."""
+
+    heartbeat_id: int
+    heartbeat_name: str
+    service_name: str | None
+    time: datetime
+    status: str
+    team: str
+    priority: str
+    run_id: str | None
+    message: str | None
+    service_id: int
+
+
+async def record(
+    writer: IngestWriter,
+    actor: Actor | None,
+    ref: ServiceRef,
+    status: Status,
+    run_id: str | None = None,
+    message: str | None = None,
+) -> BeatRecorded:
+    """Store one heartbeat; returns once it is committed. `actor` None means a ping URL,
+    where the unguessable uuid is the credential."""
+    if actor is not None:
+        actor.require("write")
+    if run_id is not None and (not run_id.strip() or len(run_id) > MAX_RUN_ID_LENGTH):
+        raise InvalidInput(f"run_id must be 1 to {MAX_RUN_ID_LENGTH} characters")
+    if message is not None:
+        message = truncate_message(message)
+    request = BeatRequest(
+        ref=ref, status=status, time=datetime.now(UTC), run_id=run_id, message=message
+    )
+    return await writer.record(request)
+
+
+def truncate_message(message: str) -> str:
+    """Keep at most 100 kB of a message; the rest is dropped, not refused."""
+    encoded = message.encode("utf-8", errors="replace")
+    if len(encoded) <= MAX_MESSAGE_BYTES:
+        return message.replace("\x00", "")
+    return encoded[:MAX_MESSAGE_BYTES].decode("utf-8", errors="ignore").replace("\x00", "")
+
+
+def list_heartbeats(
+    db: Database,
+    actor: Actor,
+    *,
+    heartbeat_name: str | None = None,
+    service_name: str | None = None,
+    service_id: int | None = None,
+    status: Status | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 250,
+    offset: int = 0,
+) -> tuple[list[HeartbeatView], int]:
+    """Newest first."""
+    actor.require("read")
+    statement = select(
+        HeartbeatEvent.heartbeat_id,
+        Service.heartbeat_name,
+        Service.service_name,
+        HeartbeatEvent.time,
+        HeartbeatEvent.status,
+        Service.team,
+        Service.priority,
+        HeartbeatEvent.run_id,
+        HeartbeatEvent.message,
+        HeartbeatEvent.service_id,
+    ).join(Service, col(Service.service_id) == col(HeartbeatEvent.service_id))
+    with db.session() as session:
+        if heartbeat_name is not None:
+            found = session.exec(
+                select(Service.service_id).where(Service.name_key == name_key(heartbeat_name))
+            ).first()
+            if found is None:
+                raise NotFound(f"no service {heartbeat_name!r} is registered")
+            statement = statement.where(HeartbeatEvent.service_id == found)
+        if service_id is not None:
+            statement = statement.where(HeartbeatEvent.service_id == service_id)
+        if service_name is not None:
+            statement = statement.where(Service.service_name == service_name)
+        if status is not None:
+            statement = statement.where(HeartbeatEvent.status == status.value)
+        if since is not None:
+            statement = statement.where(HeartbeatEvent.time >= since)
+        if until is not None:
+            statement = statement.where(HeartbeatEvent.time < until)
+        total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+        rows = session.exec(
+            statement.order_by(
+                col(HeartbeatEvent.time).desc(), col(HeartbeatEvent.heartbeat_id).desc()
+            )
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    return [HeartbeatView(*row) for row in rows], total

@@ -1,0 +1,108 @@
+"""Per-key rate limits (SRE-8) on the `limits` library, in Redis or in memory.
+
+Two buckets per key: heartbeats (default 100/min) and management (20/min), each
+overridable per key. `MEDIC_RATE_LIMITER_TYPE=auto` uses Redis when `REDIS_URL`
+answers at start-up, else memory (memory limits are per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import redis
+from limits import RateLimitItemPerMinute
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
+
+from medic.config import Settings
+
+log = logging.getLogger(__name__)
+
+HEARTBEATS = "heartbeats"
+MANAGEMENT = "management"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitState:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(int(self.reset_at)),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, int(self.reset_at - time.time()) + 1))
+        return headers
+
+
+def choose_backend(settings: Settings) -> str:
+    """'redis' or 'memory', following MEDIC_RATE_LIMITER_TYPE."""
+    wanted = settings.medic_rate_limiter_type
+    if wanted == "memory":
+        return "memory"
+    if wanted == "redis":
+        if not settings.redis_url:
+            raise ValueError("MEDIC_RATE_LIMITER_TYPE=redis needs REDIS_URL")
+        return "redis"
+    if settings.redis_url and redis_answers(settings.redis_url):
+        return "redis"
+    return "memory"
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings, key_prefix: str | None = None) -> None:
+        self.backend = choose_backend(settings)
+        self.defaults = {
+            HEARTBEATS: settings.medic_rate_limit_heartbeats,
+            MANAGEMENT: settings.medic_rate_limit_management,
+        }
+        prefix = key_prefix or "medic-ratelimit"
+        if self.backend == "redis":
+            assert settings.redis_url
+            uri = "async+" + settings.redis_url
+            self.storage = storage_from_string(
+                uri,
+                implementation="redispy",
+                key_prefix=prefix,
+                max_connections=settings.redis_pool_size,
+            )
+        else:
+            self.storage = storage_from_string("async+memory://")
+        self.strategy = FixedWindowRateLimiter(self.storage)
+        self._items: dict[int, RateLimitItemPerMinute] = {}
+        log.info("rate limits stored in %s", self.backend)
+
+    def _item(self, per_minute: int) -> RateLimitItemPerMinute:
+        item = self._items.get(per_minute)
+        if item is None:
+            item = self._items[per_minute] = RateLimitItemPerMinute(per_minute)
+        return item
+
+    async def hit(
+        self, bucket: str, identity: str, per_minute: int | None = None
+    ) -> RateLimitState:
+        item = self._item(per_minute or self.defaults[bucket])
+        allowed = await self.strategy.hit(item, bucket, identity)
+        stats = await self.strategy.get_window_stats(item, bucket, identity)
+        return RateLimitState(allowed, item.amount, stats.remaining, stats.reset_time)
+
+    async def reset(self) -> None:
+        await self.storage.reset()

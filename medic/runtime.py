@@ -1,0 +1,32 @@
+"""Everything a running Medic process shares: settings, database, ingest writer,
+key cache and rate limiter. Front doors get it from here and hand parts to ops."""
+
+from __future__ import annotations
+
+import logging
+
+from medic.config import Settings
+from medic.db import Database
+from medic.ops.ingest import IngestWriter
+from medic.ops.keys import VerifiedKeyCache
+from medic.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+
+class Medic:
+    def __init__(self, settings: Settings, rate_limit_prefix: str | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings)
+        self.writer = IngestWriter(
+            self.db, settings.medic_timezone, settings.medic_ingest_batch_size
+        )
+        self.key_cache = VerifiedKeyCache(settings.medic_key_cache_seconds)
+        self.limiter = RateLimiter(settings, rate_limit_prefix)
+
+    def start(self) -> None:
+        self.writer.start()
+
+    def stop(self) -> None:
+        self.writer.stop()
+        self.db.dispose()
