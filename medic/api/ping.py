@@ -24,7 +24,6 @@ from medic.ratelimit import HEARTBEATS
 from medic.runtime import Medic
 
 router = APIRouter(tags=["ping"])
-PING_METHODS = ["GET", "HEAD", "POST"]
 UuidPath = Annotated[str, Path(description="the service's ping uuid")]
 RunId = Annotated[str | None, Query(alias="rid", max_length=255, description="run id")]
 
@@ -57,32 +56,24 @@ async def _ping(
     return PlainTextResponse("OK")
 
 
-@router.api_route("/ping/{uuid}", methods=PING_METHODS, summary="Success ping")
 async def ping(
     request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
 ) -> PlainTextResponse:
     return await _ping(request, medic, uuid, Status.UP, rid)
 
 
-@router.api_route("/ping/{uuid}/start", methods=PING_METHODS, summary="A job run started")
 async def ping_start(
     request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
 ) -> PlainTextResponse:
     return await _ping(request, medic, uuid, Status.STARTED, rid)
 
 
-@router.api_route("/ping/{uuid}/fail", methods=PING_METHODS, summary="A job run failed")
 async def ping_fail(
     request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
 ) -> PlainTextResponse:
     return await _ping(request, medic, uuid, Status.FAILED, rid)
 
 
-@router.api_route(
-    "/ping/{uuid}/{exit_status}",
-    methods=PING_METHODS,
-    summary="A job run ended with this exit status (0 = success)",
-)
 async def ping_exit_status(
     request: Request,
     uuid: UuidPath,
@@ -93,3 +84,24 @@ async def ping_exit_status(
     if not exit_status.isdigit() or int(exit_status) > 255:
         raise InvalidInput("exit status must be an integer from 0 to 255")
     return await _ping(request, medic, uuid, exit_status_to_status(int(exit_status)), rid)
+
+
+for _path, _endpoint, _summary in (
+    ("/ping/{uuid}", ping, "Success ping"),
+    ("/ping/{uuid}/start", ping_start, "A job run started"),
+    ("/ping/{uuid}/fail", ping_fail, "A job run failed"),
+    (
+        "/ping/{uuid}/{exit_status}",
+        ping_exit_status,
+        "A job run ended with this exit status (0 = success)",
+    ),
+):
+    # One route per method: FastAPI would give a multi-method route one shared operation id.
+    for _method in ("GET", "HEAD", "POST"):
+        router.add_api_route(
+            _path,
+            _endpoint,
+            methods=[_method],
+            summary=_summary,
+            name=f"{_endpoint.__name__}_{_method.lower()}",
+        )
