@@ -1,1 +1,1 @@
-"""cli"""
+"""The `medic` command line."""

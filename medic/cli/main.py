@@ -1,0 +1,119 @@
+"""`medic`: run Medic's processes and operate it.
+
+Server-side commands (`up`, `api`, `migrate`, `keys`) use the database directly;
+operator commands (`service`, `heartbeat`, `health`) talk to a running Medic over
+HTTP with `MEDIC_URL` and `MEDIC_API_KEY`, exactly like any other API client.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import uvicorn
+
+from medic.cli.keys import keys
+from medic.cli.remote import health, heartbeat, service
+from medic.config import ConfigError, Settings, get_settings
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        click.echo(f"medic: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@click.group()
+@click.version_option(package_name="medic")
+def cli() -> None:
+    """Medic: heartbeat monitoring, alerts and approval-gated remediation."""
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the database schema to the latest version."""
+    from medic.db import Database
+    from medic.migrate import upgrade
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    database = Database(settings)
+    upgrade(database.engine)
+    database.dispose()
+    click.echo(f"database is up to date ({database.dialect})")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default HOST or 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port (default PORT or 8080).")
+def up(host: str | None, port: int | None) -> None:
+    """Everything in one process on the embedded default (SQLite unless DATABASE_URL is set):
+    migrate, create a first admin key if there is none (printed once), and serve."""
+    from medic.api.app import create_app
+    from medic.migrate import upgrade
+    from medic.ops import keys as key_ops
+    from medic.ops.actor import cli_operator
+    from medic.runtime import Medic
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    medic = Medic(settings)
+    upgrade(medic.db.engine)
+    if key_ops.count_keys(medic.db) == 0:
+        issued = key_ops.create_key(medic.db, cli_operator("medic up"), "admin", ["admin"])
+        click.echo("\nA first admin API key was created. It is shown only now; store it:\n")
+        click.echo(f"    {issued.plaintext}\n")
+        click.echo(
+            f"Try: curl -H 'Authorization: Bearer {issued.plaintext}' "
+            f"http://localhost:{port or settings.port}/v2/services\n"
+        )
+    click.echo(
+        f"Medic is using {settings.sqlalchemy_url.split('://')[0]} at "
+        f"{settings.medic_sqlite_path if settings.is_sqlite else 'DATABASE_URL'}"
+    )
+    uvicorn.run(
+        create_app(medic=medic),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=settings.debug,
+    )
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default HOST or 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port (default PORT or 8080).")
+@click.option("--workers", type=int, default=1, show_default=True, help="uvicorn worker processes.")
+def api(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the HTTP API (production: run `medic migrate` first)."""
+    settings = settings_or_exit()
+    configure_logging(settings)
+    uvicorn.run(
+        "medic.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=settings.debug,
+    )
+
+
+cli.add_command(keys)
+cli.add_command(service)
+cli.add_command(heartbeat)
+cli.add_command(health)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,145 @@
+"""Operator commands over HTTP (`MEDIC_URL`, `MEDIC_API_KEY`), the runbook's `medic-cli`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+from urllib.parse import quote
+
+import click
+import httpx
+
+
+class Remote:
+    def __init__(self) -> None:
+        self.url = os.environ.get("MEDIC_URL", "http://localhost:8080").rstrip("/")
+        key = os.environ.get("MEDIC_API_KEY")
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = httpx.request(
+                method, self.url + path, headers=self.headers, timeout=15, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise click.ClickException(f"cannot reach Medic at {self.url}: {exc}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text}
+        if response.status_code >= 400:
+            message = body.get("message") if isinstance(body, dict) else None
+            raise click.ClickException(f"{response.status_code}: {message or response.text}")
+        return body
+
+    def service_id(self, name: str) -> int:
+        return self.call("GET", f"/service/{quote(name, safe='')}")["results"][0]["service_id"]
+
+
+def _print(data: Any, as_json: bool, columns: list[str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    rows = data if isinstance(data, list) else [data]
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for row in rows:
+        click.echo("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
+
+
+SERVICE_COLUMNS = [
+    "service_id",
+    "heartbeat_name",
+    "state",
+    "muted",
+    "team",
+    "priority",
+    "last_heartbeat_at",
+    "next_due_at",
+]
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group()
+def service() -> None:
+    """Look at and mute services (over HTTP)."""
+
+
+@service.command("list")
+@click.option("--team")
+@click.option("--state", type=click.Choice(["new", "up", "late", "down"]))
+@json_option
+def service_list(team: str | None, state: str | None, as_json: bool) -> None:
+    params = {k: v for k, v in {"team": team, "state": state, "limit": 1000}.items() if v}
+    items = Remote().call("GET", "/v2/services", params=params)["results"]["items"]
+    _print(items, as_json, SERVICE_COLUMNS)
+
+
+@service.command("get")
+@click.argument("name")
+@json_option
+def service_get(name: str, as_json: bool) -> None:
+    remote = Remote()
+    data = remote.call("GET", f"/v2/services/{remote.service_id(name)}")["results"]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>22}: {value}")
+
+
+@service.command("mute")
+@click.argument("name")
+@click.option("--duration", help="e.g. 30m, 2h (default ALERT_AUTO_UNMUTE_HOURS).")
+@click.option("--reason")
+def service_mute(name: str, duration: str | None, reason: str | None) -> None:
+    remote = Remote()
+    body = {k: v for k, v in {"duration": duration, "reason": reason}.items() if v}
+    data = remote.call("POST", f"/v2/services/{remote.service_id(name)}/mute", json=body)
+    click.echo(f"muted {name} until {data['results']['muted_until']}")
+
+
+@service.command("unmute")
+@click.argument("name")
+def service_unmute(name: str) -> None:
+    remote = Remote()
+    remote.call("POST", f"/v2/services/{remote.service_id(name)}/unmute")
+    click.echo(f"unmuted {name}")
+
+
+@click.group()
+def heartbeat() -> None:
+    """Read heartbeats (over HTTP)."""
+
+
+@heartbeat.command("list")
+@click.option("--name", required=True, help="heartbeat_name")
+@click.option("--limit", type=int, default=25, show_default=True)
+@json_option
+def heartbeat_list(name: str, limit: int, as_json: bool) -> None:
+    items = Remote().call("GET", "/v2/heartbeats", params={"heartbeat_name": name, "limit": limit})[
+        "results"
+    ]["items"]
+    _print(items, as_json, ["heartbeat_id", "time", "status", "run_id"])
+
+
+@click.command()
+@json_option
+def health(as_json: bool) -> None:
+    """Medic's component health; exits 1 when unhealthy."""
+    remote = Remote()
+    try:
+        response = httpx.get(remote.url + "/health", timeout=15)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach Medic at {remote.url}: {exc}") from None
+    data = response.json()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(f"medic: {data['status']}")
+        for name, component in data["components"].items():
+            click.echo(f"  {name:<10} {component['status']}")
+    if response.status_code != 200:
+        sys.exit(1)
