@@ -161,8 +161,8 @@ def _check_not_expired(expires_at: datetime | None) -> None:
 
 
 def _validate_rate_limit(value: int | None, field: str) -> int | None:
-    if value is not None and not 1 <= value <= 10_000_000_000:
-        raise InvalidInput(f"{field} must be between 1 and 10000000000 requests per minute")
+    if value is not None and not 1 <= value <= 1_000_000_000:
+        raise InvalidInput(f"{field} must be between 1 and 1000000000 requests per minute")
     return value
 
 
