@@ -12,7 +12,7 @@ import binascii
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import quote_plus
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -126,9 +126,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalize_database_url(self.database_url)
         if self.db_host:
-            password = f":{quote_plus(self.pg_pass)}" if self.pg_pass else ""
+            password = f":{quote(self.pg_pass, safe='')}" if self.pg_pass else ""
             return (
-                f"postgresql+psycopg://{quote_plus(self.pg_user)}{password}"
+                f"postgresql+psycopg://{quote(self.pg_user, safe='')}{password}"
                 f"@{self.db_host}:{self.db_port}/{self.db_name}"
             )
         return f"sqlite:///{self.medic_sqlite_path}"

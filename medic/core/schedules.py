@@ -107,8 +107,12 @@ def next_cron_fire(expression: str, timezone: str, after: datetime) -> datetime:
 
 
 def _in_dst_gap(candidate: datetime, expression: str) -> bool:
-    """croniter moves a fire time that falls in a DST gap to the gap's end; we skip it instead."""
-    return not croniter.match(expression, candidate)
+    """croniter moves a fire time that falls in a DST gap to the gap's end; we skip it instead.
+
+    Matched on the naive local wall time: matching the aware candidate lets croniter
+    find the same moved fire time again, so a gap fire would never be detected.
+    """
+    return not croniter.match(expression, candidate.replace(tzinfo=None))
 
 
 def _is_repeat_of_earlier_hour(candidate: datetime) -> bool:
@@ -120,12 +124,19 @@ def _is_repeat_of_earlier_hour(candidate: datetime) -> bool:
 
 
 def window_start(instant: datetime, window: timedelta, timezone: str) -> datetime:
-    """Start of the calendar window holding `instant`, windows aligned to local midnight."""
+    """Start of the calendar window holding `instant`, windows aligned to local midnight.
+
+    Windows are counted in elapsed time from local midnight (in UTC), so the window
+    always holds `instant`, also on a day with a DST gap or a repeated hour (aware
+    arithmetic in one zone is wall-clock arithmetic and ignores both). A day has no
+    more windows than a 24-hour day: on a longer (fall-back) day the last window runs
+    on to midnight instead of leaving a sliver (a daily window is the whole day).
+    """
     local = instant.astimezone(ZoneInfo(timezone))
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    elapsed = local - midnight
-    windows_done = elapsed // window
-    return (midnight + windows_done * window).astimezone(UTC)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0, fold=0).astimezone(UTC)
+    windows_per_day = -(-timedelta(days=1) // window)
+    windows_done = min((instant.astimezone(UTC) - midnight) // window, windows_per_day - 1)
+    return midnight + windows_done * window
 
 
 def _window_due(
@@ -151,4 +162,6 @@ def _window_end(start: datetime, schedule: Schedule) -> datetime:
     next_midnight = (local_start + timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
+    if window_start(end, schedule.interval, schedule.timezone) == start:
+        return next_midnight.astimezone(UTC)  # the last window of a long day runs on to midnight
     return min(end, next_midnight.astimezone(UTC))
