@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medic.api.envelope import failure
@@ -25,7 +26,7 @@ def describe_validation_error(errors: list[dict]) -> str:
     if kind == "extra_forbidden":
         return f"unknown field {field!r}"
     if kind == "missing":
-        return f"{field} is required"
+        return f"{field} is required" if field else "the request body must be a JSON object"
     if kind in ("json_invalid", "json_type") or (not field and kind == "model_attributes_type"):
         return "the request body must be a JSON object"
     if kind == "model_attributes_type" or kind == "dict_type":
@@ -59,6 +60,13 @@ def install(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         return failure(message, exc.status_code, getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the request supplied (e.g. NUL in text on PostgreSQL);
+        # the session rolled back, so nothing was written.
+        log.info("database refused a request value: %s", exc.orig)
+        return failure("a value in the request cannot be stored or searched for", 400)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -3,6 +3,7 @@ a request body size limit, and rate-limit headers set by the auth dependency."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -36,13 +37,15 @@ class MedicMiddleware:
             return
 
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
@@ -50,6 +53,9 @@ class MedicMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started
+            if too_large and not response_started:
+                # FastAPI turns BodyTooLarge from its body parsing into a 400; answer 413.
+                return
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
@@ -66,18 +72,16 @@ class MedicMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except BodyTooLarge:
-            if not response_started:
+            with contextlib.suppress(BodyTooLarge):
+                await self.app(scope, limited_receive, send_with_headers)
+            if too_large and not response_started:
                 await self._too_large(send)
-            status = 413
+                status = 413
         finally:
             self._observe(scope, status, started)
 
     def _observe(self, scope: Scope, status: int, started: float) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
-        HTTP_REQUEST_DURATION.labels(scope["method"], template, str(status)).observe(
+        HTTP_REQUEST_DURATION.labels(scope["method"], _route_template(scope), str(status)).observe(
             time.perf_counter() - started
         )
 
@@ -100,6 +104,19 @@ class MedicMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's full template (`/v2/services/{service_id}`), never the raw path.
+
+    Since FastAPI 0.137 `scope["route"]` of an included router's route is the route as
+    declared in its router, without the include prefixes (`/services/{service_id}`, the
+    same for `/alerts` and `/v2/alerts`); the full template is on FastAPI's effective
+    route context.
+    """
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return template or "unmatched"
 
 
 def _content_length(scope: Scope) -> int | None:

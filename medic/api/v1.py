@@ -27,6 +27,8 @@ from medic.runtime import Medic
 router = APIRouter(tags=["v1"])
 v1_heartbeat_access = authenticated("write", HEARTBEATS, anonymous_v1=True)
 Flag = Literal[0, 1] | bool
+# Query strings are text: Literal[0, 1] would refuse the "0" and "1" every client sends.
+QueryFlag = Literal["0", "1"]
 MedicDep = Annotated[Medic, Depends(get_medic)]
 
 
@@ -175,13 +177,13 @@ def get_services(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
     service_name: str | None = None,
-    active: Literal[0, 1] | None = None,
+    active: QueryFlag | None = None,
 ) -> JSONResponse:
     rows, _ = services.list_services(
         medic.db,
         actor,
         service_name=service_name,
-        active=None if active is None else bool(active),
+        active=None if active is None else active == "1",
     )
     return envelope([v1_service(s) for s in rows])
 
@@ -226,9 +228,9 @@ def update_service(
 
 @router.get("/alerts", response_model=Envelope, summary="List alerts, newest first")
 def get_alerts(
-    medic: MedicDep, actor: Actor = Depends(read_access), active: Literal[0, 1] | None = None
+    medic: MedicDep, actor: Actor = Depends(read_access), active: QueryFlag | None = None
 ) -> JSONResponse:
-    rows, _ = alerts.list_alerts(medic.db, actor, active=None if active is None else bool(active))
+    rows, _ = alerts.list_alerts(medic.db, actor, active=None if active is None else active == "1")
     return envelope([v1_alert(a) for a in rows])
 
 

@@ -49,6 +49,10 @@ async def record(
         actor.require("write")
     if run_id is not None and (not run_id.strip() or len(run_id) > MAX_RUN_ID_LENGTH):
         raise InvalidInput(f"run_id must be 1 to {MAX_RUN_ID_LENGTH} characters")
+    # PostgreSQL refuses NUL in text, and the writer would fail the whole batch with it.
+    for field, value in (("heartbeat_name", ref.name_key), ("run_id", run_id)):
+        if value is not None and "\x00" in value:
+            raise InvalidInput(f"{field} must not contain NUL characters")
     if message is not None:
         message = truncate_message(message)
     request = BeatRequest(

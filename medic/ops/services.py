@@ -43,6 +43,13 @@ def _clean_optional_timezone(value: str | None) -> str | None:
     return None if value is None or value == "" else validate_timezone(value)
 
 
+def _no_nul(value: str | None) -> str | None:
+    """PostgreSQL cannot store NUL in text (a 500 there); refuse it on every backend."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 class ServiceFields(BaseModel):
     """Everything about a service a user may set; shared by create and update."""
 
@@ -62,6 +69,7 @@ class ServiceFields(BaseModel):
 
     _priority = field_validator("priority")(_clean_priority)
     _timezone = field_validator("timezone")(_clean_optional_timezone)
+    _text = field_validator("service_name", "team", "runbook", "cron_expression")(_no_nul)
 
 
 class ServiceSpec(ServiceFields):
@@ -209,6 +217,9 @@ def update_service(
     values = changes.model_dump(exclude_unset=True)
     if not values:
         raise InvalidInput("no fields to update")
+    for flag in ("active", "muted", "down"):
+        if flag in values and values[flag] is None:
+            raise InvalidInput(f"{flag} must not be null")
     with db.session() as session:
         service = _find(session, ref, lock=True)
         before = {k: _plain(getattr(service, k)) for k in values}
@@ -238,14 +249,15 @@ def update_service(
         elif muted is False:
             _clear_mute(service)
         service.date_modified = utcnow()
-        _refresh_deadline(session, service, default_timezone)
+        # No autoflush: a rename onto a taken name must fail at the flush below (409), not here.
+        with session.no_autoflush:
+            _refresh_deadline(session, service, default_timezone)
         session.add(service)
+        heartbeat_name = service.heartbeat_name  # a failed flush expires the object
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict(
-                f"a service named {service.heartbeat_name!r} is already registered"
-            ) from None
+            raise Conflict(f"a service named {heartbeat_name!r} is already registered") from None
         audit.record(
             session,
             actor,
