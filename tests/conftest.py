@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -34,6 +35,14 @@ BACKENDS = ("sqlite", "postgres")
 def _pg_url(database: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     return f"{base}/{database}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 is slow on purpose (about 0.3 s a hash here) and the tests create and verify
+    keys hundreds of times; they use the same algorithm at minimal cost. A hash carries its
+    own parameters, so keys made here verify exactly as production keys do."""
+    monkeypatch.setattr(keys, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture(scope="session")

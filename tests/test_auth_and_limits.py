@@ -182,14 +182,6 @@ def expire_in_database(medic: Medic, plaintext: str) -> None:
     medic.key_cache.forget(row.api_key_id)
 
 
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 is slow on purpose (about 0.3 s a hash here) and these tests verify keys
-    hundreds of times; they use the same algorithm at minimal cost. A hash carries its own
-    parameters, so keys made here verify exactly as production keys do."""
-    monkeypatch.setattr(keys, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
 # --- 1. the auth matrix ---------------------------------------------------------------
 
 

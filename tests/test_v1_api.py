@@ -25,12 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from medic.models import Alert, HeartbeatEvent, Service
-from medic.ops import keys
 from medic.runtime import Medic
 
 V1_SERVICE_FIELDS = {
@@ -168,18 +166,6 @@ def iso_with_offset(value: str) -> datetime:
 def is_flag(value: Any, expected: int) -> bool:
     """v1 flags are the integers 0/1, never JSON booleans."""
     return type(value) is int and value == expected
-
-
-@pytest.fixture(autouse=True)
-def cheap_key_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hash this module's throw-away API keys at minimal argon2 cost.
-
-    Production parameters cost about 0.3 s per hash and again per first
-    verification, most of a test's time here; the key logic itself is unchanged.
-    """
-    monkeypatch.setattr(
-        keys, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 @pytest.fixture(params=["", "/v1"], ids=["root", "v1-prefix"])
