@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session
 
 from medic.config import Settings
@@ -26,9 +27,8 @@ SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "
 def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if settings.is_sqlite:
-        Path(settings.medic_sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        _make_sqlite_directory(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(
             url,
@@ -37,10 +37,38 @@ def make_engine(settings: Settings) -> Engine:
             max_overflow=20,
             connect_args={"connect_timeout": 5},
         )
+    _instrument(engine, settings.is_sqlite)
+    return engine
+
+
+def make_async_engine(settings: Settings) -> AsyncEngine:
+    """For the heartbeat hot path: async I/O on the event loop, no thread to wait on the GIL."""
+    url = settings.sqlalchemy_url
+    if settings.is_sqlite:
+        _make_sqlite_directory(url)
+        engine = create_async_engine(
+            url.replace("sqlite://", "sqlite+aiosqlite://", 1), connect_args={"timeout": 10}
+        )
+    else:
+        # No pre-ping round trip per batch: a dead connection fails one batch (503, the
+        # clients retry) and the pool replaces it.
+        engine = create_async_engine(url, pool_size=2, connect_args={"connect_timeout": 5})
+    _instrument(engine.sync_engine, settings.is_sqlite)
+    return engine
+
+
+def _make_sqlite_directory(url: str) -> None:
+    path = url.split(":///", 1)[1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _instrument(engine: Engine, is_sqlite: bool) -> None:
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "before_cursor_execute", _start_timer)
     event.listen(engine, "after_cursor_execute", _stop_timer)
     event.listen(engine, "handle_error", _count_connection_error)
-    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,12 +3,13 @@ key cache and rate limiter. Front doors get it from here and hand parts to ops."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from medic.config import Settings
-from medic.db import Database
+from medic.db import Database, make_async_engine
 from medic.ops.ingest import IngestWriter
-from medic.ops.keys import VerifiedKeyCache
+from medic.ops.keys import KeyIdentity, VerifiedKeyCache
 from medic.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -19,14 +20,15 @@ class Medic:
         self.settings = settings
         self.db = Database(settings)
         self.writer = IngestWriter(
-            self.db, settings.medic_timezone, settings.medic_ingest_batch_size
+            make_async_engine(settings), settings.medic_timezone, settings.medic_ingest_batch_size
         )
         self.key_cache = VerifiedKeyCache(settings.medic_key_cache_seconds)
+        self.key_verifications: dict[str, asyncio.Future[KeyIdentity]] = {}
         self.limiter = RateLimiter(settings, rate_limit_prefix)
 
-    def start(self) -> None:
-        self.writer.start()
+    async def start(self) -> None:
+        await self.writer.start()
 
-    def stop(self) -> None:
-        self.writer.stop()
+    async def stop(self) -> None:
+        await self.writer.stop()
         self.db.dispose()

@@ -37,12 +37,12 @@ def create_app(settings: Settings | None = None, medic: Medic | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        medic.start()
+        await medic.start()
         health.active_alerts.medic = medic
         try:
             yield
         finally:
-            medic.stop()
+            await medic.stop()
 
     app = FastAPI(
         title="Medic",

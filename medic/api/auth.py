@@ -5,6 +5,7 @@ Routes declare `actor: Actor = Depends(authenticated("write", HEARTBEATS))`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
@@ -14,7 +15,7 @@ from medic.api.middleware import set_rate_limit_headers
 from medic.metrics import AUTH_FAILURES, RATE_LIMITED
 from medic.ops.actor import Actor
 from medic.ops.errors import Forbidden, RateLimited
-from medic.ops.keys import KeyIdentity, authenticate, authenticate_cached
+from medic.ops.keys import KeyIdentity, VerifiedKeyCache, authenticate, authenticate_cached
 from medic.ratelimit import HEARTBEATS, MANAGEMENT
 from medic.runtime import Medic
 
@@ -36,10 +37,23 @@ def presented_key(request: Request) -> str | None:
 
 
 async def identify(medic: Medic, presented: str | None) -> KeyIdentity:
+    """The cached identity, else one argon2 verification in a thread. Concurrent requests
+    with the same uncached key share that one verification (single flight): after a
+    restart, a busy client's connections would otherwise each pay argon2's 0.3 s at once."""
     cached = authenticate_cached(medic.key_cache, presented) if presented else None
     if cached is not None:
         return cached
-    return await run_in_threadpool(authenticate, medic.db, medic.key_cache, presented)
+    if not presented:
+        return authenticate(medic.db, medic.key_cache, presented)
+    fingerprint = VerifiedKeyCache.fingerprint(presented)
+    pending = medic.key_verifications.get(fingerprint)
+    if pending is None:
+        pending = asyncio.ensure_future(
+            run_in_threadpool(authenticate, medic.db, medic.key_cache, presented)
+        )
+        medic.key_verifications[fingerprint] = pending
+        pending.add_done_callback(lambda _: medic.key_verifications.pop(fingerprint, None))
+    return await asyncio.shield(pending)
 
 
 async def enforce_rate_limit(
