@@ -27,5 +27,10 @@ def envelope(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+def page(items: list[Any], total: int, limit: int, offset: int) -> JSONResponse:
+    """A v2 list answer: the page's `items`, the `total` that match, and the paging used."""
+    return envelope({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
 def failure(message: str, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
     return envelope("", message, status_code, success=False, headers=headers)

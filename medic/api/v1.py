@@ -15,11 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from medic.api.auth import authenticated, get_medic, read_access, write_access
 from medic.api.envelope import Envelope, envelope
 from medic.api.errors import validated
-from medic.core.statuses import Status, parse_status
 from medic.models import Alert, Service
 from medic.ops import alerts, heartbeats, services
 from medic.ops.actor import Actor
-from medic.ops.errors import InvalidInput
 from medic.ops.ingest import ServiceRef
 from medic.ratelimit import HEARTBEATS
 from medic.runtime import Medic
@@ -99,13 +97,6 @@ def v1_alert(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _status(value: str) -> Status:
-    try:
-        return parse_status(value)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
 @router.post(
     "/heartbeat",
     status_code=201,
@@ -119,7 +110,7 @@ async def post_heartbeat(
         medic.writer,
         actor,
         ServiceRef(name_key=body.heartbeat_name.strip().casefold()),
-        _status(body.status),
+        heartbeats.status_from(body.status),
         run_id=body.run_id,
     )
     return envelope("", "Heartbeat Posted Successfully.", 201)

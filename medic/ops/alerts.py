@@ -7,6 +7,7 @@ from sqlmodel import col, func, select
 from medic.db import Database
 from medic.models import Alert
 from medic.ops.actor import Actor
+from medic.ops.paging import fetch_page
 
 
 def list_alerts(
@@ -26,11 +27,7 @@ def list_alerts(
     if service_id is not None:
         statement = statement.where(Alert.service_id == service_id)
     with db.session() as session:
-        total = session.exec(select(func.count()).select_from(statement.subquery())).one()
-        statement = statement.order_by(col(Alert.alert_id).desc()).offset(offset)
-        if limit is not None:
-            statement = statement.limit(limit)
-        return list(session.exec(statement).all()), total
+        return fetch_page(session, statement, [col(Alert.alert_id).desc()], limit, offset)
 
 
 def count_active(db: Database) -> int:

@@ -3,11 +3,12 @@ and its audit entry are committed together or not at all."""
 
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from medic.db import Database
 from medic.models import AuditEntry
 from medic.ops.actor import Actor
+from medic.ops.paging import fetch_page
 
 
 def record(
@@ -54,8 +55,4 @@ def list_entries(
     if target_id:
         statement = statement.where(AuditEntry.target_id == target_id)
     with db.session() as session:
-        total = session.exec(select(func.count()).select_from(statement.subquery())).one()
-        rows = session.exec(
-            statement.order_by(col(AuditEntry.audit_id).desc()).limit(limit).offset(offset)
-        ).all()
-    return list(rows), total
+        return fetch_page(session, statement, [col(AuditEntry.audit_id).desc()], limit, offset)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from medic.core.names import name_key
-from medic.core.statuses import Status
+from medic.core.statuses import Status, parse_status
 from medic.db import Database
 from medic.models import HeartbeatEvent, Service
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput, NotFound
 from medic.ops.ingest import BeatRecorded, BeatRequest, IngestWriter, ServiceRef
+from medic.ops.paging import fetch_page
 
 MAX_MESSAGE_BYTES = 100_000
 MAX_RUN_ID_LENGTH = 255
@@ -33,6 +34,14 @@ class HeartbeatView:
     run_id: str | None
     message: str | None
     service_id: int
+
+
+def status_from(value: str) -> Status:
+    """A client's status string as a Status, or a 400 listing the allowed ones."""
+    try:
+        return parse_status(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 async def record(
@@ -114,12 +123,11 @@ def list_heartbeats(
             statement = statement.where(HeartbeatEvent.time >= since)
         if until is not None:
             statement = statement.where(HeartbeatEvent.time < until)
-        total = session.exec(select(func.count()).select_from(statement.subquery())).one()
-        rows = session.exec(
-            statement.order_by(
-                col(HeartbeatEvent.time).desc(), col(HeartbeatEvent.heartbeat_id).desc()
-            )
-            .limit(limit)
-            .offset(offset)
-        ).all()
+        rows, total = fetch_page(
+            session,
+            statement,
+            [col(HeartbeatEvent.time).desc(), col(HeartbeatEvent.heartbeat_id).desc()],
+            limit,
+            offset,
+        )
     return [HeartbeatView(*row) for row in rows], total

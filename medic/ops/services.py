@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select, update
+from sqlmodel import Session, col, select, update
 
 from medic.config import validate_timezone
 from medic.core.names import clean_name, environment_name, name_key
@@ -24,6 +24,7 @@ from medic.models.columns import utcnow
 from medic.ops import audit
 from medic.ops.actor import Actor
 from medic.ops.errors import Conflict, InvalidInput, NotFound
+from medic.ops.paging import fetch_page
 
 PRIORITIES = ("p1", "p2", "p3", "p4", "p5")
 ServiceRef = int | str
@@ -392,8 +393,4 @@ def list_services(
     if state is not None:
         statement = statement.where(Service.state == state)
     with db.session() as session:
-        total = session.exec(select(func.count()).select_from(statement.subquery())).one()
-        statement = statement.order_by(col(Service.service_id)).offset(offset)
-        if limit is not None:
-            statement = statement.limit(limit)
-        return list(session.exec(statement).all()), total
+        return fetch_page(session, statement, [col(Service.service_id)], limit, offset)

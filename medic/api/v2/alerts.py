@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access
-from medic.api.envelope import Envelope, envelope
+from medic.api.envelope import Envelope, page
 from medic.api.v2.schemas import AlertOut
 from medic.ops import alerts
 from medic.ops.actor import Actor
@@ -29,11 +29,4 @@ def list_alerts(
     rows, total = alerts.list_alerts(
         medic.db, actor, active=active, service_id=service_id, limit=limit, offset=offset
     )
-    return envelope(
-        {
-            "items": [AlertOut.of(a).model_dump() for a in rows],
-            "total": total,
-            "limit": limit,
-            "offset": offset,
-        }
-    )
+    return page([AlertOut.of(a).model_dump() for a in rows], total, limit, offset)

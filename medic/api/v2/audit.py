@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import admin_access, get_medic
-from medic.api.envelope import Envelope, envelope
+from medic.api.envelope import Envelope, page
 from medic.ops import audit
 from medic.ops.actor import Actor
 from medic.runtime import Medic
@@ -37,6 +37,4 @@ def list_audit(
         limit=limit,
         offset=offset,
     )
-    return envelope(
-        {"items": [r.model_dump() for r in rows], "total": total, "limit": limit, "offset": offset}
-    )
+    return page([r.model_dump() for r in rows], total, limit, offset)

@@ -11,13 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from medic.api.auth import get_medic, heartbeat_access, read_access
-from medic.api.envelope import Envelope, envelope
+from medic.api.envelope import Envelope, envelope, page
 from medic.api.v2.schemas import HeartbeatOut
 from medic.core.names import name_key
-from medic.core.statuses import Status, parse_status
+from medic.core.statuses import Status
 from medic.ops import heartbeats
 from medic.ops.actor import Actor
-from medic.ops.errors import InvalidInput
 from medic.ops.ingest import BeatRecorded, ServiceRef
 from medic.runtime import Medic
 
@@ -66,10 +65,7 @@ def _out(beat: BeatRecorded) -> dict:
 async def post_heartbeat(
     body: HeartbeatIn, medic: MedicDep, actor: Actor = Depends(heartbeat_access)
 ) -> JSONResponse:
-    try:
-        status = parse_status(body.status)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    status = heartbeats.status_from(body.status)
     ref = (
         ServiceRef(service_id=body.service_id)
         if body.service_id is not None
@@ -148,10 +144,7 @@ def list_heartbeats(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> JSONResponse:
-    try:
-        wanted = parse_status(status) if status else None
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    wanted = heartbeats.status_from(status) if status else None
     rows, total = heartbeats.list_heartbeats(
         medic.db,
         actor,
@@ -167,4 +160,4 @@ def list_heartbeats(
         HeartbeatOut(**{k: getattr(r, k) for k in HeartbeatOut.model_fields}).model_dump()
         for r in rows
     ]
-    return envelope({"items": items, "total": total, "limit": limit, "offset": offset})
+    return page(items, total, limit, offset)

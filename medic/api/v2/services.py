@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from medic.api.auth import admin_access, get_medic, read_access, write_access
-from medic.api.envelope import Envelope, envelope
+from medic.api.envelope import Envelope, envelope, page
 from medic.api.v2.schemas import ServiceOut
 from medic.core.durations import parse_duration
 from medic.ops import services
@@ -54,9 +54,7 @@ def list_services(
         limit=limit,
         offset=offset,
     )
-    return envelope(
-        {"items": [_out(medic, s) for s in rows], "total": total, "limit": limit, "offset": offset}
-    )
+    return page([_out(medic, s) for s in rows], total, limit, offset)
 
 
 @router.post(
