@@ -53,10 +53,11 @@ def create_app(settings: Settings | None = None, medic: Medic | None = None) -> 
     )
     app.state.medic = medic
     errors.install(app)
+    # Routes are matched in order: the heartbeat paths (v1, ping) come first.
     app.include_router(health.router)
+    app.include_router(v1.router)
     app.include_router(ping.router)
     app.include_router(v2.router)
-    app.include_router(v1.router)
     app.include_router(v1.router, prefix="/v1")
     app.add_middleware(MedicMiddleware, max_body_bytes=medic.settings.medic_max_body_bytes)
     return app
