@@ -103,6 +103,3 @@ class RateLimiter:
         allowed = await self.strategy.hit(item, bucket, identity)
         stats = await self.strategy.get_window_stats(item, bucket, identity)
         return RateLimitState(allowed, item.amount, stats.remaining, stats.reset_time)
-
-    async def reset(self) -> None:
-        await self.storage.reset()

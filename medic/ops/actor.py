@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 from medic.core.scopes import grants
 from medic.ops.errors import Forbidden
 
-FRONT_DOORS = ("api", "slack", "mcp", "cli", "dashboard", "system")
-
 
 @dataclass(frozen=True, slots=True)
 class Actor:
+    """`front_door` is one of api, slack, mcp, cli, dashboard, system."""
+
     name: str
     front_door: str
     scopes: frozenset[str] = field(default_factory=frozenset)

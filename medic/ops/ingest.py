@@ -2,15 +2,15 @@
 
 "201 means committed" costs one database commit per heartbeat if done naively,
 which caps ingest far below what the web stack can serve. Instead every request
-joins the next batch: one writer thread takes whatever is queued, and in one
+joins the next batch: one writer task takes whatever is queued, and in one
 transaction resolves the services, inserts all events (multi-row), moves each
 service's `last_heartbeat_at` / `next_due_at`, and commits. Only then is every
 request in the batch answered. While a batch is being written the next one
 fills up, so batches grow with load and latency stays about one commit.
 
 The writer is a task on the event loop using async I/O (psycopg's async mode, or
-aiosqlite): a writer thread would have to win the GIL back from the busy event loop
-after every round trip, which measured ten times slower. The batch itself is
+aiosqlite): a writer thread has to win the GIL back from the busy event loop after
+every round trip, and measured at about half this throughput (bench/ingest.py). The batch itself is
 plain SQLAlchemy Core (`write_batch`), run through `AsyncConnection.run_sync`.
 """
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -73,10 +72,6 @@ class ApiKeyOut(BaseModel):
         return cls.model_validate(key.model_dump())
 
 
-class IssuedKeyOut(ApiKeyOut):
-    key: str
-
-
 class AlertOut(BaseModel):
     alert_id: int
     alert_name: str | None
@@ -90,12 +85,3 @@ class AlertOut(BaseModel):
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:
         return cls.model_validate(alert.model_dump())
-
-
-class Page(BaseModel):
-    """A page of a list: `items`, the `total` that match, and the paging used."""
-
-    items: list[Any]
-    total: int
-    limit: int
-    offset: int
