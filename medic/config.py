@@ -134,6 +134,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.medic_sqlite_path}"
 
     @property
+    def libpq_url(self) -> str:
+        """The PostgreSQL URL as psycopg itself takes it (no SQLAlchemy driver suffix)."""
+        return self.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
 

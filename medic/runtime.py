@@ -20,7 +20,10 @@ class Medic:
         self.settings = settings
         self.db = Database(settings)
         self.writer = IngestWriter(
-            make_async_engine(settings), settings.medic_timezone, settings.medic_ingest_batch_size
+            make_async_engine(settings),
+            settings.medic_timezone,
+            settings.medic_ingest_batch_size,
+            postgres_conninfo=None if settings.is_sqlite else settings.libpq_url,
         )
         self.key_cache = VerifiedKeyCache(settings.medic_key_cache_seconds)
         self.key_verifications: dict[str, asyncio.Future[KeyIdentity]] = {}

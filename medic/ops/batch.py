@@ -1,0 +1,195 @@
+"""One heartbeat batch: what it contains and the rules for writing it, shared by both
+writers (PostgreSQL through psycopg, others through SQLAlchemy Core). No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from medic.core.schedules import Schedule, next_due_at
+from medic.core.statuses import PROOF_OF_LIFE, Status
+from medic.ops.errors import InvalidInput, NotFound
+
+# What a batch needs to know of each service it names.
+SERVICE_COLUMNS = (
+    "service_id",
+    "uuid",
+    "name_key",
+    "heartbeat_name",
+    "active",
+    "alert_interval",
+    "threshold",
+    "schedule_type",
+    "cron_expression",
+    "timezone",
+    "grace_period_seconds",
+    "date_added",
+)
+EVENT_COLUMNS = ("service_id", "time", "status", "run_id", "message")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRef:
+    """How a request names its service: exactly one of the three."""
+
+    name_key: str | None = None
+    uuid: str | None = None
+    service_id: int | None = None
+
+    def describe(self) -> str:
+        if self.name_key is not None:
+            return f"heartbeat_name {self.name_key!r}"
+        if self.uuid is not None:
+            return f"ping URL {self.uuid}"
+        return f"service {self.service_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class BeatRequest:
+    ref: ServiceRef
+    status: Status
+    time: datetime
+    run_id: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BeatRecorded:
+    heartbeat_id: int
+    service_id: int
+    heartbeat_name: str
+    status: Status
+    time: datetime
+    run_id: str | None
+
+
+Outcome = BeatRecorded | Exception
+
+
+def index_services(rows: Iterable[Mapping[str, Any]]) -> dict[ServiceRef, dict[str, Any]]:
+    """Services found for a batch, reachable by any of the three ways a request names one."""
+    found: dict[ServiceRef, dict[str, Any]] = {}
+    for row in rows:
+        service = dict(row)
+        found[ServiceRef(name_key=service["name_key"])] = service
+        found[ServiceRef(uuid=service["uuid"])] = service
+        found[ServiceRef(service_id=service["service_id"])] = service
+    return found
+
+
+def lookups(requests: list[BeatRequest]) -> tuple[list[str], list[str], list[int]]:
+    """The names, uuids and ids a batch asks for."""
+    names = {r.ref.name_key for r in requests if r.ref.name_key is not None}
+    uuids = {r.ref.uuid for r in requests if r.ref.uuid is not None}
+    ids = {r.ref.service_id for r in requests if r.ref.service_id is not None}
+    return sorted(names), sorted(uuids), sorted(ids)
+
+
+def plan(
+    requests: list[BeatRequest], services: dict[ServiceRef, dict[str, Any]]
+) -> tuple[list[Exception | None], list[dict[str, Any]]]:
+    """Per request: an error, or None and an event row to insert (rows in request order)."""
+    outcomes: list[Exception | None] = []
+    rows: list[dict[str, Any]] = []
+    for request in requests:
+        service = services.get(request.ref)
+        if service is None:
+            outcomes.append(NotFound(f"no service registered for {request.ref.describe()}"))
+        elif not service["active"]:
+            outcomes.append(InvalidInput(f"service {service['heartbeat_name']!r} is inactive"))
+        else:
+            outcomes.append(None)
+            rows.append(
+                {
+                    "service_id": service["service_id"],
+                    "time": request.time,
+                    "status": request.status.value,
+                    "run_id": request.run_id,
+                    "message": request.message,
+                }
+            )
+    return outcomes, rows
+
+
+def schedule_of(service: Mapping[str, Any], default_timezone: str) -> Schedule:
+    return Schedule(
+        schedule_type=service["schedule_type"],
+        alert_interval_minutes=service["alert_interval"],
+        threshold=service["threshold"],
+        cron_expression=service["cron_expression"],
+        timezone=service["timezone"] or default_timezone,
+        grace_period_seconds=service["grace_period_seconds"],
+    )
+
+
+def needs_history(service: Mapping[str, Any]) -> bool:
+    """Threshold and window schedules look at earlier beats, not only the newest."""
+    return service["threshold"] > 1 or service["schedule_type"] == "window"
+
+
+def newest_beats(rows: list[dict[str, Any]]) -> tuple[dict[int, datetime], dict[int, datetime]]:
+    """Per service: its newest beat of any kind, and its newest proof of life."""
+    newest_any: dict[int, datetime] = {}
+    newest_alive: dict[int, datetime] = {}
+    for row in rows:
+        sid, time = row["service_id"], row["time"]
+        newest_any[sid] = max(time, newest_any.get(sid, time))
+        if Status(row["status"]) in PROOF_OF_LIFE:
+            newest_alive[sid] = max(time, newest_alive.get(sid, time))
+    return newest_any, newest_alive
+
+
+def deadline_updates(
+    services_by_id: Mapping[int, Mapping[str, Any]],
+    rows: list[dict[str, Any]],
+    default_timezone: str,
+    history: Mapping[int, list[datetime]],
+) -> list[dict[str, Any]]:
+    """Per service in the batch: `last` heartbeat, and `due` (None unless proof of life).
+
+    The writers store each as "the later of stored and new": a later beat never makes a
+    deadline earlier, so two batches for one service, committing in either order, leave
+    the later values. A configuration change recomputes next_due_at in its own transaction.
+    `history` holds the recent proof-of-life beats (newest first, this batch's included)
+    of the services that `needs_history`.
+    """
+    newest_any, newest_alive = newest_beats(rows)
+    updates = []
+    for sid, last in newest_any.items():
+        due = None
+        if sid in newest_alive:
+            service = services_by_id[sid]
+            beats = history[sid] if needs_history(service) else [newest_alive[sid]]
+            due = next_due_at(schedule_of(service, default_timezone), beats, service["date_added"])
+        updates.append({"sid": sid, "last": last, "due": due})
+    return updates
+
+
+def results(
+    requests: list[BeatRequest],
+    outcomes: list[Exception | None],
+    heartbeat_ids: list[int],
+    rows: list[dict[str, Any]],
+    services: dict[ServiceRef, dict[str, Any]],
+) -> list[Outcome]:
+    """One outcome per request, in order, once the rows have their ids."""
+    inserted = iter(zip(heartbeat_ids, rows, strict=True))
+    answers: list[Outcome] = []
+    for request, outcome in zip(requests, outcomes, strict=True):
+        if outcome is not None:
+            answers.append(outcome)
+            continue
+        heartbeat_id, row = next(inserted)
+        answers.append(
+            BeatRecorded(
+                heartbeat_id=heartbeat_id,
+                service_id=row["service_id"],
+                heartbeat_name=services[request.ref]["heartbeat_name"],
+                status=request.status,
+                time=request.time,
+                run_id=request.run_id,
+            )
+        )
+    return answers
