@@ -8,9 +8,11 @@ so their new ids ascend in that order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 
 from medic.core.statuses import PROOF_OF_LIFE
@@ -90,7 +92,12 @@ async def write_batch(
     return results(requests, outcomes, heartbeat_ids, rows, services)
 
 
-async def _history(cursor, by_id, rows) -> dict[int, list[datetime]]:  # type: ignore[no-untyped-def]
+async def _history(
+    cursor: AsyncCursor[dict[str, Any]],
+    by_id: Mapping[int, Mapping[str, Any]],
+    rows: list[dict[str, Any]],
+) -> dict[int, list[datetime]]:
+    """Recent proof-of-life beats of the services whose schedule looks further back."""
     _, newest_alive = newest_beats(rows)
     wanted = [sid for sid in newest_alive if needs_history(by_id[sid])]
     history: dict[int, list[datetime]] = {sid: [] for sid in wanted}
@@ -102,5 +109,5 @@ async def _history(cursor, by_id, rows) -> dict[int, list[datetime]]:  # type: i
     return history
 
 
-def _columns(rows: list[dict], names: tuple[str, ...]) -> dict[str, list]:
+def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
     return {name: [row[name] for row in rows] for name in names}
