@@ -29,6 +29,21 @@ from medic.ops.paging import fetch_page
 PRIORITIES = ("p1", "p2", "p3", "p4", "p5")
 ServiceRef = int | str
 STATES = ("new", "up", "late", "down")
+# Fields an update may leave out but never set to null.
+NOT_NULL = frozenset(
+    {
+        "heartbeat_name",
+        "active",
+        "muted",
+        "down",
+        "alert_interval",
+        "threshold",
+        "team",
+        "priority",
+        "schedule_type",
+        "grace_period_seconds",
+    }
+)
 
 
 def _clean_priority(value: str | None) -> str | None:
@@ -218,26 +233,15 @@ def update_service(
     values = changes.model_dump(exclude_unset=True)
     if not values:
         raise InvalidInput("no fields to update")
-    for flag in ("active", "muted", "down"):
-        if flag in values and values[flag] is None:
-            raise InvalidInput(f"{flag} must not be null")
+    for field in NOT_NULL & values.keys():
+        if values[field] is None:
+            raise InvalidInput(f"{field} must not be null")
     with db.session() as session:
         service = _find(session, ref, lock=True)
         before = {k: _plain(getattr(service, k)) for k in values}
         muted = values.pop("muted", None)
         active = values.pop("active", None)
-        if "heartbeat_name" in values and values["heartbeat_name"] is None:
-            raise InvalidInput("heartbeat_name must not be null")
         for field, value in values.items():
-            if value is None and field in {
-                "alert_interval",
-                "threshold",
-                "team",
-                "priority",
-                "schedule_type",
-                "grace_period_seconds",
-            }:
-                raise InvalidInput(f"{field} must not be null")
             setattr(service, field, value)
         if "heartbeat_name" in values:
             service.name_key = name_key(service.heartbeat_name)
