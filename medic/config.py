@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from croniter import croniter
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(default=15, gt=0)
     alert_auto_unmute_hours: float = Field(default=24, gt=0)
     heartbeat_retention_days: int = Field(default=30, ge=1)
+    medic_retention_schedule: str = Field(
+        default="15 3 * * *", description="cron, in MEDIC_TIMEZONE: when retention runs"
+    )
+    medic_worker_threads: int = Field(default=4, ge=1, le=64)
+    medic_scheduler_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    medic_broker_namespace: str = Field(default="medic", min_length=1, max_length=64)
 
     # Redis and rate limits
     redis_url: str | None = None
@@ -109,6 +116,13 @@ class Settings(BaseSettings):
             raise ValueError("must be base64") from exc
         if len(raw) != 32:
             raise ValueError(f"must decode to 32 bytes for AES-256, got {len(raw)}")
+        return value
+
+    @field_validator("medic_retention_schedule")
+    @classmethod
+    def _five_field_cron(cls, value: str) -> str:
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a five-field cron expression")
         return value
 
     @field_validator("log_level", mode="before")

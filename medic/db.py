@@ -1,6 +1,9 @@
 """The one engine and session factory for a process.
 
-SQLite (the embedded default) gets WAL and foreign keys on every connection; every
+SQLite (the embedded default) gets WAL and foreign keys on every connection, and
+every transaction takes the write lock when it begins (BEGIN IMMEDIATE): the API,
+the ingest writer and the scheduler all read-then-write, and a deferred transaction
+that read before another committed cannot write at all (SQLITE_BUSY). Every
 statement is timed into `medic_db_query_duration_seconds`, and connection failures
 count into `medic_db_connection_errors_total`.
 """
@@ -13,12 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session
 
 from medic.config import Settings
+from medic.detection.wakeup import CHANNEL, Wakeup
 from medic.metrics import DB_CONNECTION_ERRORS, DB_QUERY_DURATION
 
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000")
@@ -66,6 +70,7 @@ def _make_sqlite_directory(url: str) -> None:
 def _instrument(engine: Engine, is_sqlite: bool) -> None:
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
     event.listen(engine, "before_cursor_execute", _start_timer)
     event.listen(engine, "after_cursor_execute", _stop_timer)
     event.listen(engine, "handle_error", _count_connection_error)
@@ -76,6 +81,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    # The driver's own implicit BEGIN is off; _begin_immediate starts every transaction.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _start_timer(
@@ -101,6 +112,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings)
+        self.wakeup = Wakeup()
 
     @property
     def dialect(self) -> str:
@@ -116,6 +128,12 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def wake_scheduler(self, session: Session) -> None:
+        """Once `session` commits, schedulers look at deadlines now (see medic.detection.wakeup)."""
+        if self.dialect == "postgresql":
+            session.exec(text("SELECT pg_notify(:channel, '')").bindparams(channel=CHANNEL))
+        event.listen(session, "after_commit", lambda _session: self.wakeup.set(), once=True)
 
     def dispose(self) -> None:
         self.engine.dispose()

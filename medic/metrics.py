@@ -21,3 +21,9 @@ AUTH_FAILURES = Counter(
     "medic_auth_failures_total", "Rejected API requests, by reason.", ["reason"]
 )
 RATE_LIMITED = Counter("medic_rate_limited_total", "Requests refused by a rate limit.", ["bucket"])
+SCHEDULER_PASS_DURATION = Histogram(
+    "medic_scheduler_pass_duration_seconds",
+    "One scheduler pass: claim due services, apply verdicts, relay the outbox.",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
+)
+NOTIFICATIONS = Counter("medic_notifications_total", "Notifications delivered, by kind.", ["kind"])

@@ -24,6 +24,7 @@ class Medic:
             settings.medic_timezone,
             settings.medic_ingest_batch_size,
             postgres_conninfo=None if settings.is_sqlite else settings.libpq_url,
+            wakeup=self.db.wakeup,
         )
         self.key_cache = VerifiedKeyCache(settings.medic_key_cache_seconds)
         self.key_verifications: dict[str, asyncio.Future[KeyIdentity]] = {}

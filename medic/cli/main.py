@@ -60,6 +60,7 @@ def up(host: str | None, port: int | None) -> None:
     """Everything in one process on the embedded default (SQLite unless DATABASE_URL is set):
     migrate, create a first admin key if there is none (printed once), and serve."""
     from medic.api.app import create_app
+    from medic.background import Background
     from medic.migrate import upgrade
     from medic.ops import keys as key_ops
     from medic.ops.actor import cli_operator
@@ -81,13 +82,18 @@ def up(host: str | None, port: int | None) -> None:
         f"Medic is using {settings.sqlalchemy_url.split('://')[0]} at "
         f"{settings.medic_sqlite_path if settings.is_sqlite else 'DATABASE_URL'}"
     )
-    uvicorn.run(
-        create_app(medic=medic),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=settings.debug,
-    )
+    background = Background(settings, medic.db)
+    background.start()
+    try:
+        uvicorn.run(
+            create_app(medic=medic),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=settings.debug,
+        )
+    finally:
+        background.stop()
 
 
 @cli.command()
@@ -107,6 +113,48 @@ def api(host: str | None, port: int | None, workers: int) -> None:
         log_level=settings.log_level.lower(),
         access_log=settings.debug,
     )
+
+
+def _run_background(worker: bool, scheduler: bool, name: str) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly (in-flight messages finish)."""
+    import signal
+    import threading
+
+    from medic.actors.broker import broker_kind
+    from medic.background import Background
+    from medic.db import Database
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    if broker_kind(settings) == "in-process":
+        click.echo(
+            f"medic {name}: REDIS_URL must name a shared Redis or RabbitMQ broker "
+            "(`medic up` runs workers and the scheduler in its own process)",
+            err=True,
+        )
+        sys.exit(2)
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    database = Database(settings)
+    background = Background(settings, database, worker=worker, scheduler=scheduler)
+    background.start()
+    click.echo(f"medic {name} running ({broker_kind(settings)} broker); Ctrl-C to stop")
+    stopping.wait()
+    background.stop()
+    database.dispose()
+
+
+@cli.command()
+def worker() -> None:
+    """Run Dramatiq workers (notifications, housekeeping); MEDIC_WORKER_THREADS threads."""
+    _run_background(worker=True, scheduler=False, name="worker")
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run the detection scheduler; any number may run against one database."""
+    _run_background(worker=False, scheduler=True, name="scheduler")
 
 
 cli.add_command(keys)

@@ -69,7 +69,7 @@ def service() -> None:
 
 @service.command("list")
 @click.option("--team")
-@click.option("--state", type=click.Choice(["new", "up", "late", "down"]))
+@click.option("--state", type=click.Choice(["new", "up", "down"]))
 @json_option
 def service_list(team: str | None, state: str | None, as_json: bool) -> None:
     params = {k: v for k, v in {"team": team, "state": state, "limit": 1000}.items() if v}

@@ -165,3 +165,33 @@ def _window_end(start: datetime, schedule: Schedule) -> datetime:
     if window_start(end, schedule.interval, schedule.timezone) == start:
         return next_midnight.astimezone(UTC)  # the last window of a long day runs on to midnight
     return min(end, next_midnight.astimezone(UTC))
+
+
+def following_deadline(schedule: Schedule, deadline: datetime) -> datetime:
+    """The deadline after `deadline` if still nothing arrives: how missed deadlines are counted."""
+    if schedule.schedule_type == "cron":
+        fire = next_cron_fire(
+            schedule.cron_expression or "", schedule.timezone, deadline - schedule.grace
+        )
+        return fire + schedule.grace
+    if schedule.schedule_type == "window":
+        return _window_end(deadline - schedule.grace, schedule) + schedule.grace
+    return deadline + schedule.interval
+
+
+def deadlines_between(
+    schedule: Schedule, after: datetime, until: datetime, limit: int = 1000
+) -> list[datetime]:
+    """The deadlines `following_deadline` yields after `after`, up to and including `until`.
+
+    At most `limit` of them: a service down for months is not re-counted fire by fire.
+    """
+    if schedule.schedule_type == "interval":
+        count = min(limit, max(0, (until - after) // schedule.interval))
+        return [after + schedule.interval * (n + 1) for n in range(count)]
+    found: list[datetime] = []
+    deadline = following_deadline(schedule, after)
+    while deadline <= until and len(found) < limit:
+        found.append(deadline)
+        deadline = following_deadline(schedule, deadline)
+    return found

@@ -4,7 +4,24 @@ from medic.models.alert import Alert
 from medic.models.api_key import ApiKey
 from medic.models.audit import AuditEntry
 from medic.models.heartbeat import HeartbeatEvent
+from medic.models.job_run import JobRun
+from medic.models.maintenance import MaintenanceWindow
+from medic.models.notification import Notification
+from medic.models.periodic_job import PeriodicJob
 from medic.models.service import Service
+from medic.models.state_change import StateChange
 from medic.models.team import Team
 
-__all__ = ["Alert", "ApiKey", "AuditEntry", "HeartbeatEvent", "Service", "Team"]
+__all__ = [
+    "Alert",
+    "ApiKey",
+    "AuditEntry",
+    "HeartbeatEvent",
+    "JobRun",
+    "MaintenanceWindow",
+    "Notification",
+    "PeriodicJob",
+    "Service",
+    "StateChange",
+    "Team",
+]

@@ -3,7 +3,7 @@
 import uuid as uuid_module
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from medic.models.columns import utcnow
@@ -11,7 +11,22 @@ from medic.models.columns import utcnow
 
 class Service(SQLModel, table=True):
     __tablename__ = "services"
-    __table_args__ = (Index("ix_services_next_due_at", "next_due_at"),)
+    # The scheduler's two claims: services whose deadline passed while they were
+    # healthy, and services with an explicit check due (see medic.detection.scheduler).
+    __table_args__ = (
+        Index(
+            "ix_services_due_healthy",
+            "next_due_at",
+            postgresql_where=text("active AND state <> 'down'"),
+            sqlite_where=text("active AND state <> 'down'"),
+        ),
+        Index(
+            "ix_services_check_at",
+            "check_at",
+            postgresql_where=text("check_at IS NOT NULL"),
+            sqlite_where=text("check_at IS NOT NULL"),
+        ),
+    )
 
     service_id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(
@@ -39,9 +54,22 @@ class Service(SQLModel, table=True):
     grace_period_seconds: int = 0
     max_duration_seconds: int | None = None
 
+    # new (never beat) | up | down (an alert is open); see medic.core.detection.
     state: str = Field(default="new", max_length=16)
+    state_changed_at: datetime | None = None
+    state_reason: str | None = Field(default=None, max_length=1000)
+    # The instant the service becomes late if nothing more arrives (its schedule).
     next_due_at: datetime | None = None
+    # When the scheduler must look again regardless of next_due_at: a failure report,
+    # a recovery to confirm, a run's max_duration, a mute expiring, a missed deadline
+    # to count while down. Ingest only ever moves it earlier.
+    check_at: datetime | None = None
     last_heartbeat_at: datetime | None = None
+    last_alive_at: datetime | None = None
+    last_failure_at: datetime | None = None
     muted_until: datetime | None = None
     mute_reason: str | None = Field(default=None, max_length=1000)
+    # Missed deadlines (and failure reports) since the last proof of life; the latest
+    # deadline counted, so each one is counted once.
     consecutive_failures: int = 0
+    missed_deadline_at: datetime | None = None

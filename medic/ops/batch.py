@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from medic.core.schedules import Schedule, next_due_at
-from medic.core.statuses import PROOF_OF_LIFE, Status
+from medic.core.statuses import FAILURES, PROOF_OF_LIFE, Status
 from medic.ops.errors import InvalidInput, NotFound
 
 # What a batch needs to know of each service it names.
@@ -25,7 +25,9 @@ SERVICE_COLUMNS = (
     "cron_expression",
     "timezone",
     "grace_period_seconds",
+    "max_duration_seconds",
     "date_added",
+    "state",
 )
 EVENT_COLUMNS = ("service_id", "time", "status", "run_id", "message")
 
@@ -129,42 +131,75 @@ def needs_history(service: Mapping[str, Any]) -> bool:
     return service["threshold"] > 1 or service["schedule_type"] == "window"
 
 
-def newest_beats(rows: list[dict[str, Any]]) -> tuple[dict[int, datetime], dict[int, datetime]]:
-    """Per service: its newest beat of any kind, and its newest proof of life."""
-    newest_any: dict[int, datetime] = {}
-    newest_alive: dict[int, datetime] = {}
+def newest_beats(rows: list[dict[str, Any]]) -> dict[str, dict[int, datetime]]:
+    """Per service: its newest beat of any kind (`last`), newest proof of life (`alive`)
+    and newest failure report (`failed`)."""
+    newest: dict[str, dict[int, datetime]] = {"last": {}, "alive": {}, "failed": {}}
     for row in rows:
-        sid, time = row["service_id"], row["time"]
-        newest_any[sid] = max(time, newest_any.get(sid, time))
-        if Status(row["status"]) in PROOF_OF_LIFE:
-            newest_alive[sid] = max(time, newest_alive.get(sid, time))
-    return newest_any, newest_alive
+        sid, time, status = row["service_id"], row["time"], Status(row["status"])
+        kinds = ["last"]
+        if status in PROOF_OF_LIFE:
+            kinds.append("alive")
+        elif status in FAILURES:
+            kinds.append("failed")
+        for kind in kinds:
+            newest[kind][sid] = max(time, newest[kind].get(sid, time))
+    return newest
 
 
-def deadline_updates(
+def service_updates(
     services_by_id: Mapping[int, Mapping[str, Any]],
     rows: list[dict[str, Any]],
     default_timezone: str,
     history: Mapping[int, list[datetime]],
 ) -> list[dict[str, Any]]:
-    """Per service in the batch: `last` heartbeat, and `due` (None unless proof of life).
+    """Per service in the batch, the values the writers merge into its row.
 
-    The writers store each as "the later of stored and new": a later beat never makes a
-    deadline earlier, so two batches for one service, committing in either order, leave
-    the later values. A configuration change recomputes next_due_at in its own transaction.
+    `last`, `alive`, `failed` and `due` are stored as "the later of stored and new",
+    `check_by` (check_at) as "the earlier": so two batches for one service, committing in either
+    order, leave the same row. `due` (next_due_at) moves only on proof of life; `check_by`
+    asks the scheduler to look at once (a failure report) or when a STARTED run reaches
+    max_duration. A recovery is requested in SQL, where the row's current state is known.
     `history` holds the recent proof-of-life beats (newest first, this batch's included)
     of the services that `needs_history`.
     """
-    newest_any, newest_alive = newest_beats(rows)
+    newest = newest_beats(rows)
+    checks: dict[int, datetime] = dict(newest["failed"])
+    for row in rows:
+        service = services_by_id[row["service_id"]]
+        if row["status"] == Status.STARTED and service["max_duration_seconds"]:
+            deadline = row["time"] + timedelta(seconds=service["max_duration_seconds"])
+            checks[row["service_id"]] = min(deadline, checks.get(row["service_id"], deadline))
     updates = []
-    for sid, last in newest_any.items():
+    for sid, last in newest["last"].items():
         due = None
-        if sid in newest_alive:
+        if sid in newest["alive"]:
             service = services_by_id[sid]
-            beats = history[sid] if needs_history(service) else [newest_alive[sid]]
+            beats = history[sid] if needs_history(service) else [newest["alive"][sid]]
             due = next_due_at(schedule_of(service, default_timezone), beats, service["date_added"])
-        updates.append({"sid": sid, "last": last, "due": due})
+        updates.append(
+            {
+                "sid": sid,
+                "last": last,
+                "alive": newest["alive"].get(sid),
+                "failed": newest["failed"].get(sid),
+                "due": due,
+                "check_by": checks.get(sid),
+            }
+        )
     return updates
+
+
+UPDATE_COLUMNS = ("sid", "last", "alive", "failed", "due", "check_by")
+
+
+def wakes_scheduler(updates: list[dict[str, Any]], states: Mapping[int, str]) -> bool:
+    """Whether the batch asked the scheduler to look before its next planned wake-up:
+    a failure, a run deadline, or proof of life from a service that is down."""
+    return any(
+        u["check_by"] is not None or (u["alive"] is not None and states.get(u["sid"]) == "down")
+        for u in updates
+    )
 
 
 def results(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, or_, select, update
+from sqlalchemy import Connection, bindparam, case, or_, select, text, update
 
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.models import HeartbeatEvent, Service
@@ -13,14 +13,16 @@ from medic.ops.batch import (
     SERVICE_COLUMNS,
     BeatRequest,
     Outcome,
-    deadline_updates,
     index_services,
     lookups,
     needs_history,
     newest_beats,
     plan,
     results,
+    service_updates,
+    wakes_scheduler,
 )
+from medic.ops.batch_runs import run_statements
 
 services_table = Service.__table__  # type: ignore[attr-defined]
 events_table = HeartbeatEvent.__table__  # type: ignore[attr-defined]
@@ -28,8 +30,10 @@ events_table = HeartbeatEvent.__table__  # type: ignore[attr-defined]
 
 def write_batch(
     connection: Connection, requests: list[BeatRequest], default_timezone: str
-) -> list[Outcome]:
-    """Write one batch inside the caller's transaction; one outcome per request, in order."""
+) -> tuple[list[Outcome], bool]:
+    """Write one batch inside the caller's transaction: one outcome per request, in
+    order, and whether the scheduler should look now. On SQLite the transaction holds
+    the write lock from its first statement, so the states read here are current."""
     names, uuids, ids = lookups(requests)
     conditions = []
     if names:
@@ -44,53 +48,65 @@ def write_batch(
     services = index_services(found.mappings())
     outcomes, rows = plan(requests, services)
     if not rows:
-        return results(requests, outcomes, [], rows, services)
+        return results(requests, outcomes, [], rows, services), False
     inserted = connection.execute(
         events_table.insert().returning(events_table.c.heartbeat_id, sort_by_parameter_order=True),
         rows,
     )
     heartbeat_ids = list(inserted.scalars().all())
     by_id = {s["service_id"]: s for s in services.values()}
-    _, newest_alive = newest_beats(rows)
     history = {
         sid: _recent_alive_beats(connection, sid, by_id[sid]["threshold"])
-        for sid in newest_alive
+        for sid in newest_beats(rows)["alive"]
         if needs_history(by_id[sid])
     }
-    _store(connection, deadline_updates(by_id, rows, default_timezone, history))
-    return results(requests, outcomes, heartbeat_ids, rows, services)
+    for statement, params in run_statements(rows):
+        connection.execute(text(statement), params)
+    updates = service_updates(by_id, rows, default_timezone, history)
+    _store(connection, updates)
+    wake = wakes_scheduler(updates, {sid: s["state"] for sid, s in by_id.items()})
+    return results(requests, outcomes, heartbeat_ids, rows, services), wake
 
 
 def _store(connection: Connection, updates: list[dict[str, Any]]) -> None:
-    with_due = [u for u in updates if u["due"] is not None]
-    without_due = [{"sid": u["sid"], "last": u["last"]} for u in updates if u["due"] is None]
-    where = services_table.c.service_id == bindparam("sid")
-    if with_due:
-        connection.execute(
-            update(services_table)
-            .where(where)
-            .values(
-                last_heartbeat_at=_later(services_table.c.last_heartbeat_at, "last"),
-                next_due_at=_later(services_table.c.next_due_at, "due"),
-                # Leaving late/down is detection's decision (it closes the alert); ingest
-                # only marks a new service as having started.
-                state=case((services_table.c.state == "new", "up"), else_=services_table.c.state),
+    """The same merge as the PostgreSQL writer's MERGE_SERVICES (see there)."""
+    columns = services_table.c
+    alive = bindparam("alive", type_=columns.last_alive_at.type)
+    recovery = case((columns.state == "down", alive), else_=None)
+    connection.execute(
+        update(services_table)
+        .where(columns.service_id == bindparam("sid"))
+        .values(
+            last_heartbeat_at=_later(columns.last_heartbeat_at, "last"),
+            last_alive_at=_later(columns.last_alive_at, "alive"),
+            last_failure_at=_later(columns.last_failure_at, "failed"),
+            next_due_at=_later(columns.next_due_at, "due"),
+            check_at=_earliest(
+                columns.check_at, bindparam("check_by", type_=columns.check_at.type), recovery
             ),
-            with_due,
-        )
-    if without_due:
-        connection.execute(
-            update(services_table)
-            .where(where)
-            .values(last_heartbeat_at=_later(services_table.c.last_heartbeat_at, "last")),
-            without_due,
-        )
+            state=case((alive.is_not(None) & (columns.state == "new"), "up"), else_=columns.state),
+        ),
+        updates,
+    )
 
 
 def _later(column: Any, parameter: str) -> Any:
     """SQL for "the later of the stored value and :parameter" (NULL counts as earliest)."""
     new = bindparam(parameter, type_=column.type)
-    return case((column.is_(None), new), (column < new, new), else_=column)
+    return case((new.is_(None), column), (column.is_(None), new), (column < new, new), else_=column)
+
+
+def _earliest(first: Any, *others: Any) -> Any:
+    """The earliest non-NULL value (SQLite's min() is NULL as soon as one value is)."""
+    earliest = first
+    for value in others:
+        earliest = case(
+            (earliest.is_(None), value),
+            (value.is_(None), earliest),
+            (value < earliest, value),
+            else_=earliest,
+        )
+    return earliest
 
 
 def _recent_alive_beats(connection: Connection, service_id: int, count: int) -> list[datetime]:

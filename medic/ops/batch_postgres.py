@@ -19,16 +19,19 @@ from medic.core.statuses import PROOF_OF_LIFE
 from medic.ops.batch import (
     EVENT_COLUMNS,
     SERVICE_COLUMNS,
+    UPDATE_COLUMNS,
     BeatRequest,
     Outcome,
-    deadline_updates,
     index_services,
     lookups,
     needs_history,
     newest_beats,
     plan,
     results,
+    service_updates,
+    wakes_scheduler,
 )
+from medic.ops.batch_runs import for_psycopg, run_statements
 
 RESOLVE = f"""
 SELECT {", ".join(SERVICE_COLUMNS)} FROM services
@@ -56,40 +59,57 @@ CROSS JOIN LATERAL (
 ORDER BY recent.service_id, recent.time DESC
 """
 
-# "The later of stored and new" for both columns; leaving late/down is detection's
-# decision, ingest only marks a new service as having started.
-MOVE_DEADLINES = """
+# Later-of for the instants, earlier-of for check_at (GREATEST/LEAST skip NULLs).
+# Proof of life from a service that is down asks the scheduler to confirm the
+# recovery at once; this reads the row's state under its lock, so a concurrent
+# scheduler pass cannot slip between. Ingest only marks a new service as started.
+MERGE_SERVICES = """
 UPDATE services AS s SET
     last_heartbeat_at = GREATEST(s.last_heartbeat_at, batch.last),
+    last_alive_at = GREATEST(s.last_alive_at, batch.alive),
+    last_failure_at = GREATEST(s.last_failure_at, batch.failed),
     next_due_at = CASE WHEN batch.due IS NULL THEN s.next_due_at
                        ELSE GREATEST(s.next_due_at, batch.due) END,
-    state = CASE WHEN batch.due IS NOT NULL AND s.state = 'new' THEN 'up' ELSE s.state END
-FROM unnest(%(sid)s::int[], %(last)s::timestamptz[], %(due)s::timestamptz[])
-     AS batch(sid, last, due)
+    check_at = LEAST(s.check_at, batch.check_by,
+                     CASE WHEN s.state = 'down' THEN batch.alive END),
+    state = CASE WHEN batch.alive IS NOT NULL AND s.state = 'new' THEN 'up' ELSE s.state END
+FROM unnest(%(sid)s::int[], %(last)s::timestamptz[], %(alive)s::timestamptz[],
+            %(failed)s::timestamptz[], %(due)s::timestamptz[], %(check_by)s::timestamptz[])
+     AS batch(sid, last, alive, failed, due, check_by)
 WHERE s.service_id = batch.sid
+RETURNING s.service_id, s.state
 """
+
+WAKE_SCHEDULERS = "SELECT pg_notify('medic_scheduler', '')"
 
 ALIVE = [status.value for status in PROOF_OF_LIFE]
 
 
 async def write_batch(
     connection: AsyncConnection, requests: list[BeatRequest], default_timezone: str
-) -> list[Outcome]:
-    """Write one batch in one transaction; one outcome per request, in order."""
+) -> tuple[list[Outcome], bool]:
+    """Write one batch in one transaction: one outcome per request, in order, and
+    whether the scheduler was asked to look now (NOTIFY, sent at commit)."""
     names, uuids, ids = lookups(requests)
     async with connection.transaction(), connection.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(RESOLVE, {"names": names, "uuids": uuids, "ids": ids})
         services = index_services(await cursor.fetchall())
         outcomes, rows = plan(requests, services)
         if not rows:
-            return results(requests, outcomes, [], rows, services)
+            return results(requests, outcomes, [], rows, services), False
         await cursor.execute(INSERT_EVENTS, _columns(rows, EVENT_COLUMNS))
         heartbeat_ids = sorted(row["heartbeat_id"] for row in await cursor.fetchall())
         by_id = {s["service_id"]: s for s in services.values()}
         history = await _history(cursor, by_id, rows)
-        updates = deadline_updates(by_id, rows, default_timezone, history)
-        await cursor.execute(MOVE_DEADLINES, _columns(updates, ("sid", "last", "due")))
-    return results(requests, outcomes, heartbeat_ids, rows, services)
+        for statement, params in run_statements(rows):
+            await cursor.execute(for_psycopg(statement), params)
+        updates = service_updates(by_id, rows, default_timezone, history)
+        await cursor.execute(MERGE_SERVICES, _columns(updates, UPDATE_COLUMNS))
+        states = {row["service_id"]: row["state"] for row in await cursor.fetchall()}
+        wake = wakes_scheduler(updates, states)
+        if wake:
+            await cursor.execute(WAKE_SCHEDULERS)
+    return results(requests, outcomes, heartbeat_ids, rows, services), wake
 
 
 async def _history(
@@ -98,8 +118,7 @@ async def _history(
     rows: list[dict[str, Any]],
 ) -> dict[int, list[datetime]]:
     """Recent proof-of-life beats of the services whose schedule looks further back."""
-    _, newest_alive = newest_beats(rows)
-    wanted = [sid for sid in newest_alive if needs_history(by_id[sid])]
+    wanted = [sid for sid in newest_beats(rows)["alive"] if needs_history(by_id[sid])]
     history: dict[int, list[datetime]] = {sid: [] for sid in wanted}
     if wanted:
         counts = [by_id[sid]["threshold"] for sid in wanted]

@@ -10,8 +10,9 @@ fills up, so batches grow with load and latency stays about one commit.
 
 The writer is a task on the event loop using async I/O (psycopg's async mode, or
 aiosqlite): a writer thread has to win the GIL back from the busy event loop after
-every round trip, and measured at about half this throughput (bench/ingest.py). The batch itself is
-plain SQLAlchemy Core (`write_batch`), run through `AsyncConnection.run_sync`.
+every round trip, and measured at about half this throughput (bench/ingest.py).
+When a batch needs the scheduler now (a failure report, a recovery) the writer
+wakes it after the commit (and on PostgreSQL, NOTIFY wakes other processes').
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import logging
 from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from medic.detection.wakeup import Wakeup
 from medic.metrics import HEARTBEATS
 from medic.ops import batch_core, batch_postgres
 from medic.ops.batch import BeatRecorded, BeatRequest, Outcome, ServiceRef
@@ -44,7 +46,9 @@ class IngestWriter:
         default_timezone: str,
         batch_size: int = 500,
         postgres_conninfo: str | None = None,
+        wakeup: Wakeup | None = None,
     ) -> None:
+        self.wakeup = wakeup
         self.engine = engine
         self.postgres_conninfo = postgres_conninfo
         self._postgres: AsyncConnection | None = None
@@ -94,7 +98,9 @@ class IngestWriter:
         requests = [request for request, _ in batch]
         outcomes: list[Outcome]
         try:
-            outcomes = await self._write_batch(requests)
+            outcomes, wake = await self._write_batch(requests)
+            if wake and self.wakeup is not None:
+                self.wakeup.set()
         except Exception:
             await self._drop_postgres_connection()
             log.exception("heartbeat batch of %d failed; clients get 503 and may retry", len(batch))
@@ -111,7 +117,7 @@ class IngestWriter:
             else:
                 future.set_result(outcome)
 
-    async def _write_batch(self, requests: list[BeatRequest]) -> list[Outcome]:
+    async def _write_batch(self, requests: list[BeatRequest]) -> tuple[list[Outcome], bool]:
         if self.postgres_conninfo is None:
             async with self.engine.begin() as connection:
                 return await connection.run_sync(

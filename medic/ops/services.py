@@ -28,7 +28,7 @@ from medic.ops.paging import fetch_page
 
 PRIORITIES = ("p1", "p2", "p3", "p4", "p5")
 ServiceRef = int | str
-STATES = ("new", "up", "late", "down")
+STATES = ("new", "up", "down")
 # Fields an update may leave out but never set to null.
 NOT_NULL = frozenset(
     {
@@ -198,6 +198,7 @@ def register(
             _refresh_deadline(session, service, default_timezone)
             session.add(service)
             session.flush()
+            db.wake_scheduler(session)
             audit.record(
                 session,
                 actor,
@@ -254,6 +255,9 @@ def update_service(
         elif muted is False:
             _clear_mute(service)
         service.date_modified = utcnow()
+        # The scheduler re-evaluates at once: a changed schedule may make it late, or
+        # recovered, now rather than at a deadline computed from the old one.
+        service.check_at = service.date_modified
         # No autoflush: a rename onto a taken name must fail at the flush below (409), not here.
         with session.no_autoflush:
             _refresh_deadline(session, service, default_timezone)
@@ -263,6 +267,7 @@ def update_service(
             session.flush()
         except IntegrityError:
             raise Conflict(f"a service named {heartbeat_name!r} is already registered") from None
+        db.wake_scheduler(session)
         audit.record(
             session,
             actor,
@@ -292,11 +297,13 @@ def _close_open_alert(session: Session, service: Service) -> None:
 
 
 def _apply_mute(service: Service, duration: timedelta, reason: str | None) -> None:
+    """The scheduler unmutes at `muted_until` (check_at), auditing it as the system."""
     now = datetime.now(UTC)
     service.muted = True
     service.date_muted = now
     service.muted_until = now + duration
     service.mute_reason = reason
+    service.check_at = min(filter(None, (service.check_at, service.muted_until)))
 
 
 def _clear_mute(service: Service) -> None:
@@ -323,6 +330,7 @@ def mute(
         _apply_mute(service, duration, reason)
         service.date_modified = utcnow()
         session.add(service)
+        db.wake_scheduler(session)
         audit.record(
             session,
             actor,

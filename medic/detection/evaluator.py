@@ -1,0 +1,316 @@
+"""Applying detection's verdicts to claimed services, in the caller's transaction.
+
+The scheduler holds the claimed rows' locks, so the facts read here (open runs, the
+open alert) and the changes written (state, alert, history, outbox) form one atomic
+step per service: a state change and the notification it causes commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from medic.core.detection import Action, OpenRun, Problem, ServiceFacts, Verdict, evaluate
+from medic.core.maintenance import WindowRule, covers
+from medic.core.schedules import Schedule
+from medic.models import Alert, JobRun, MaintenanceWindow, Notification, Service, StateChange
+from medic.ops import audit
+from medic.ops.actor import SYSTEM
+
+log = logging.getLogger(__name__)
+RETRY_BROKEN_AFTER = timedelta(minutes=5)
+
+
+@dataclass
+class PassCounts:
+    evaluated: int = 0
+    opened: int = 0
+    recovered: int = 0
+    notifications: list[Notification] = field(default_factory=list)
+
+
+def window_rule(window: MaintenanceWindow) -> WindowRule:
+    return WindowRule(
+        starts_at=window.starts_at,
+        ends_at=window.ends_at,
+        cron_expression=window.cron_expression,
+        duration_minutes=window.duration_minutes,
+        timezone=window.timezone,
+        service_ids=None if window.service_ids is None else tuple(window.service_ids),
+    )
+
+
+def suppression(
+    service: Service, windows: Sequence[MaintenanceWindow], now: datetime
+) -> str | None:
+    """Why a notification about `service` must not reach anyone now, if it must not."""
+    if service.muted and (service.muted_until is None or service.muted_until > now):
+        until = f" until {service.muted_until.isoformat()}" if service.muted_until else ""
+        return f"muted{until}"
+    for window in windows:
+        assert service.service_id is not None
+        if covers(window_rule(window), service.service_id, now):
+            return f"maintenance window {window.name!r}"
+    return None
+
+
+def facts_of(service: Service, runs: Sequence[JobRun], default_timezone: str) -> ServiceFacts:
+    schedule = Schedule(
+        schedule_type=service.schedule_type,
+        alert_interval_minutes=service.alert_interval,
+        threshold=service.threshold,
+        cron_expression=service.cron_expression,
+        timezone=service.timezone or default_timezone,
+        grace_period_seconds=service.grace_period_seconds,
+    )
+    assert service.next_due_at is not None
+    return ServiceFacts(
+        schedule=schedule,
+        state=service.state,
+        next_due_at=service.next_due_at,
+        last_alive_at=service.last_alive_at,
+        last_failure_at=service.last_failure_at,
+        max_duration=(
+            timedelta(seconds=service.max_duration_seconds)
+            if service.max_duration_seconds
+            else None
+        ),
+        open_runs=[OpenRun(run.run_id, run.started_at) for run in runs],
+        consecutive_failures=service.consecutive_failures,
+        missed_deadline_at=service.missed_deadline_at,
+        muted_until=service.muted_until if service.muted else None,
+    )
+
+
+def evaluate_claimed(
+    session: Session,
+    services: Sequence[Service],
+    now: datetime,
+    default_timezone: str,
+    windows: Sequence[MaintenanceWindow],
+    counts: PassCounts,
+) -> None:
+    ids = [service.service_id for service in services]
+    runs: dict[int, list[JobRun]] = defaultdict(list)
+    for run in session.exec(
+        select(JobRun)
+        .where(col(JobRun.service_id).in_(ids))
+        .where(col(JobRun.finished_at).is_(None))
+    ):
+        runs[run.service_id].append(run)
+    open_alerts = {
+        alert.service_id: alert
+        for alert in session.exec(
+            select(Alert).where(col(Alert.service_id).in_(ids)).where(col(Alert.active))
+        )
+    }
+    for service in services:
+        assert service.service_id is not None
+        service_runs = runs.get(service.service_id, [])
+        try:
+            verdict = evaluate(facts_of(service, service_runs, default_timezone), now)
+        except Exception:
+            # One service that cannot be evaluated must not stop the others: look again later.
+            log.exception("could not evaluate service %s; retrying later", service.service_id)
+            service.check_at = now + RETRY_BROKEN_AFTER
+            session.add(service)
+            continue
+        _apply(session, service, verdict, service_runs, open_alerts, now, windows, counts)
+        counts.evaluated += 1
+
+
+def _apply(
+    session: Session,
+    service: Service,
+    verdict: Verdict,
+    service_runs: list[JobRun],
+    open_alerts: dict[int, Alert],
+    now: datetime,
+    windows: Sequence[MaintenanceWindow],
+    counts: PassCounts,
+) -> None:
+    assert service.service_id is not None
+    alert = open_alerts.get(service.service_id)
+    if verdict.action == Action.OPEN:
+        assert verdict.problem is not None
+        _open(session, service, verdict, alert, service_runs, now, windows, counts)
+    elif verdict.action == Action.RECOVER:
+        _recover(session, service, alert, now, windows, counts)
+    elif verdict.action == Action.STILL_DOWN:
+        assert verdict.problem is not None
+        service.consecutive_failures = verdict.consecutive_failures
+        service.missed_deadline_at = verdict.missed_deadline_at
+        service.state_reason = verdict.problem.reason
+        if alert is not None:
+            alert.alert_cycle = verdict.consecutive_failures
+            session.add(alert)
+    service.check_at = verdict.check_at
+    if verdict.unmute:
+        _auto_unmute(session, service)
+    session.add(service)
+
+
+def _open(
+    session: Session,
+    service: Service,
+    verdict: Verdict,
+    alert: Alert | None,
+    runs: Sequence[JobRun],
+    now: datetime,
+    windows: Sequence[MaintenanceWindow],
+    counts: PassCounts,
+) -> None:
+    problem: Problem = verdict.problem  # type: ignore[assignment]
+    if alert is None:
+        alert = Alert(
+            service_id=service.service_id,  # type: ignore[arg-type]
+            alert_name=f"{service.heartbeat_name} is down",
+            created_date=now,
+        )
+    alert.alert_cycle = verdict.consecutive_failures
+    session.add(alert)
+    session.flush()
+    alert.external_reference_id = alert.external_reference_id or f"medic-alert-{alert.alert_id}"
+    if problem.kind == "hung" and problem.run is not None:
+        for run in runs:
+            if (run.run_id, run.started_at) == (problem.run.run_id, problem.run.started_at):
+                run.timed_out_at = now
+                session.add(run)
+    previous = service.state
+    service.state, service.down = "down", True
+    service.state_changed_at, service.state_reason = now, problem.reason
+    service.consecutive_failures = verdict.consecutive_failures
+    service.missed_deadline_at = verdict.missed_deadline_at
+    session.add(
+        StateChange(
+            service_id=service.service_id,  # type: ignore[arg-type]
+            at=now,
+            from_state=previous,
+            to_state="down",
+            reason=problem.reason,
+            alert_id=alert.alert_id,
+        )
+    )
+    _notify(
+        session,
+        "alert.opened",
+        service,
+        alert,
+        now,
+        suppression(service, windows, now),
+        counts,
+        reason=problem.reason,
+        problem=problem.kind,
+    )
+    counts.opened += 1
+
+
+def _recover(
+    session: Session,
+    service: Service,
+    alert: Alert | None,
+    now: datetime,
+    windows: Sequence[MaintenanceWindow],
+    counts: PassCounts,
+) -> None:
+    reason = (
+        f"heartbeat received at {service.last_alive_at.isoformat()}"
+        if service.last_alive_at is not None
+        else "no longer due"
+    )
+    down_since = service.state_changed_at
+    service.state = "up" if service.last_alive_at is not None else "new"
+    service.down = False
+    service.state_changed_at, service.state_reason = now, reason
+    service.consecutive_failures, service.missed_deadline_at = 0, None
+    suppressed = suppression(service, windows, now)
+    if alert is not None:
+        alert.active, alert.closed_date = False, now
+        session.add(alert)
+        if suppressed is None and not _was_announced(session, alert):
+            suppressed = "its alert was never announced"
+    session.add(
+        StateChange(
+            service_id=service.service_id,  # type: ignore[arg-type]
+            at=now,
+            from_state="down",
+            to_state=service.state,
+            reason=reason,
+            alert_id=alert.alert_id if alert else None,
+        )
+    )
+    down_for = (now - down_since).total_seconds() if down_since else None
+    _notify(
+        session,
+        "alert.resolved",
+        service,
+        alert,
+        now,
+        suppressed,
+        counts,
+        reason=reason,
+        down_for_seconds=down_for,
+    )
+    counts.recovered += 1
+
+
+def _was_announced(session: Session, alert: Alert) -> bool:
+    return (
+        session.exec(
+            select(Notification.notification_id)
+            .where(Notification.alert_id == alert.alert_id)
+            .where(Notification.kind == "alert.opened")
+            .where(col(Notification.suppressed_by).is_(None))
+        ).first()
+        is not None
+    )
+
+
+def _notify(
+    session: Session,
+    kind: str,
+    service: Service,
+    alert: Alert | None,
+    now: datetime,
+    suppressed_by: str | None,
+    counts: PassCounts,
+    **details: object,
+) -> None:
+    notification = Notification(
+        kind=kind,
+        service_id=service.service_id,
+        alert_id=alert.alert_id if alert else None,
+        created_at=now,
+        suppressed_by=suppressed_by,
+        details={
+            "heartbeat_name": service.heartbeat_name,
+            "service_name": service.service_name,
+            "team": service.team,
+            "priority": service.priority,
+            "runbook": service.runbook,
+            "consecutive_failures": service.consecutive_failures,
+            **details,
+        },
+    )
+    session.add(notification)
+    counts.notifications.append(notification)
+
+
+def _auto_unmute(session: Session, service: Service) -> None:
+    """ALERT_AUTO_UNMUTE_HOURS (or the mute's own duration) is up."""
+    muted_until = service.muted_until
+    service.muted, service.muted_until, service.mute_reason = False, None, None
+    audit.record(
+        session,
+        SYSTEM,
+        "service.auto_unmute",
+        "service",
+        service.service_id,
+        heartbeat_name=service.heartbeat_name,
+        muted_until=muted_until.isoformat() if muted_until else None,
+    )

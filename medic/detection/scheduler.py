@@ -1,0 +1,204 @@
+"""The scheduler: sleeps until the next deadline, then claims what is due.
+
+Each pass claims due services with one indexed query (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so any number of schedulers split the work and never evaluate one
+service twice at once), applies the verdicts of medic.core.detection, opens and
+closes maintenance windows, triggers periodic jobs, and relays the outbox. It then
+sleeps until the earliest next deadline, at most WORKER_INTERVAL_SECONDS, unless
+woken sooner (medic.detection.wakeup): a heartbeat or a configuration change that
+needs a look now.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import and_, col, func, or_, select
+
+from medic.config import Settings
+from medic.core.maintenance import next_transition, occurrence_at
+from medic.db import Database
+from medic.detection import outbox, periodic
+from medic.detection.evaluator import PassCounts, evaluate_claimed, window_rule
+from medic.metrics import SCHEDULER_PASS_DURATION
+from medic.models import MaintenanceWindow, Notification, Service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    evaluated: int
+    opened: int
+    recovered: int
+    windows_changed: int
+    sent: int
+    seconds: float
+
+
+def due_services(now: datetime, limit: int):  # type: ignore[no-untyped-def]
+    """Services whose deadline passed while healthy, or whose check is due."""
+    return (
+        select(Service)
+        .where(col(Service.active))
+        .where(
+            or_(
+                and_(col(Service.state) != "down", col(Service.next_due_at) <= now),
+                col(Service.check_at) <= now,
+            )
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        send_notification: Callable[[int], None],
+        run_job: Callable[[str], None],
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.send_notification = send_notification
+        self.run_job = run_job
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def periodic_schedules(self) -> dict[str, str]:
+        return {periodic.RETENTION: self.settings.medic_retention_schedule}
+
+    def run_pass(self, now: datetime | None = None) -> PassResult:
+        started = time.perf_counter()
+        now = now or datetime.now(UTC)
+        counts = PassCounts()
+        windows_changed = self._maintenance_pass(now)
+        batch = self.settings.medic_scheduler_batch_size
+        while True:
+            with self.db.session() as session:
+                services = session.exec(due_services(now, batch)).all()
+                if services:
+                    windows = session.exec(
+                        select(MaintenanceWindow).where(
+                            col(MaintenanceWindow.next_transition_at).is_not(None)
+                        )
+                    ).all()
+                    evaluate_claimed(
+                        session, services, now, self.settings.medic_timezone, windows, counts
+                    )
+            if len(services) < batch:
+                break
+        for job in periodic.claim_due_jobs(
+            self.db, self.periodic_schedules, self.settings.medic_timezone, now
+        ):
+            self.run_job(job)
+        sent = outbox.relay(self.db, self.send_notification, now)
+        seconds = time.perf_counter() - started
+        SCHEDULER_PASS_DURATION.observe(seconds)
+        if counts.opened or counts.recovered or windows_changed:
+            log.info(
+                "scheduler pass: %d evaluated, %d opened, %d recovered, %d windows changed "
+                "in %.1f ms",
+                counts.evaluated,
+                counts.opened,
+                counts.recovered,
+                windows_changed,
+                seconds * 1000,
+            )
+        return PassResult(
+            counts.evaluated, counts.opened, counts.recovered, windows_changed, sent, seconds
+        )
+
+    def _maintenance_pass(self, now: datetime) -> int:
+        """Announce windows that opened or closed; move each to its next transition."""
+        with self.db.session() as session:
+            windows = session.exec(
+                select(MaintenanceWindow)
+                .where(col(MaintenanceWindow.next_transition_at) <= now)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for window in windows:
+                rule = window_rule(window)
+                open_now = occurrence_at(rule, now) is not None
+                if open_now != window.in_progress:
+                    window.in_progress = open_now
+                    session.add(
+                        Notification(
+                            kind="maintenance.started" if open_now else "maintenance.ended",
+                            window_id=window.window_id,
+                            created_at=now,
+                            details={
+                                "window": window.name,
+                                "reason": window.reason,
+                                "service_ids": window.service_ids,
+                            },
+                        )
+                    )
+                window.next_transition_at = next_transition(rule, now)
+                session.add(window)
+            return len(windows)
+
+    def next_wake(self, now: datetime) -> datetime | None:
+        """The earliest instant anything is due: a deadline, a check, a window, a job."""
+        with self.db.session() as session:
+            instants = [
+                session.exec(
+                    select(func.min(Service.next_due_at))
+                    .where(col(Service.active))
+                    .where(col(Service.state) != "down")
+                ).one(),
+                session.exec(
+                    select(func.min(Service.check_at))
+                    .where(col(Service.check_at).is_not(None))
+                    .where(col(Service.active))
+                ).one(),
+                session.exec(select(func.min(MaintenanceWindow.next_transition_at))).one(),
+            ]
+        instants.append(periodic.next_job_at(self.db))
+        return min((i for i in instants if i is not None), default=None)
+
+    def sleep_seconds(self, now: datetime) -> float:
+        cap = self.settings.worker_interval_seconds
+        wake = self.next_wake(now)
+        if wake is None:
+            return cap
+        return max(0.0, min(cap, (wake - now).total_seconds()))
+
+    def run_forever(self) -> None:
+        """Pass, sleep, repeat, until `stop()`. Errors are logged; the loop goes on."""
+        try:
+            outbox.relay(self.db, self.send_notification, datetime.now(UTC), everything=True)
+        except Exception:
+            log.exception("could not re-send undelivered notifications at start")
+        while not self._stopping.is_set():
+            try:
+                self.run_pass()
+                delay = self.sleep_seconds(datetime.now(UTC))
+            except Exception:
+                log.exception("scheduler pass failed; retrying")
+                delay = min(self.settings.worker_interval_seconds, 5.0)
+            if self._stopping.is_set():
+                break
+            self.db.wakeup.wait(delay)
+
+    def start(self) -> None:
+        """Run the loop in a background thread (`medic up`)."""
+        self._thread = threading.Thread(
+            target=self.run_forever, name="medic-scheduler", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.db.wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
