@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import time_machine
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -25,10 +27,23 @@ from medic.migrate import upgrade
 from medic.ops import keys
 from medic.ops.actor import cli_operator
 from medic.runtime import Medic
+from tests.support import Clock, RecordingScheduler
 
 PG_ADMIN_URL = os.environ.get("MEDIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MEDIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-TABLES = ("heartbeat_events", "alerts", "audit_log", "api_keys", "teams", "services")
+TABLES = (
+    "notifications",
+    "service_state_changes",
+    "job_runs",
+    "maintenance_windows",
+    "periodic_jobs",
+    "heartbeat_events",
+    "alerts",
+    "audit_log",
+    "api_keys",
+    "teams",
+    "services",
+)
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -185,3 +200,18 @@ def register(client: TestClient, admin_headers: dict[str, str]) -> Callable[...,
         return response.json()["results"]
 
     return create
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    with time_machine.travel(datetime.now(UTC), tick=True) as traveller:
+        yield Clock(traveller)
+
+
+@pytest.fixture
+def scheduler(medic: Medic) -> RecordingScheduler:
+    sent: list[int] = []
+    jobs: list[str] = []
+    instance = RecordingScheduler(medic.db, medic.settings, sent.append, jobs.append)
+    instance.sent, instance.jobs = sent, jobs
+    return instance

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from medic.api.v2 import alerts, audit, heartbeats, keys, services
+from medic.api.v2 import alerts, audit, heartbeats, keys, maintenance, runs, services
 
 router = APIRouter(prefix="/v2")
-for module in (services, heartbeats, keys, alerts, audit):
+for module in (services, runs, heartbeats, keys, alerts, audit, maintenance):
     router.include_router(module.router)

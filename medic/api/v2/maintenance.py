@@ -1,0 +1,5 @@
+"""v2 maintenance (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

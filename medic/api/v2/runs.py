@@ -1,0 +1,5 @@
+"""v2 runs (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
