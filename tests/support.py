@@ -23,6 +23,11 @@ class Clock:
         self._traveller.shift(timedelta(**delta))
         return self.now()
 
+    def travel_to(self, instant: str) -> datetime:
+        """Jump to an ISO 8601 instant (with its offset), and keep ticking from there."""
+        self._traveller.move_to(datetime.fromisoformat(instant))
+        return self.now()
+
 
 class RecordingScheduler(Scheduler):
     """The real scheduler; what it would enqueue is kept in `sent` and `jobs` instead."""

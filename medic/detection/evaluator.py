@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from medic.core.detection import Action, OpenRun, Problem, ServiceFacts, Verdict, evaluate
@@ -31,7 +32,31 @@ class PassCounts:
     evaluated: int = 0
     opened: int = 0
     recovered: int = 0
-    notifications: list[Notification] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _NewAlert:
+    """An alert inserted by this pass: all the rest of the pass needs is its id."""
+
+    alert_id: int
+
+
+@dataclass
+class _NewRows:
+    """History and outbox rows of one batch, inserted together (multi-row INSERTs)."""
+
+    state_changes: list[dict[str, object]] = field(default_factory=list)
+    notifications: list[dict[str, object]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        for table, rows in (
+            (StateChange.__table__, self.state_changes),  # type: ignore[attr-defined]
+            (Notification.__table__, self.notifications),  # type: ignore[attr-defined]
+        ):
+            if rows:
+                # RETURNING makes SQLAlchemy send one multi-row INSERT, not one per row.
+                statement = insert(table).returning(*table.primary_key.columns)
+                session.exec(statement, params=rows)  # type: ignore[call-overload]
 
 
 def window_rule(window: MaintenanceWindow) -> WindowRule:
@@ -109,19 +134,86 @@ def evaluate_claimed(
             select(Alert).where(col(Alert.service_id).in_(ids)).where(col(Alert.active))
         )
     }
+    verdicts: list[tuple[Service, Verdict]] = []
     for service in services:
         assert service.service_id is not None
-        service_runs = runs.get(service.service_id, [])
         try:
-            verdict = evaluate(facts_of(service, service_runs, default_timezone), now)
+            verdict = evaluate(facts_of(service, runs[service.service_id], default_timezone), now)
         except Exception:
             # One service that cannot be evaluated must not stop the others: look again later.
             log.exception("could not evaluate service %s; retrying later", service.service_id)
             service.check_at = now + RETRY_BROKEN_AFTER
             session.add(service)
             continue
-        _apply(session, service, verdict, service_runs, open_alerts, now, windows, counts)
+        verdicts.append((service, verdict))
+    _create_alerts(session, verdicts, open_alerts, now)
+    announced = _announced_alerts(session, verdicts, open_alerts)
+    new_rows = _NewRows()
+    for service, verdict in verdicts:
+        assert service.service_id is not None
+        _apply(
+            session,
+            service,
+            verdict,
+            runs[service.service_id],
+            open_alerts,
+            announced,
+            now,
+            windows,
+            counts,
+            new_rows,
+        )
         counts.evaluated += 1
+    new_rows.write(session)
+
+
+def _create_alerts(
+    session: Session,
+    verdicts: list[tuple[Service, Verdict]],
+    open_alerts: dict[int, Alert],
+    now: datetime,
+) -> None:
+    """One alert per opening incident, inserted together (one flush, not one per service)."""
+    rows = [
+        {
+            "service_id": service.service_id,
+            "alert_name": f"{service.heartbeat_name} is down",
+            "active": True,
+            "alert_cycle": verdict.consecutive_failures,
+            "created_date": now,
+        }
+        for service, verdict in verdicts
+        if verdict.action == Action.OPEN and service.service_id not in open_alerts
+    ]
+    if rows:
+        table = Alert.__table__  # type: ignore[attr-defined]
+        inserted = session.exec(
+            insert(table).returning(table.c.alert_id, sort_by_parameter_order=True),  # type: ignore[call-overload]
+            params=rows,
+        )
+        for row, alert_id in zip(rows, inserted.scalars(), strict=True):
+            open_alerts[row["service_id"]] = _NewAlert(alert_id)  # type: ignore[assignment]
+
+
+def _announced_alerts(
+    session: Session, verdicts: list[tuple[Service, Verdict]], open_alerts: dict[int, Alert]
+) -> set[int]:
+    """Of the alerts about to close, those whose opening was notified (not suppressed)."""
+    closing = [
+        open_alerts[service.service_id].alert_id
+        for service, verdict in verdicts
+        if verdict.action == Action.RECOVER and service.service_id in open_alerts
+    ]
+    if not closing:
+        return set()
+    return set(
+        session.exec(
+            select(Notification.alert_id)
+            .where(col(Notification.alert_id).in_(closing))
+            .where(Notification.kind == "alert.opened")
+            .where(col(Notification.suppressed_by).is_(None))
+        ).all()
+    )
 
 
 def _apply(
@@ -130,23 +222,25 @@ def _apply(
     verdict: Verdict,
     service_runs: list[JobRun],
     open_alerts: dict[int, Alert],
+    announced: set[int],
     now: datetime,
     windows: Sequence[MaintenanceWindow],
     counts: PassCounts,
+    new_rows: _NewRows,
 ) -> None:
     assert service.service_id is not None
     alert = open_alerts.get(service.service_id)
     if verdict.action == Action.OPEN:
         assert verdict.problem is not None
-        _open(session, service, verdict, alert, service_runs, now, windows, counts)
+        _open(session, service, verdict, alert, service_runs, now, windows, counts, new_rows)
     elif verdict.action == Action.RECOVER:
-        _recover(session, service, alert, now, windows, counts)
+        _recover(session, service, alert, announced, now, windows, counts, new_rows)
     elif verdict.action == Action.STILL_DOWN:
         assert verdict.problem is not None
         service.consecutive_failures = verdict.consecutive_failures
         service.missed_deadline_at = verdict.missed_deadline_at
         service.state_reason = verdict.problem.reason
-        if alert is not None:
+        if alert is not None and alert.alert_cycle != verdict.consecutive_failures:
             alert.alert_cycle = verdict.consecutive_failures
             session.add(alert)
     service.check_at = verdict.check_at
@@ -164,18 +258,10 @@ def _open(
     now: datetime,
     windows: Sequence[MaintenanceWindow],
     counts: PassCounts,
+    new_rows: _NewRows,
 ) -> None:
     problem: Problem = verdict.problem  # type: ignore[assignment]
-    if alert is None:
-        alert = Alert(
-            service_id=service.service_id,  # type: ignore[arg-type]
-            alert_name=f"{service.heartbeat_name} is down",
-            created_date=now,
-        )
-    alert.alert_cycle = verdict.consecutive_failures
-    session.add(alert)
-    session.flush()
-    alert.external_reference_id = alert.external_reference_id or f"medic-alert-{alert.alert_id}"
+    assert alert is not None  # _create_alerts made one
     if problem.kind == "hung" and problem.run is not None:
         for run in runs:
             if (run.run_id, run.started_at) == (problem.run.run_id, problem.run.started_at):
@@ -186,18 +272,18 @@ def _open(
     service.state_changed_at, service.state_reason = now, problem.reason
     service.consecutive_failures = verdict.consecutive_failures
     service.missed_deadline_at = verdict.missed_deadline_at
-    session.add(
-        StateChange(
-            service_id=service.service_id,  # type: ignore[arg-type]
-            at=now,
-            from_state=previous,
-            to_state="down",
-            reason=problem.reason,
-            alert_id=alert.alert_id,
-        )
+    new_rows.state_changes.append(
+        {
+            "service_id": service.service_id,
+            "at": now,
+            "from_state": previous,
+            "to_state": "down",
+            "reason": problem.reason,
+            "alert_id": alert.alert_id,
+        }
     )
     _notify(
-        session,
+        new_rows,
         "alert.opened",
         service,
         alert,
@@ -214,9 +300,11 @@ def _recover(
     session: Session,
     service: Service,
     alert: Alert | None,
+    announced: set[int],
     now: datetime,
     windows: Sequence[MaintenanceWindow],
     counts: PassCounts,
+    new_rows: _NewRows,
 ) -> None:
     reason = (
         f"heartbeat received at {service.last_alive_at.isoformat()}"
@@ -232,21 +320,21 @@ def _recover(
     if alert is not None:
         alert.active, alert.closed_date = False, now
         session.add(alert)
-        if suppressed is None and not _was_announced(session, alert):
+        if suppressed is None and alert.alert_id not in announced:
             suppressed = "its alert was never announced"
-    session.add(
-        StateChange(
-            service_id=service.service_id,  # type: ignore[arg-type]
-            at=now,
-            from_state="down",
-            to_state=service.state,
-            reason=reason,
-            alert_id=alert.alert_id if alert else None,
-        )
+    new_rows.state_changes.append(
+        {
+            "service_id": service.service_id,
+            "at": now,
+            "from_state": "down",
+            "to_state": service.state,
+            "reason": reason,
+            "alert_id": alert.alert_id if alert else None,
+        }
     )
     down_for = (now - down_since).total_seconds() if down_since else None
     _notify(
-        session,
+        new_rows,
         "alert.resolved",
         service,
         alert,
@@ -259,20 +347,8 @@ def _recover(
     counts.recovered += 1
 
 
-def _was_announced(session: Session, alert: Alert) -> bool:
-    return (
-        session.exec(
-            select(Notification.notification_id)
-            .where(Notification.alert_id == alert.alert_id)
-            .where(Notification.kind == "alert.opened")
-            .where(col(Notification.suppressed_by).is_(None))
-        ).first()
-        is not None
-    )
-
-
 def _notify(
-    session: Session,
+    new_rows: _NewRows,
     kind: str,
     service: Service,
     alert: Alert | None,
@@ -281,24 +357,26 @@ def _notify(
     counts: PassCounts,
     **details: object,
 ) -> None:
-    notification = Notification(
-        kind=kind,
-        service_id=service.service_id,
-        alert_id=alert.alert_id if alert else None,
-        created_at=now,
-        suppressed_by=suppressed_by,
-        details={
-            "heartbeat_name": service.heartbeat_name,
-            "service_name": service.service_name,
-            "team": service.team,
-            "priority": service.priority,
-            "runbook": service.runbook,
-            "consecutive_failures": service.consecutive_failures,
-            **details,
-        },
+    new_rows.notifications.append(
+        {
+            "kind": kind,
+            "service_id": service.service_id,
+            "alert_id": alert.alert_id if alert else None,
+            "created_at": now,
+            "suppressed_by": suppressed_by,
+            "attempts": 0,
+            "details": {
+                "heartbeat_name": service.heartbeat_name,
+                "service_name": service.service_name,
+                "team": service.team,
+                "priority": service.priority,
+                "runbook": service.runbook,
+                "consecutive_failures": service.consecutive_failures,
+                "alert_id": alert.alert_id if alert else None,
+                **details,
+            },
+        }
     )
-    session.add(notification)
-    counts.notifications.append(notification)
 
 
 def _auto_unmute(session: Session, service: Service) -> None:

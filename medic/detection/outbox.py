@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlmodel import col, or_, select
+from sqlmodel import col, or_, select, update
 
 from medic.db import Database
 from medic.models import Notification
@@ -38,7 +38,9 @@ def relay(
     while True:
         with db.session() as session:
             statement = (
-                select(Notification)
+                select(
+                    Notification.notification_id, Notification.enqueued_at, Notification.attempts
+                )
                 .where(col(Notification.delivered_at).is_(None))
                 .where(col(Notification.suppressed_by).is_(None))
                 .order_by(col(Notification.notification_id))
@@ -54,17 +56,18 @@ def relay(
                 )
             rows = session.exec(statement).all()
             due = [
-                row
-                for row in rows
-                if everything
-                or row.enqueued_at is None
-                or row.enqueued_at <= now - resend_after(row.attempts)
+                notification_id
+                for notification_id, enqueued_at, attempts in rows
+                if everything or enqueued_at is None or enqueued_at <= now - resend_after(attempts)
             ]
-            for row in due:
-                assert row.notification_id is not None
-                send(row.notification_id)
-                row.enqueued_at, row.attempts = now, row.attempts + 1
-                session.add(row)
+            for notification_id in due:
+                send(notification_id)
+            if due:
+                session.exec(
+                    update(Notification)
+                    .where(col(Notification.notification_id).in_(due))
+                    .values(enqueued_at=now, attempts=Notification.attempts + 1)
+                )
         sent += len(due)
         if len(rows) < BATCH or not due:
             return sent
