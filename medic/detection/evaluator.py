@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from medic.core.detection import Action, OpenRun, Problem, ServiceFacts, Verdict, evaluate
@@ -25,6 +25,70 @@ from medic.ops.actor import SYSTEM
 
 log = logging.getLogger(__name__)
 RETRY_BROKEN_AFTER = timedelta(minutes=5)
+
+
+@dataclass(slots=True)
+class ClaimedService:
+    """What a pass reads of a claimed service, and changes; written back in one
+    statement for the whole batch (medic.detection.scheduler claims the rows)."""
+
+    service_id: int
+    heartbeat_name: str
+    service_name: str | None
+    team: str
+    priority: str
+    runbook: str | None
+    schedule_type: str
+    alert_interval: int
+    threshold: int
+    cron_expression: str | None
+    timezone: str | None
+    grace_period_seconds: int
+    max_duration_seconds: int | None
+    next_due_at: datetime | None
+    last_alive_at: datetime | None
+    last_failure_at: datetime | None
+    state: str
+    down: bool
+    state_changed_at: datetime | None
+    state_reason: str | None
+    check_at: datetime | None
+    consecutive_failures: int
+    missed_deadline_at: datetime | None
+    muted: bool
+    muted_until: datetime | None
+    mute_reason: str | None
+
+
+READ_COLUMNS = tuple(ClaimedService.__slots__)  # type: ignore[attr-defined]
+WRITTEN_COLUMNS = (
+    "state",
+    "down",
+    "state_changed_at",
+    "state_reason",
+    "check_at",
+    "consecutive_failures",
+    "missed_deadline_at",
+    "muted",
+    "muted_until",
+    "mute_reason",
+)
+
+
+def _write_back(session: Session, services: Sequence[ClaimedService]) -> None:
+    if not services:
+        return
+    table = Service.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(table.c.service_id == bindparam("claimed_id"))
+        .values({name: bindparam(name) for name in WRITTEN_COLUMNS})
+    )
+    rows = [
+        {"claimed_id": s.service_id, **{name: getattr(s, name) for name in WRITTEN_COLUMNS}}
+        for s in services
+    ]
+    session.connection().execute(statement, rows)
 
 
 @dataclass
@@ -71,7 +135,7 @@ def window_rule(window: MaintenanceWindow) -> WindowRule:
 
 
 def suppression(
-    service: Service, windows: Sequence[MaintenanceWindow], now: datetime
+    service: ClaimedService, windows: Sequence[MaintenanceWindow], now: datetime
 ) -> str | None:
     """Why a notification about `service` must not reach anyone now, if it must not."""
     if service.muted and (service.muted_until is None or service.muted_until > now):
@@ -84,7 +148,9 @@ def suppression(
     return None
 
 
-def facts_of(service: Service, runs: Sequence[JobRun], default_timezone: str) -> ServiceFacts:
+def facts_of(
+    service: ClaimedService, runs: Sequence[JobRun], default_timezone: str
+) -> ServiceFacts:
     schedule = Schedule(
         schedule_type=service.schedule_type,
         alert_interval_minutes=service.alert_interval,
@@ -114,7 +180,7 @@ def facts_of(service: Service, runs: Sequence[JobRun], default_timezone: str) ->
 
 def evaluate_claimed(
     session: Session,
-    services: Sequence[Service],
+    services: Sequence[ClaimedService],
     now: datetime,
     default_timezone: str,
     windows: Sequence[MaintenanceWindow],
@@ -134,7 +200,7 @@ def evaluate_claimed(
             select(Alert).where(col(Alert.service_id).in_(ids)).where(col(Alert.active))
         )
     }
-    verdicts: list[tuple[Service, Verdict]] = []
+    verdicts: list[tuple[ClaimedService, Verdict]] = []
     for service in services:
         assert service.service_id is not None
         try:
@@ -143,7 +209,6 @@ def evaluate_claimed(
             # One service that cannot be evaluated must not stop the others: look again later.
             log.exception("could not evaluate service %s; retrying later", service.service_id)
             service.check_at = now + RETRY_BROKEN_AFTER
-            session.add(service)
             continue
         verdicts.append((service, verdict))
     _create_alerts(session, verdicts, open_alerts, now)
@@ -164,12 +229,13 @@ def evaluate_claimed(
             new_rows,
         )
         counts.evaluated += 1
+    _write_back(session, services)
     new_rows.write(session)
 
 
 def _create_alerts(
     session: Session,
-    verdicts: list[tuple[Service, Verdict]],
+    verdicts: list[tuple[ClaimedService, Verdict]],
     open_alerts: dict[int, Alert],
     now: datetime,
 ) -> None:
@@ -196,7 +262,7 @@ def _create_alerts(
 
 
 def _announced_alerts(
-    session: Session, verdicts: list[tuple[Service, Verdict]], open_alerts: dict[int, Alert]
+    session: Session, verdicts: list[tuple[ClaimedService, Verdict]], open_alerts: dict[int, Alert]
 ) -> set[int]:
     """Of the alerts about to close, those whose opening was notified (not suppressed)."""
     closing = [
@@ -218,7 +284,7 @@ def _announced_alerts(
 
 def _apply(
     session: Session,
-    service: Service,
+    service: ClaimedService,
     verdict: Verdict,
     service_runs: list[JobRun],
     open_alerts: dict[int, Alert],
@@ -246,12 +312,11 @@ def _apply(
     service.check_at = verdict.check_at
     if verdict.unmute:
         _auto_unmute(session, service)
-    session.add(service)
 
 
 def _open(
     session: Session,
-    service: Service,
+    service: ClaimedService,
     verdict: Verdict,
     alert: Alert | None,
     runs: Sequence[JobRun],
@@ -298,7 +363,7 @@ def _open(
 
 def _recover(
     session: Session,
-    service: Service,
+    service: ClaimedService,
     alert: Alert | None,
     announced: set[int],
     now: datetime,
@@ -350,7 +415,7 @@ def _recover(
 def _notify(
     new_rows: _NewRows,
     kind: str,
-    service: Service,
+    service: ClaimedService,
     alert: Alert | None,
     now: datetime,
     suppressed_by: str | None,
@@ -379,7 +444,7 @@ def _notify(
     )
 
 
-def _auto_unmute(session: Session, service: Service) -> None:
+def _auto_unmute(session: Session, service: ClaimedService) -> None:
     """ALERT_AUTO_UNMUTE_HOURS (or the mute's own duration) is up."""
     muted_until = service.muted_until
     service.muted, service.muted_until, service.mute_reason = False, None, None

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlmodel import col, or_, select, update
+from sqlalchemy import bindparam, update
+from sqlmodel import col, or_, select
 
 from medic.db import Database
 from medic.models import Notification
@@ -33,14 +34,14 @@ def resend_after(attempts: int) -> timedelta:
 def relay(
     db: Database, send: Callable[[int], None], now: datetime, everything: bool = False
 ) -> int:
-    """Send undelivered notifications not sent recently (`everything`: regardless)."""
-    sent = 0
+    """Send undelivered notifications never sent or due to be sent again (`everything`:
+    all undelivered ones, at a scheduler's start)."""
+    sent, after_id = 0, 0
     while True:
         with db.session() as session:
             statement = (
-                select(
-                    Notification.notification_id, Notification.enqueued_at, Notification.attempts
-                )
+                select(Notification.notification_id, Notification.attempts)
+                .where(col(Notification.notification_id) > after_id)
                 .where(col(Notification.delivered_at).is_(None))
                 .where(col(Notification.suppressed_by).is_(None))
                 .order_by(col(Notification.notification_id))
@@ -49,25 +50,30 @@ def relay(
             )
             if not everything:
                 statement = statement.where(
-                    or_(
-                        col(Notification.enqueued_at).is_(None),
-                        col(Notification.enqueued_at) <= now - RESEND_AFTER,
-                    )
+                    or_(col(Notification.resend_at).is_(None), col(Notification.resend_at) <= now)
                 )
             rows = session.exec(statement).all()
-            due = [
-                notification_id
-                for notification_id, enqueued_at, attempts in rows
-                if everything or enqueued_at is None or enqueued_at <= now - resend_after(attempts)
-            ]
-            for notification_id in due:
+            for notification_id, _ in rows:
                 send(notification_id)
-            if due:
-                session.exec(
-                    update(Notification)
-                    .where(col(Notification.notification_id).in_(due))
-                    .values(enqueued_at=now, attempts=Notification.attempts + 1)
+            if rows:
+                session.connection().execute(
+                    update(Notification.__table__)  # type: ignore[attr-defined]
+                    .where(Notification.__table__.c.notification_id == bindparam("sent_id"))  # type: ignore[attr-defined]
+                    .values(
+                        enqueued_at=now,
+                        attempts=bindparam("attempts"),
+                        resend_at=bindparam("resend_at"),
+                    ),
+                    [
+                        {
+                            "sent_id": notification_id,
+                            "attempts": attempts + 1,
+                            "resend_at": now + resend_after(attempts + 1),
+                        }
+                        for notification_id, attempts in rows
+                    ],
                 )
-        sent += len(due)
-        if len(rows) < BATCH or not due:
+        sent += len(rows)
+        if len(rows) < BATCH:
             return sent
+        after_id = rows[-1][0]

@@ -18,13 +18,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Select
 from sqlmodel import and_, col, func, or_, select
 
 from medic.config import Settings
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.db import Database
 from medic.detection import outbox, periodic
-from medic.detection.evaluator import PassCounts, evaluate_claimed, window_rule
+from medic.detection.evaluator import (
+    READ_COLUMNS,
+    ClaimedService,
+    PassCounts,
+    evaluate_claimed,
+    window_rule,
+)
 from medic.metrics import SCHEDULER_PASS_DURATION
 from medic.models import MaintenanceWindow, Notification, Service
 
@@ -41,10 +48,11 @@ class PassResult:
     seconds: float
 
 
-def due_services(now: datetime, limit: int):  # type: ignore[no-untyped-def]
+def due_services(now: datetime, limit: int) -> Select:
     """Services whose deadline passed while healthy, or whose check is due."""
+    table = Service.__table__  # type: ignore[attr-defined]
     return (
-        select(Service)
+        select(*(table.c[name] for name in READ_COLUMNS))
         .where(col(Service.active))
         .where(
             or_(
@@ -84,7 +92,8 @@ class Scheduler:
         batch = self.settings.medic_scheduler_batch_size
         while True:
             with self.db.session() as session:
-                services = session.exec(due_services(now, batch)).all()
+                rows = session.connection().execute(due_services(now, batch)).mappings().all()
+                services = [ClaimedService(**row) for row in rows]
                 if services:
                     windows = session.exec(
                         select(MaintenanceWindow).where(

@@ -46,6 +46,8 @@ class Notification(SQLModel, table=True):
     # Why nobody is told (a mute, a maintenance window); recorded, never delivered.
     suppressed_by: str | None = Field(default=None, max_length=255)
     enqueued_at: datetime | None = None
+    # When to send again if still undelivered (the message may have been lost).
+    resend_at: datetime | None = None
     delivered_at: datetime | None = None
     attempts: int = 0
     details: dict[str, Any] = Field(

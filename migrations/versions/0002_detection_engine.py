@@ -129,6 +129,7 @@ def upgrade() -> None:
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("suppressed_by", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("enqueued_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("resend_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("delivered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(

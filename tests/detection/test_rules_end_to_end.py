@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from medic.detection import outbox
 from medic.detection.periodic import RETENTION
 from medic.models import Alert, AuditEntry, HeartbeatEvent, Notification, Service
 from medic.notify.outbox import deliver
@@ -333,3 +334,25 @@ def test_retention_is_triggered_once_per_scheduled_time_by_any_number_of_schedul
     scheduler.run_pass()
     other.run_pass()
     assert scheduler.jobs + other.jobs == [RETENTION]
+
+
+def test_a_backlog_waiting_to_be_resent_does_not_hold_back_new_notifications(
+    medic: Medic, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "BATCH", 3)
+    now = clock.now()
+    with medic.db.session() as session:
+        for _ in range(4):
+            session.add(
+                Notification(
+                    kind="maintenance.started",
+                    attempts=3,
+                    enqueued_at=now,
+                    resend_at=now + timedelta(minutes=4),
+                )
+            )
+        session.add(Notification(kind="maintenance.ended"))
+    sent: list[int] = []
+    assert outbox.relay(medic.db, sent.append, now) == 1
+    assert sent == [5]
+    assert outbox.relay(medic.db, sent.append, now, everything=True) == 5
