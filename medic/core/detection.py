@@ -142,10 +142,23 @@ def _count_missed(facts: ServiceFacts, now: datetime) -> tuple[int, datetime | N
         return 0, facts.missed_deadline_at
     previous = facts.missed_deadline_at
     if previous is None or previous < facts.next_due_at:
-        later = deadlines_between(facts.schedule, facts.next_due_at, now)
-        return 1 + len(later), (later[-1] if later else facts.next_due_at)
-    later = deadlines_between(facts.schedule, previous, now)
-    return len(later), (later[-1] if later else previous)
+        count, last = _deadlines_after(facts.schedule, facts.next_due_at, now)
+        return 1 + count, last or facts.next_due_at
+    count, last = _deadlines_after(facts.schedule, previous, now)
+    return count, last or previous
+
+
+def _deadlines_after(
+    schedule: Schedule, after: datetime, until: datetime
+) -> tuple[int, datetime | None]:
+    """How many deadlines follow `after` up to `until`, and the last of them. Interval
+    schedules are counted by arithmetic, however long the outage; cron and window ones
+    fire by fire, at most 1000 per evaluation (a longer outage is caught up over passes)."""
+    if schedule.schedule_type == "interval":
+        count = max(0, (until - after) // schedule.interval)
+        return count, (after + schedule.interval * count if count else None)
+    later = deadlines_between(schedule, after, until)
+    return len(later), (later[-1] if later else None)
 
 
 def _next_check(facts: ServiceFacts, now: datetime, next_count: datetime | None) -> datetime | None:

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 from medic.core.schedules import next_cron_fire
 
+_MAX_OCCURRENCES = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class WindowRule:
@@ -37,13 +39,17 @@ def occurrence_at(rule: WindowRule, now: datetime) -> tuple[datetime, datetime] 
         if start is not None and end is not None and start <= now < end:
             return start, end
         return None
-    # Only a fire after now - duration can still be open at now.
-    start = next_cron_fire(
-        rule.cron_expression or "", rule.timezone, now - rule.duration - timedelta(microseconds=1)
-    )
-    if start <= now < start + rule.duration:
-        return start, start + rule.duration
-    return None
+    # Only fires after now - duration can still be open at now; of those open, the
+    # latest-starting ends last (occurrences may touch or overlap).
+    expression, found = rule.cron_expression or "", None
+    start = next_cron_fire(expression, rule.timezone, now - rule.duration)
+    for _ in range(_MAX_OCCURRENCES):
+        if start > now:
+            break
+        if now < start + rule.duration:
+            found = (start, start + rule.duration)
+        start = next_cron_fire(expression, rule.timezone, start)
+    return found
 
 
 def next_transition(rule: WindowRule, now: datetime) -> datetime | None:
