@@ -14,6 +14,7 @@ import click
 import uvicorn
 
 from medic.cli.keys import keys
+from medic.cli.maintenance import maintenance
 from medic.cli.remote import health, heartbeat, service
 from medic.config import ConfigError, Settings, get_settings
 
@@ -158,6 +159,7 @@ def scheduler() -> None:
 
 
 cli.add_command(keys)
+cli.add_command(maintenance)
 cli.add_command(service)
 cli.add_command(heartbeat)
 cli.add_command(health)
