@@ -264,18 +264,19 @@ def _create_alerts(
 def _announced_alerts(
     session: Session, verdicts: list[tuple[ClaimedService, Verdict]], open_alerts: dict[int, Alert]
 ) -> set[int]:
-    """Of the alerts about to close, those whose opening was notified (not suppressed)."""
-    closing = [
+    """Of the open alerts in this batch, those whose opening was notified (not suppressed)."""
+    existing = [
         open_alerts[service.service_id].alert_id
         for service, verdict in verdicts
-        if verdict.action == Action.RECOVER and service.service_id in open_alerts
+        if verdict.action in (Action.RECOVER, Action.STILL_DOWN)
+        and service.service_id in open_alerts
     ]
-    if not closing:
+    if not existing:
         return set()
     return set(
         session.exec(
             select(Notification.alert_id)
-            .where(col(Notification.alert_id).in_(closing))
+            .where(col(Notification.alert_id).in_(existing))
             .where(Notification.kind == "alert.opened")
             .where(col(Notification.suppressed_by).is_(None))
         ).all()
@@ -296,6 +297,8 @@ def _apply(
 ) -> None:
     assert service.service_id is not None
     alert = open_alerts.get(service.service_id)
+    if verdict.unmute:
+        _auto_unmute(session, service)
     if verdict.action == Action.OPEN:
         assert verdict.problem is not None
         _open(session, service, verdict, alert, service_runs, now, windows, counts, new_rows)
@@ -309,9 +312,36 @@ def _apply(
         if alert is not None and alert.alert_cycle != verdict.consecutive_failures:
             alert.alert_cycle = verdict.consecutive_failures
             session.add(alert)
+        if alert is not None and alert.alert_id not in announced:
+            _announce_late(service, verdict, alert, now, windows, counts, new_rows)
     service.check_at = verdict.check_at
-    if verdict.unmute:
-        _auto_unmute(session, service)
+
+
+def _announce_late(
+    service: ClaimedService,
+    verdict: Verdict,
+    alert: Alert,
+    now: datetime,
+    windows: Sequence[MaintenanceWindow],
+    counts: PassCounts,
+    new_rows: _NewRows,
+) -> None:
+    """A service went down while muted or in maintenance, and is still down now that
+    nothing silences it: people hear about it now, once."""
+    if suppression(service, windows, now) is not None:
+        return
+    assert verdict.problem is not None
+    _notify(
+        new_rows,
+        "alert.opened",
+        service,
+        alert,
+        now,
+        None,
+        counts,
+        reason=f"{verdict.problem.reason}; still down after notifications were silenced",
+        problem=verdict.problem.kind,
+    )
 
 
 def _open(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Select
-from sqlmodel import and_, col, func, or_, select
+from sqlmodel import Session, and_, col, func, or_, select, update
 
 from medic.config import Settings
 from medic.core.maintenance import next_transition, occurrence_at
@@ -63,6 +63,22 @@ def due_services(now: datetime, limit: int) -> Select:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+
+
+def _look_again_at_down_services(
+    session: Session, window: MaintenanceWindow, now: datetime
+) -> None:
+    """When a window ends, services it silenced that are still down are announced."""
+    statement = (
+        update(Service)
+        .where(col(Service.active))
+        .where(col(Service.state) == "down")
+        .where(or_(col(Service.check_at).is_(None), col(Service.check_at) > now))
+        .values(check_at=now)
+    )
+    if window.service_ids is not None:
+        statement = statement.where(col(Service.service_id).in_(window.service_ids))
+    session.exec(statement)  # type: ignore[call-overload]
 
 
 class Scheduler:
@@ -139,6 +155,8 @@ class Scheduler:
                 open_now = occurrence_at(rule, now) is not None
                 if open_now != window.in_progress:
                     window.in_progress = open_now
+                    if not open_now:
+                        _look_again_at_down_services(session, window, now)
                     session.add(
                         Notification(
                             kind="maintenance.started" if open_now else "maintenance.ended",

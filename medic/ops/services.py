@@ -350,7 +350,10 @@ def unmute(db: Database, actor: Actor, ref: ServiceRef) -> Service:
         service = _find(session, ref, lock=True)
         _clear_mute(service)
         service.date_modified = utcnow()
+        # A service that went down while muted is announced now (medic.detection).
+        service.check_at = service.date_modified
         session.add(service)
+        db.wake_scheduler(session)
         audit.record(
             session,
             actor,

@@ -351,6 +351,39 @@ def test_a_late_service_in_a_window_goes_down_but_nobody_is_told(
     assert opened.notification_id not in scheduler.sent
 
 
+def test_a_service_still_down_when_the_window_ends_is_announced_then_once(
+    client: TestClient,
+    medic: Medic,
+    clock: Clock,
+    scheduler: RecordingScheduler,
+    register: Callable[..., dict[str, Any]],
+    write_headers: Headers,
+) -> None:
+    service = register("nightly-backup", alert_interval=1)
+    _beat(client, write_headers, "nightly-backup")
+    _create(
+        client,
+        write_headers,
+        service_ids=[service["service_id"]],
+        **_one_time(clock, timedelta(minutes=-1), timedelta(minutes=10)),
+    )
+    clock.advance(seconds=61)
+    scheduler.run_pass()
+    (silenced,) = _notifications(medic, "alert.opened")
+    assert silenced.suppressed_by is not None
+    clock.advance(minutes=10)
+    scheduler.run_pass()
+    clock.advance(minutes=3)
+    scheduler.run_pass()
+    _, announced = _notifications(medic, "alert.opened")
+    assert announced.suppressed_by is None and announced.notification_id in scheduler.sent
+    assert "still down after notifications were silenced" in announced.details["reason"]
+    _beat(client, write_headers, "nightly-backup")
+    scheduler.run_pass()
+    (resolved,) = _notifications(medic, "alert.resolved")
+    assert resolved.suppressed_by is None
+
+
 def test_a_window_for_another_service_does_not_silence(
     client: TestClient,
     medic: Medic,

@@ -209,7 +209,7 @@ def test_muted_service_does_not_page(
     assert scheduler.sent == []
 
 
-def test_recovery_after_the_mute_ended_is_not_announced_for_an_unannounced_alert(
+def test_a_service_still_down_when_its_mute_ends_is_announced_then(
     medic: Medic,
     clock: Clock,
     scheduler: RecordingScheduler,
@@ -227,10 +227,35 @@ def test_recovery_after_the_mute_ended_is_not_announced_for_an_unannounced_alert
     clock.advance(minutes=5)
     scheduler.run_pass()
     assert not service(medic).muted
+    silenced, announced = notifications(medic, "alert.opened")
+    assert silenced.suppressed_by is not None and announced.suppressed_by is None
+    scheduler.run_pass()
+    assert len(notifications(medic, "alert.opened")) == 2
     beat()
     scheduler.run_pass()
     (resolved,) = notifications(medic, "alert.resolved")
-    assert resolved.suppressed_by == "its alert was never announced"
+    assert resolved.suppressed_by is None
+
+
+def test_unmuting_a_down_service_announces_it(
+    medic: Medic,
+    clock: Clock,
+    scheduler: RecordingScheduler,
+    register: Register,
+    beat: Callable[..., None],
+    client: TestClient,
+    write_headers: dict[str, str],
+) -> None:
+    created = register("nightly-backup", alert_interval=1)
+    beat()
+    path = f"/v2/services/{created['service_id']}"
+    assert client.post(f"{path}/mute", json={}, headers=write_headers).status_code == 200
+    clock.advance(seconds=61)
+    scheduler.run_pass()
+    assert client.post(f"{path}/unmute", headers=write_headers).status_code == 200
+    scheduler.run_pass()
+    _, announced = notifications(medic, "alert.opened")
+    assert announced.notification_id in scheduler.sent
 
 
 def test_mute_expires_by_itself_and_the_system_records_it(
