@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
+from medic.bulk import insert_rows, update_rows
 from medic.core.detection import Action, OpenRun, Problem, ServiceFacts, Verdict, evaluate
 from medic.core.maintenance import WindowRule, covers
 from medic.core.schedules import Schedule
+from medic.detection import outbox
 from medic.models import Alert, JobRun, MaintenanceWindow, Notification, Service, StateChange
 from medic.ops import audit
 from medic.ops.actor import SYSTEM
@@ -76,19 +77,11 @@ WRITTEN_COLUMNS = (
 
 
 def _write_back(session: Session, services: Sequence[ClaimedService]) -> None:
-    if not services:
-        return
-    table = Service.__table__  # type: ignore[attr-defined]
-    statement = (
-        update(table)
-        .where(table.c.service_id == bindparam("claimed_id"))
-        .values({name: bindparam(name) for name in WRITTEN_COLUMNS})
-    )
     rows = [
-        {"claimed_id": s.service_id, **{name: getattr(s, name) for name in WRITTEN_COLUMNS}}
+        {"service_id": s.service_id, **{name: getattr(s, name) for name in WRITTEN_COLUMNS}}
         for s in services
     ]
-    session.connection().execute(statement, rows)
+    update_rows(session.connection(), Service.__table__, "service_id", rows)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -96,6 +89,8 @@ class PassCounts:
     evaluated: int = 0
     opened: int = 0
     recovered: int = 0
+    # Notifications to send once the pass's transaction commits.
+    to_send: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +107,21 @@ class _NewRows:
     state_changes: list[dict[str, object]] = field(default_factory=list)
     notifications: list[dict[str, object]] = field(default_factory=list)
 
-    def write(self, session: Session) -> None:
-        for table, rows in (
-            (StateChange.__table__, self.state_changes),  # type: ignore[attr-defined]
-            (Notification.__table__, self.notifications),  # type: ignore[attr-defined]
-        ):
-            if rows:
-                # RETURNING makes SQLAlchemy send one multi-row INSERT, not one per row.
-                statement = insert(table).returning(*table.primary_key.columns)
-                session.exec(statement, params=rows)  # type: ignore[call-overload]
+    def write(self, session: Session) -> list[int]:
+        """Insert the rows; the ids of the notifications to send after the commit."""
+        connection = session.connection()
+        insert_rows(connection, StateChange.__table__, self.state_changes)  # type: ignore[attr-defined]
+        ids = insert_rows(
+            connection,
+            Notification.__table__,  # type: ignore[attr-defined]
+            self.notifications,
+            returning="notification_id",
+        )
+        return [
+            notification_id
+            for notification_id, row in zip(ids, self.notifications, strict=True)
+            if row["suppressed_by"] is None
+        ]
 
 
 def window_rule(window: MaintenanceWindow) -> WindowRule:
@@ -230,7 +231,7 @@ def evaluate_claimed(
         )
         counts.evaluated += 1
     _write_back(session, services)
-    new_rows.write(session)
+    counts.to_send.extend(new_rows.write(session))
 
 
 def _create_alerts(
@@ -253,11 +254,8 @@ def _create_alerts(
     ]
     if rows:
         table = Alert.__table__  # type: ignore[attr-defined]
-        inserted = session.exec(
-            insert(table).returning(table.c.alert_id, sort_by_parameter_order=True),  # type: ignore[call-overload]
-            params=rows,
-        )
-        for row, alert_id in zip(rows, inserted.scalars(), strict=True):
+        alert_ids = insert_rows(session.connection(), table, rows, returning="alert_id")
+        for row, alert_id in zip(rows, alert_ids, strict=True):
             open_alerts[row["service_id"]] = _NewAlert(alert_id)  # type: ignore[assignment]
 
 
@@ -459,7 +457,10 @@ def _notify(
             "alert_id": alert.alert_id if alert else None,
             "created_at": now,
             "suppressed_by": suppressed_by,
-            "attempts": 0,
+            # Sent right after this commit (PassCounts.to_send); resent if undelivered.
+            "attempts": 0 if suppressed_by else 1,
+            "enqueued_at": None if suppressed_by else now,
+            "resend_at": None if suppressed_by else now + outbox.resend_after(1),
             "details": {
                 "heartbeat_name": service.heartbeat_name,
                 "service_name": service.service_name,

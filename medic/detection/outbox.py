@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
 from sqlmodel import col, or_, select
 
+from medic.bulk import update_rows
 from medic.db import Database
 from medic.models import Notification
 
@@ -55,24 +55,20 @@ def relay(
             rows = session.exec(statement).all()
             for notification_id, _ in rows:
                 send(notification_id)
-            if rows:
-                session.connection().execute(
-                    update(Notification.__table__)  # type: ignore[attr-defined]
-                    .where(Notification.__table__.c.notification_id == bindparam("sent_id"))  # type: ignore[attr-defined]
-                    .values(
-                        enqueued_at=now,
-                        attempts=bindparam("attempts"),
-                        resend_at=bindparam("resend_at"),
-                    ),
-                    [
-                        {
-                            "sent_id": notification_id,
-                            "attempts": attempts + 1,
-                            "resend_at": now + resend_after(attempts + 1),
-                        }
-                        for notification_id, attempts in rows
-                    ],
-                )
+            update_rows(
+                session.connection(),
+                Notification.__table__,  # type: ignore[attr-defined]
+                "notification_id",
+                [
+                    {
+                        "notification_id": notification_id,
+                        "enqueued_at": now,
+                        "attempts": attempts + 1,
+                        "resend_at": now + resend_after(attempts + 1),
+                    }
+                    for notification_id, attempts in rows
+                ],
+            )
         sent += len(rows)
         if len(rows) < BATCH:
             return sent
