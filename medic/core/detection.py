@@ -38,7 +38,7 @@ class OpenRun:
 
     def describe(self) -> str:
         name = f"run {self.run_id}" if self.run_id else "the run"
-        return f"{name} started at {_stamp(self.started_at)}"
+        return f"{name} started at {stamp(self.started_at)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ def _live_runs(facts: ServiceFacts) -> list[OpenRun]:
 def find_problem(facts: ServiceFacts, now: datetime) -> Problem | None:
     alive = facts.last_alive_at
     if facts.last_failure_at is not None and (alive is None or facts.last_failure_at > alive):
-        return Problem("failed", f"reported a failure at {_stamp(facts.last_failure_at)}")
+        return Problem("failed", f"reported a failure at {stamp(facts.last_failure_at)}")
     runs = _live_runs(facts)
     for run in runs:
         deadline = run_deadline(run, facts.max_duration)
@@ -100,10 +100,10 @@ def find_problem(facts: ServiceFacts, now: datetime) -> Problem | None:
         if runs:
             return Problem("late", f"{runs[0].describe()} has not completed", runs[0])
         if alive is None:
-            return Problem("late", f"never sent a heartbeat (due at {_stamp(facts.next_due_at)})")
+            return Problem("late", f"never sent a heartbeat (due at {stamp(facts.next_due_at)})")
         return Problem(
             "late",
-            f"no heartbeat since {_stamp(alive)} (due at {_stamp(facts.next_due_at)})",
+            f"no heartbeat since {stamp(alive)} (due at {stamp(facts.next_due_at)})",
         )
     return None
 
@@ -174,5 +174,6 @@ def _next_check(facts: ServiceFacts, now: datetime, next_count: datetime | None)
     return min(candidates) if candidates else None
 
 
-def _stamp(instant: datetime) -> str:
+def stamp(instant: datetime) -> str:
+    """How instants read in reasons people see."""
     return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -16,7 +16,15 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from medic.bulk import insert_rows, update_rows
-from medic.core.detection import Action, OpenRun, Problem, ServiceFacts, Verdict, evaluate
+from medic.core.detection import (
+    Action,
+    OpenRun,
+    Problem,
+    ServiceFacts,
+    Verdict,
+    evaluate,
+    stamp,
+)
 from medic.core.maintenance import WindowRule, covers
 from medic.core.schedules import Schedule
 from medic.detection import outbox
@@ -400,11 +408,11 @@ def _recover(
     new_rows: _NewRows,
 ) -> None:
     reason = (
-        f"heartbeat received at {service.last_alive_at.isoformat()}"
+        f"heartbeat received at {stamp(service.last_alive_at)}"
         if service.last_alive_at is not None
         else "no longer due"
     )
-    down_since = service.state_changed_at
+    down_since, failures = service.state_changed_at, service.consecutive_failures
     service.state = "up" if service.last_alive_at is not None else "new"
     service.down = False
     service.state_changed_at, service.state_reason = now, reason
@@ -436,6 +444,7 @@ def _recover(
         counts,
         reason=reason,
         down_for_seconds=down_for,
+        consecutive_failures=failures,
     )
     counts.recovered += 1
 
