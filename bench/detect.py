@@ -95,7 +95,7 @@ def main() -> None:
             from medic.actors.broker import make_broker
 
             broker = make_broker(settings, namespace)
-            actors = declare_actors(broker, db, settings)
+            actors = declare_actors(broker, db, settings, namespace)
             scheduler = Scheduler(db, settings, actors.send_notification, lambda _job: None)
             scheduler.run_pass()  # creates the periodic job rows once
 
@@ -155,7 +155,7 @@ def measure_delays(
     from medic.actors.broker import make_broker
 
     broker = make_broker(settings, namespace)  # type: ignore[arg-type]
-    actors = declare_actors(broker, db, settings)  # type: ignore[arg-type]
+    actors = declare_actors(broker, db, settings, namespace)  # type: ignore[arg-type]
     enqueued: dict[int, float] = {}
     lock = threading.Lock()
 

@@ -35,7 +35,7 @@ class Background:
         self.settings = settings
         self.db = db
         self.broker = make_broker(settings, broker_namespace)
-        self.actors = declare_actors(self.broker, db, settings)
+        self.actors = declare_actors(self.broker, db, settings, broker_namespace)
         self.worker: Worker | None = None
         self.scheduler: Scheduler | None = None
         self.listener: PostgresListener | None = None

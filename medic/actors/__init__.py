@@ -21,9 +21,6 @@ from medic.metrics import NOTIFICATIONS
 from medic.notify.outbox import deliver
 from medic.ops.retention import purge_heartbeats
 
-NOTIFY_QUEUE = "medic-notify"
-HOUSEKEEPING_QUEUE = "medic-housekeeping"
-
 
 @dataclass(frozen=True)
 class Actors:
@@ -38,7 +35,13 @@ class Actors:
         self.run_periodic.send(job)
 
 
-def declare_actors(broker: Broker, db: Database, settings: Settings) -> Actors:
+def declare_actors(
+    broker: Broker, db: Database, settings: Settings, namespace: str | None = None
+) -> Actors:
+    """Queues are named after the namespace (MEDIC_BROKER_NAMESPACE), so Medics sharing
+    a Redis or RabbitMQ server never take each other's messages."""
+    namespace = namespace or settings.medic_broker_namespace
+
     def notify(notification_id: int) -> None:
         if deliver(db, notification_id):
             NOTIFICATIONS.labels("delivered").inc()
@@ -53,7 +56,7 @@ def declare_actors(broker: Broker, db: Database, settings: Settings) -> Actors:
             notify,
             broker=broker,
             actor_name="medic_notify",
-            queue_name=NOTIFY_QUEUE,
+            queue_name=f"{namespace}.notify",
             max_retries=20,
             min_backoff=500,
             max_backoff=60_000,
@@ -62,7 +65,7 @@ def declare_actors(broker: Broker, db: Database, settings: Settings) -> Actors:
             run_periodic,
             broker=broker,
             actor_name="medic_run_periodic",
-            queue_name=HOUSEKEEPING_QUEUE,
+            queue_name=f"{namespace}.housekeeping",
             max_retries=3,
             time_limit=3_600_000,
         ),

@@ -1,0 +1,84 @@
+"""The broker follows REDIS_URL: in-process when unset, Redis, or RabbitMQ for an
+amqp:// URL; the same actors deliver notifications over each."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pika
+import pytest
+import redis
+from sqlmodel import select
+
+from medic.actors.broker import broker_kind
+from medic.background import Background
+from medic.config import Settings
+from medic.models import Notification
+from medic.runtime import Medic
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _delivered(medic: Medic, notification_id: int) -> bool:
+    with medic.db.session() as session:
+        row = session.exec(
+            select(Notification).where(Notification.notification_id == notification_id)
+        ).one()
+        return row.delivered_at is not None
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "kind"),
+    [
+        (None, "in-process"),
+        ("redis://127.0.0.1:6379/0", "redis"),
+        (RABBITMQ_URL, "rabbitmq"),
+    ],
+)
+def test_a_notification_is_delivered_over_each_broker(
+    backend: str,
+    medic: Medic,
+    make_settings: Callable[..., Settings],
+    redis_url: str | None,
+    kind: str,
+) -> None:
+    if backend == "sqlite" and kind != "in-process":
+        pytest.skip("shared brokers serve the PostgreSQL deployment")
+    settings = make_settings(redis_url=redis_url)
+    assert broker_kind(settings) == kind
+    with medic.db.session() as session:
+        notification = Notification(kind="maintenance.started", created_at=datetime.now(UTC))
+        session.add(notification)
+        session.flush()
+        notification_id = notification.notification_id
+    assert notification_id is not None
+    namespace = f"medic-test-{uuid.uuid4().hex[:8]}"
+    background = Background(settings, medic.db, scheduler=False, broker_namespace=namespace)
+    background.start()
+    try:
+        background.actors.send_notification(notification_id)
+        deadline = time.monotonic() + 10
+        while not _delivered(medic, notification_id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _delivered(medic, notification_id)
+    finally:
+        background.stop()
+        _forget(kind, namespace)
+
+
+def _forget(kind: str, namespace: str) -> None:
+    """Remove what the broker left on the shared server."""
+    if kind == "redis":
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        keys = list(client.scan_iter(match=f"{namespace}*"))
+        if keys:
+            client.delete(*keys)
+    elif kind == "rabbitmq":
+        with pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL)) as connection:
+            channel = connection.channel()
+            for queue in ("notify", "housekeeping"):
+                for suffix in ("", ".DQ", ".XQ"):
+                    channel.queue_delete(f"{namespace}.{queue}{suffix}")
