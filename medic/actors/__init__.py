@@ -43,8 +43,9 @@ def declare_actors(
     namespace = namespace or settings.medic_broker_namespace
 
     def notify(notification_id: int) -> None:
-        if deliver(db, notification_id):
-            NOTIFICATIONS.labels("delivered").inc()
+        kind = deliver(db, notification_id)
+        if kind is not None:
+            NOTIFICATIONS.labels(kind).inc()
 
     def run_periodic(job: str) -> None:
         if job == RETENTION:

@@ -109,6 +109,32 @@ def service_unmute(name: str) -> None:
     click.echo(f"unmuted {name}")
 
 
+@service.command("stats")
+@click.argument("name")
+@json_option
+def service_stats(name: str, as_json: bool) -> None:
+    """Job run durations of the newest 100 runs: count, avg, p50, p95, p99, last."""
+    remote = Remote()
+    data = remote.call("GET", f"/v2/services/{remote.service_id(name)}/stats")["results"]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>22}: {value}")
+
+
+@service.command("history")
+@click.argument("name")
+@click.option("--limit", type=int, default=25, show_default=True)
+@json_option
+def service_history(name: str, limit: int, as_json: bool) -> None:
+    """When the service went down or came back, and why; newest first."""
+    remote = Remote()
+    path = f"/v2/services/{remote.service_id(name)}/history"
+    items = remote.call("GET", path, params={"limit": limit})["results"]["items"]
+    _print(items, as_json, ["at", "from_state", "to_state", "reason", "alert_id"])
+
+
 @click.group()
 def heartbeat() -> None:
     """Read heartbeats (over HTTP)."""

@@ -319,7 +319,7 @@ def _apply(
             alert.alert_cycle = verdict.consecutive_failures
             session.add(alert)
         if alert is not None and alert.alert_id not in announced:
-            _announce_late(service, verdict, alert, now, windows, counts, new_rows)
+            _announce_late(service, verdict, alert, now, windows, new_rows)
     service.check_at = verdict.check_at
 
 
@@ -329,7 +329,6 @@ def _announce_late(
     alert: Alert,
     now: datetime,
     windows: Sequence[MaintenanceWindow],
-    counts: PassCounts,
     new_rows: _NewRows,
 ) -> None:
     """A service went down while muted or in maintenance, and is still down now that
@@ -344,7 +343,6 @@ def _announce_late(
         alert,
         now,
         None,
-        counts,
         reason=f"{verdict.problem.reason}; still down after notifications were silenced",
         problem=verdict.problem.kind,
     )
@@ -390,7 +388,6 @@ def _open(
         alert,
         now,
         suppression(service, windows, now),
-        counts,
         reason=problem.reason,
         problem=problem.kind,
     )
@@ -441,7 +438,6 @@ def _recover(
         alert,
         now,
         suppressed,
-        counts,
         reason=reason,
         down_for_seconds=down_for,
         consecutive_failures=failures,
@@ -456,7 +452,6 @@ def _notify(
     alert: Alert | None,
     now: datetime,
     suppressed_by: str | None,
-    counts: PassCounts,
     **details: object,
 ) -> None:
     new_rows.notifications.append(

@@ -187,7 +187,7 @@ class Scheduler:
                 session.add(window)
             return len(windows)
 
-    def next_wake(self, now: datetime) -> datetime | None:
+    def next_wake(self) -> datetime | None:
         """The earliest instant anything is due: a deadline, a check, a window, a job."""
         with self.db.session() as session:
             instants = [
@@ -208,7 +208,7 @@ class Scheduler:
 
     def sleep_seconds(self, now: datetime) -> float:
         cap = self.settings.worker_interval_seconds
-        wake = self.next_wake(now)
+        wake = self.next_wake()
         if wake is None:
             return cap
         return max(0.0, min(cap, (wake - now).total_seconds()))

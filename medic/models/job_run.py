@@ -31,5 +31,5 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = None
     # completed | failed | abandoned (a new STARTED of the same run replaced it)
     outcome: str | None = Field(default=None, max_length=16)
-    # Set when the run was reported as hung (past max_duration), so it alerts once.
+    # When the run was reported hung (still running past max_duration).
     timed_out_at: datetime | None = None

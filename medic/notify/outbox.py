@@ -18,8 +18,9 @@ from medic.models import Notification
 log = logging.getLogger("medic.notify")
 
 
-def deliver(db: Database, notification_id: int) -> bool:
-    """True when this call delivered it; False when it was delivered (or suppressed) already.
+def deliver(db: Database, notification_id: int) -> str | None:
+    """The notification's kind when this call delivered it; None when it was delivered
+    (or suppressed, or deleted) already.
 
     The row lock makes concurrent deliveries of one notification take turns, and the
     second finds it delivered."""
@@ -30,13 +31,13 @@ def deliver(db: Database, notification_id: int) -> bool:
             .with_for_update()
         ).first()
         if notification is None or notification.delivered_at is not None:
-            return False
+            return None
         if notification.suppressed_by is not None:
-            return False
+            return None
         notification.delivered_at = datetime.now(UTC)
         session.add(notification)
         log.info(json.dumps(describe(notification), sort_keys=True))
-    return True
+        return notification.kind
 
 
 def describe(notification: Notification) -> dict[str, object]:

@@ -305,8 +305,8 @@ def test_a_notification_delivered_twice_is_delivered_once(
     (opened,) = notifications(medic, "alert.opened")
     assert opened.notification_id is not None
     with caplog.at_level(logging.INFO, logger="medic.notify"):
-        assert deliver(medic.db, opened.notification_id) is True
-        assert deliver(medic.db, opened.notification_id) is False
+        assert deliver(medic.db, opened.notification_id) == "alert.opened"
+        assert deliver(medic.db, opened.notification_id) is None
     logged = [r.getMessage() for r in caplog.records if r.name == "medic.notify"]
     assert len(logged) == 1 and '"event": "alert.opened"' in logged[0]
     assert '"heartbeat_name": "nightly-backup"' in logged[0]
