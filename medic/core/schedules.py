@@ -19,9 +19,10 @@ counted from its registration, once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -46,6 +47,19 @@ class Schedule:
     @property
     def grace(self) -> timedelta:
         return timedelta(seconds=self.grace_period_seconds)
+
+
+def schedule_of(service: Any, default_timezone: str) -> Schedule:
+    """A service's schedule, from a row mapping or any object with the service's fields."""
+    field = service.__getitem__ if isinstance(service, Mapping) else service.__getattribute__
+    return Schedule(
+        schedule_type=field("schedule_type"),
+        alert_interval_minutes=field("alert_interval"),
+        threshold=field("threshold"),
+        cron_expression=field("cron_expression"),
+        timezone=field("timezone") or default_timezone,
+        grace_period_seconds=field("grace_period_seconds"),
+    )
 
 
 def validate_schedule(schedule: Schedule) -> None:

@@ -26,7 +26,7 @@ from medic.core.detection import (
     stamp,
 )
 from medic.core.maintenance import WindowRule, covers
-from medic.core.schedules import Schedule
+from medic.core.schedules import schedule_of
 from medic.detection import outbox
 from medic.models import Alert, JobRun, MaintenanceWindow, Notification, Service, StateChange
 from medic.ops import audit
@@ -160,17 +160,9 @@ def suppression(
 def facts_of(
     service: ClaimedService, runs: Sequence[JobRun], default_timezone: str
 ) -> ServiceFacts:
-    schedule = Schedule(
-        schedule_type=service.schedule_type,
-        alert_interval_minutes=service.alert_interval,
-        threshold=service.threshold,
-        cron_expression=service.cron_expression,
-        timezone=service.timezone or default_timezone,
-        grace_period_seconds=service.grace_period_seconds,
-    )
     assert service.next_due_at is not None
     return ServiceFacts(
-        schedule=schedule,
+        schedule=schedule_of(service, default_timezone),
         state=service.state,
         next_due_at=service.next_due_at,
         last_alive_at=service.last_alive_at,

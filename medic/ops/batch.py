@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from medic.core.schedules import Schedule, next_due_at
+from medic.core.schedules import next_due_at, schedule_of
 from medic.core.statuses import FAILURES, PROOF_OF_LIFE, Status
 from medic.ops.errors import InvalidInput, NotFound
 
@@ -113,17 +113,6 @@ def plan(
                 }
             )
     return outcomes, rows
-
-
-def schedule_of(service: Mapping[str, Any], default_timezone: str) -> Schedule:
-    return Schedule(
-        schedule_type=service["schedule_type"],
-        alert_interval_minutes=service["alert_interval"],
-        threshold=service["threshold"],
-        cron_expression=service["cron_expression"],
-        timezone=service["timezone"] or default_timezone,
-        grace_period_seconds=service["grace_period_seconds"],
-    )
 
 
 def needs_history(service: Mapping[str, Any]) -> bool:

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select, update
 
 from medic.config import validate_timezone
 from medic.core.names import clean_name, environment_name, name_key
-from medic.core.schedules import Schedule, next_due_at, validate_schedule
+from medic.core.schedules import Schedule, next_due_at, schedule_of, validate_schedule
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.db import Database
 from medic.models import Alert, HeartbeatEvent, Service
@@ -140,19 +140,8 @@ def _find(session: Session, ref: ServiceRef, lock: bool = False) -> Service:
     return service
 
 
-def _schedule_of(service: Service, default_timezone: str) -> Schedule:
-    return Schedule(
-        schedule_type=service.schedule_type,
-        alert_interval_minutes=service.alert_interval,
-        threshold=service.threshold,
-        cron_expression=service.cron_expression,
-        timezone=service.timezone or default_timezone,
-        grace_period_seconds=service.grace_period_seconds,
-    )
-
-
 def _check_schedule(service: Service, default_timezone: str) -> Schedule:
-    schedule = _schedule_of(service, default_timezone)
+    schedule = schedule_of(service, default_timezone)
     try:
         validate_schedule(schedule)
     except ValueError as exc:
