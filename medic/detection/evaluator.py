@@ -71,6 +71,7 @@ class ClaimedService:
 
 READ_COLUMNS = tuple(ClaimedService.__slots__)  # type: ignore[attr-defined]
 WRITTEN_COLUMNS = (
+    "next_due_at",
     "state",
     "down",
     "state_changed_at",
@@ -209,7 +210,9 @@ def evaluate_claimed(
         except Exception:
             # One service that cannot be evaluated must not stop the others: look again later.
             log.exception("could not evaluate service %s; retrying later", service.service_id)
-            service.check_at = now + RETRY_BROKEN_AFTER
+            retry_at = now + RETRY_BROKEN_AFTER
+            service.check_at = retry_at
+            service.next_due_at = max(service.next_due_at or retry_at, retry_at)
             continue
         verdicts.append((service, verdict))
     _create_alerts(session, verdicts, open_alerts, now)

@@ -381,3 +381,20 @@ def test_a_backlog_waiting_to_be_resent_does_not_hold_back_new_notifications(
     assert outbox.relay(medic.db, sent.append, now) == 1
     assert sent == [5]
     assert outbox.relay(medic.db, sent.append, now, everything=True) == 5
+
+
+def test_a_service_that_cannot_be_evaluated_does_not_stop_the_others(
+    medic: Medic, clock: Clock, scheduler: RecordingScheduler, register: Register
+) -> None:
+    register("broken", alert_interval=1)
+    register("healthy-but-late", alert_interval=1)
+    with medic.db.session() as session:
+        broken = session.exec(select(Service).where(Service.heartbeat_name == "broken")).one()
+        broken.schedule_type, broken.cron_expression = "cron", "not a cron"
+        session.add(broken)
+    clock.advance(seconds=61)
+    first = scheduler.run_pass()
+    assert first.opened == 1 and first.evaluated == 1
+    assert scheduler.run_pass().evaluated == 0  # not retried in a tight loop
+    assert scheduler.sleep_seconds(clock.now()) > 0
+    assert service(medic, "healthy-but-late").state == "down"
