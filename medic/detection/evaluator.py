@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from medic.bulk import insert_rows, update_rows
+from medic.bulk import insert_rows
 from medic.core.detection import (
     Action,
     OpenRun,
@@ -25,72 +25,16 @@ from medic.core.detection import (
     evaluate,
     stamp,
 )
-from medic.core.maintenance import WindowRule, covers
 from medic.core.schedules import schedule_of
 from medic.detection import outbox
-from medic.models import Alert, JobRun, MaintenanceWindow, Notification, Service, StateChange
+from medic.detection.claims import ClaimedService, write_back
+from medic.detection.silencing import suppression
+from medic.models import Alert, JobRun, MaintenanceWindow, Notification, StateChange
 from medic.ops import audit
 from medic.ops.actor import SYSTEM
 
 log = logging.getLogger(__name__)
 RETRY_BROKEN_AFTER = timedelta(minutes=5)
-
-
-@dataclass(slots=True)
-class ClaimedService:
-    """What a pass reads of a claimed service, and changes; written back in one
-    statement for the whole batch (medic.detection.scheduler claims the rows)."""
-
-    service_id: int
-    heartbeat_name: str
-    service_name: str | None
-    team: str
-    priority: str
-    runbook: str | None
-    schedule_type: str
-    alert_interval: int
-    threshold: int
-    cron_expression: str | None
-    timezone: str | None
-    grace_period_seconds: int
-    max_duration_seconds: int | None
-    next_due_at: datetime | None
-    last_alive_at: datetime | None
-    last_failure_at: datetime | None
-    state: str
-    down: bool
-    state_changed_at: datetime | None
-    state_reason: str | None
-    check_at: datetime | None
-    consecutive_failures: int
-    missed_deadline_at: datetime | None
-    muted: bool
-    muted_until: datetime | None
-    mute_reason: str | None
-
-
-READ_COLUMNS = tuple(ClaimedService.__slots__)  # type: ignore[attr-defined]
-WRITTEN_COLUMNS = (
-    "next_due_at",
-    "state",
-    "down",
-    "state_changed_at",
-    "state_reason",
-    "check_at",
-    "consecutive_failures",
-    "missed_deadline_at",
-    "muted",
-    "muted_until",
-    "mute_reason",
-)
-
-
-def _write_back(session: Session, services: Sequence[ClaimedService]) -> None:
-    rows = [
-        {"service_id": s.service_id, **{name: getattr(s, name) for name in WRITTEN_COLUMNS}}
-        for s in services
-    ]
-    update_rows(session.connection(), Service.__table__, "service_id", rows)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -131,31 +75,6 @@ class _NewRows:
             for notification_id, row in zip(ids, self.notifications, strict=True)
             if row["suppressed_by"] is None
         ]
-
-
-def window_rule(window: MaintenanceWindow) -> WindowRule:
-    return WindowRule(
-        starts_at=window.starts_at,
-        ends_at=window.ends_at,
-        cron_expression=window.cron_expression,
-        duration_minutes=window.duration_minutes,
-        timezone=window.timezone,
-        service_ids=None if window.service_ids is None else tuple(window.service_ids),
-    )
-
-
-def suppression(
-    service: ClaimedService, windows: Sequence[MaintenanceWindow], now: datetime
-) -> str | None:
-    """Why a notification about `service` must not reach anyone now, if it must not."""
-    if service.muted and (service.muted_until is None or service.muted_until > now):
-        until = f" until {service.muted_until.isoformat()}" if service.muted_until else ""
-        return f"muted{until}"
-    for window in windows:
-        assert service.service_id is not None
-        if covers(window_rule(window), service.service_id, now):
-            return f"maintenance window {window.name!r}"
-    return None
 
 
 def facts_of(
@@ -233,7 +152,7 @@ def evaluate_claimed(
             new_rows,
         )
         counts.evaluated += 1
-    _write_back(session, services)
+    write_back(session, services)
     counts.to_send.extend(new_rows.write(session))
 
 

@@ -18,20 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select
-from sqlmodel import Session, and_, col, func, or_, select, update
+from sqlmodel import Session, col, func, or_, select, update
 
 from medic.config import Settings
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.db import Database
 from medic.detection import outbox, periodic
-from medic.detection.evaluator import (
-    READ_COLUMNS,
-    ClaimedService,
-    PassCounts,
-    evaluate_claimed,
-    window_rule,
-)
+from medic.detection.claims import ClaimedService, due_services
+from medic.detection.evaluator import PassCounts, evaluate_claimed
+from medic.detection.silencing import window_rule
 from medic.metrics import SCHEDULER_PASS_DURATION
 from medic.models import MaintenanceWindow, Notification, Service
 
@@ -48,23 +43,6 @@ class PassResult:
     seconds: float
     # Of `seconds`, the time spent handing messages to the broker (after the commits).
     send_seconds: float = 0.0
-
-
-def due_services(now: datetime, limit: int) -> Select:
-    """Services whose deadline passed while healthy, or whose check is due."""
-    table = Service.__table__  # type: ignore[attr-defined]
-    return (
-        select(*(table.c[name] for name in READ_COLUMNS))
-        .where(col(Service.active))
-        .where(
-            or_(
-                and_(col(Service.state) != "down", col(Service.next_due_at) <= now),
-                col(Service.check_at) <= now,
-            )
-        )
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
 
 
 def _look_again_at_down_services(

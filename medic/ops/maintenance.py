@@ -20,7 +20,7 @@ from medic.config import validate_timezone
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.core.schedules import next_cron_fire
 from medic.db import Database
-from medic.detection.evaluator import window_rule
+from medic.detection.silencing import window_rule
 from medic.models import MaintenanceWindow, Notification, Service
 from medic.ops import audit
 from medic.ops.actor import Actor
