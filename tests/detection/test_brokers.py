@@ -7,17 +7,21 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pika
 import pytest
 import redis
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.actors.broker import broker_kind
 from medic.background import Background
 from medic.config import Settings
-from medic.models import Notification
+from medic.detection.periodic import RETENTION
+from medic.models import HeartbeatEvent, Notification
 from medic.runtime import Medic
+from tests.support import Clock
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -82,3 +86,33 @@ def _forget(kind: str, namespace: str) -> None:
             for queue in ("notify", "housekeeping"):
                 for suffix in ("", ".DQ", ".XQ"):
                     channel.queue_delete(f"{namespace}.{queue}{suffix}")
+
+
+def test_the_retention_job_runs_on_a_worker(
+    medic: Medic,
+    make_settings: Callable[..., Settings],
+    register: Callable[..., Any],
+    client: TestClient,
+    write_headers: dict[str, str],
+    clock: Clock,
+) -> None:
+    register("nightly-backup", alert_interval=60)
+    body = {"heartbeat_name": "nightly-backup", "status": "UP"}
+    assert client.post("/v2/heartbeats", json=body, headers=write_headers).status_code == 201
+    clock.advance(days=31)
+    assert client.post("/v2/heartbeats", json=body, headers=write_headers).status_code == 201
+    background = Background(make_settings(), medic.db, scheduler=False)
+    background.start()
+    try:
+        background.actors.send_periodic(RETENTION)
+        deadline = time.monotonic() + 10
+        while _event_count(medic) != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _event_count(medic) == 1
+    finally:
+        background.stop()
+
+
+def _event_count(medic: Medic) -> int:
+    with medic.db.session() as session:
+        return len(session.exec(select(HeartbeatEvent)).all())

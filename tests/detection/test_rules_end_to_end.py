@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from medic.api.app import create_app
 from medic.detection import outbox
 from medic.detection.periodic import RETENTION
 from medic.models import Alert, AuditEntry, HeartbeatEvent, Notification, Service
@@ -19,6 +20,7 @@ from medic.notify.outbox import deliver
 from medic.ops.retention import purge_heartbeats
 from medic.runtime import Medic
 from tests.support import Clock, RecordingScheduler
+from tests.test_health_metrics import value
 
 Register = Callable[..., dict[str, Any]]
 
@@ -398,3 +400,18 @@ def test_a_service_that_cannot_be_evaluated_does_not_stop_the_others(
     assert scheduler.run_pass().evaluated == 0  # not retried in a tight loop
     assert scheduler.sleep_seconds(clock.now()) > 0
     assert service(medic, "healthy-but-late").state == "down"
+
+
+def test_active_alerts_metric_is_right_after_a_restart(
+    medic: Medic, clock: Clock, scheduler: RecordingScheduler, register: Register
+) -> None:
+    register("nightly-backup", alert_interval=1)
+    register("hourly-sync", alert_interval=60)
+    clock.advance(seconds=61)
+    assert scheduler.run_pass().opened == 1
+    restarted = Medic(medic.settings)
+    try:
+        with TestClient(create_app(medic=restarted)) as fresh:
+            assert value(fresh, "medic_alerts_active") == 1
+    finally:
+        restarted.db.dispose()
