@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     pagerduty_routing_key: str | None = None
     pagerduty_base_url: str = "https://events.pagerduty.com"
     medic_extra_ca_bundle: Path | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "medic@localhost"
+    smtp_starttls: bool = True
+    medic_notify_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # Slack user ids who may mute, unmute, acknowledge and open maintenance from Slack;
+    # empty: everyone in the workspace.
+    medic_slack_operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Slack user ids who may approve any playbook, besides each team's approvers.
+    medic_slack_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Security
     medic_secrets_key: str | None = None
@@ -100,10 +112,15 @@ class Settings(BaseSettings):
 
     @field_validator("medic_allowed_webhook_hosts", mode="before")
     @classmethod
-    def _comma_separated(cls, value: object) -> object:
+    def _host_list(cls, value: object) -> object:
         if isinstance(value, str):
-            return [host.strip().lower() for host in value.split(",") if host.strip()]
+            return [host.lower() for host in _comma_separated(value)]
         return value
+
+    @field_validator("medic_slack_operators", "medic_slack_approvers", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        return _comma_separated(value) if isinstance(value, str) else value
 
     @field_validator("medic_secrets_key")
     @classmethod
@@ -159,6 +176,10 @@ class Settings(BaseSettings):
     @property
     def secrets_key_bytes(self) -> bytes | None:
         return base64.b64decode(self.medic_secrets_key) if self.medic_secrets_key else None
+
+
+def _comma_separated(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def validate_timezone(value: str) -> str:

@@ -3,11 +3,13 @@
 from medic.models.alert import Alert
 from medic.models.api_key import ApiKey
 from medic.models.audit import AuditEntry
+from medic.models.delivery import Delivery, DeliveryAttempt
 from medic.models.heartbeat import HeartbeatEvent
 from medic.models.job_run import JobRun
 from medic.models.maintenance import MaintenanceWindow
 from medic.models.notification import Notification
 from medic.models.periodic_job import PeriodicJob
+from medic.models.routing import NotificationTarget, RoutingPolicy, WorkingHours
 from medic.models.service import Service
 from medic.models.state_change import StateChange
 from medic.models.team import Team
@@ -16,12 +18,17 @@ __all__ = [
     "Alert",
     "ApiKey",
     "AuditEntry",
+    "Delivery",
+    "DeliveryAttempt",
     "HeartbeatEvent",
     "JobRun",
     "MaintenanceWindow",
     "Notification",
+    "NotificationTarget",
     "PeriodicJob",
+    "RoutingPolicy",
     "Service",
     "StateChange",
     "Team",
+    "WorkingHours",
 ]

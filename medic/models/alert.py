@@ -32,3 +32,5 @@ class Alert(SQLModel, table=True):
     alert_cycle: int = 1
     created_date: datetime = Field(default_factory=utcnow)
     closed_date: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = Field(default=None, max_length=255)

@@ -42,6 +42,8 @@ class Service(SQLModel, table=True):
     team: str = Field(default="site-reliability", max_length=255)
     priority: str = Field(default="p3", max_length=8)
     runbook: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The routing policy by name; None follows the policy named `default`.
+    routing_policy: str | None = Field(default=None, max_length=255)
     muted: bool = False
     down: bool = False
     date_added: datetime = Field(default_factory=utcnow)

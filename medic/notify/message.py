@@ -1,0 +1,147 @@
+"""What every sender gets (a Message, a Target) and gives back (an Outcome).
+
+A Message is a plain snapshot taken when the delivery is attempted, so senders never
+touch the database, and the webhook body is documented in one place (`as_json`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    service_id: int
+    heartbeat_name: str
+    service_name: str | None
+    team: str
+    priority: str
+    runbook: str | None
+    state: str
+    state_reason: str | None
+    state_changed_at: datetime | None
+    muted: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.service_name or self.heartbeat_name
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    alert_id: int
+    alert_name: str | None
+    alert_cycle: int
+    created_date: datetime
+    closed_date: datetime | None
+    active: bool
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+
+@dataclass(frozen=True)
+class WindowFacts:
+    window_id: int
+    name: str
+    reason: str | None
+    service_ids: list[int] | None
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str
+    notification_id: int
+    created_at: datetime
+    medic_url: str
+    service: ServiceFacts | None = None
+    alert: AlertFacts | None = None
+    window: WindowFacts | None = None
+    # The team's Slack channel, else SLACK_CHANNEL_ID.
+    slack_channel: str | None = None
+    # For a recovery: what this target returned when the alert opened (Slack ts…).
+    opened_reference: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_problem(self) -> bool:
+        return self.kind == "alert.opened"
+
+    @property
+    def service_url(self) -> str | None:
+        if self.service is None:
+            return None
+        return f"{self.medic_url}/v2/services/{self.service.service_id}"
+
+    def summary(self) -> str:
+        """One line a person understands without context."""
+        if self.kind.startswith("maintenance.") and self.window is not None:
+            verb = "started" if self.kind == "maintenance.started" else "ended"
+            return f"Maintenance window {self.window.name!r} {verb}"
+        name = self.service.display_name if self.service else "unknown service"
+        if self.kind == "alert.opened":
+            reason = self.service.state_reason if self.service else None
+            return f"{name} is DOWN" + (f": {reason}" if reason else "")
+        if self.kind == "alert.resolved":
+            return f"{name} recovered"
+        return f"{name}: {self.kind}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The webhook body (documented in the README, "Webhooks")."""
+        return {
+            "event": self.kind,
+            "notification_id": self.notification_id,
+            "occurred_at": self.created_at.isoformat(),
+            "summary": self.summary(),
+            "service": _plain(self.service),
+            "alert": _plain(self.alert),
+            "maintenance_window": _plain(self.window),
+            "links": {"medic": self.medic_url, "service": self.service_url},
+            "details": self.details,
+        }
+
+
+def _plain(facts: object | None) -> dict[str, Any] | None:
+    if facts is None:
+        return None
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in asdict(facts).items()  # type: ignore[call-overload]
+    }
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+    # Worth another attempt later (a 5xx, a timeout); False for a refusal or a 4xx.
+    retryable: bool = True
+    reference: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def sent(cls, status_code: int | None = None, **reference: Any) -> Outcome:
+        return cls(ok=True, status_code=status_code, reference=reference)
+
+    @classmethod
+    def refused(cls, error: str, status_code: int | None = None) -> Outcome:
+        return cls(ok=False, status_code=status_code, error=error, retryable=False)
+
+    @classmethod
+    def failed(cls, error: str, status_code: int | None = None) -> Outcome:
+        return cls(ok=False, status_code=status_code, error=error, retryable=True)
+
+
+class Sender(Protocol):
+    """Deliver one message to one target; never raise for a delivery failure."""
+
+    def send(self, target: Target, message: Message) -> Outcome: ...
