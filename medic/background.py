@@ -45,7 +45,11 @@ class Background:
             )
         if scheduler:
             self.scheduler = Scheduler(
-                db, settings, self.actors.send_notification, self.actors.send_periodic
+                db,
+                settings,
+                self.actors.send_notification,
+                self.actors.send_periodic,
+                self.actors.send_delivery,
             )
             if not settings.is_sqlite:
                 self.listener = PostgresListener(settings.libpq_url, db.wakeup)

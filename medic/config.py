@@ -135,6 +135,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must decode to 32 bytes for AES-256, got {len(raw)}")
         return value
 
+    @field_validator("medic_extra_ca_bundle")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file of PEM certificates")
+        return value
+
     @field_validator("medic_retention_schedule")
     @classmethod
     def _five_field_cron(cls, value: str) -> str:

@@ -27,3 +27,8 @@ SCHEDULER_PASS_DURATION = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
 )
 NOTIFICATIONS = Counter("medic_notifications_total", "Notifications delivered, by kind.", ["kind"])
+DELIVERIES = Counter(
+    "medic_deliveries_total",
+    "Delivery attempts, by target kind and result (sent, retrying, failed).",
+    ["target_kind", "result"],
+)

@@ -1,4 +1,4 @@
-"""Dramatiq actors: deliver a notification, run a periodic job.
+"""Dramatiq actors: route a notification, attempt one delivery, run a periodic job.
 
 Actors are declared per broker (`declare_actors`), not at import time on a global
 broker, so a process, or a test, chooses its broker explicitly. Every actor is
@@ -17,8 +17,10 @@ from dramatiq import Broker
 from medic.config import Settings
 from medic.db import Database
 from medic.detection.periodic import RETENTION
-from medic.metrics import NOTIFICATIONS
-from medic.notify.outbox import deliver
+from medic.notify.attempts import attempt_delivery
+from medic.notify.message import Sender
+from medic.notify.planning import plan_deliveries
+from medic.notify.senders import make_senders
 from medic.ops.retention import purge_heartbeats
 
 
@@ -26,32 +28,48 @@ from medic.ops.retention import purge_heartbeats
 class Actors:
     broker: Broker
     notify: Any
+    deliver: Any
     run_periodic: Any
 
     def send_notification(self, notification_id: int) -> None:
         self.notify.send(notification_id)
+
+    def send_delivery(self, delivery_id: int, delay_seconds: float = 0) -> None:
+        self.deliver.send_with_options(args=(delivery_id,), delay=int(delay_seconds * 1000))
 
     def send_periodic(self, job: str) -> None:
         self.run_periodic.send(job)
 
 
 def declare_actors(
-    broker: Broker, db: Database, settings: Settings, namespace: str | None = None
+    broker: Broker,
+    db: Database,
+    settings: Settings,
+    namespace: str | None = None,
+    senders: dict[str, Sender] | None = None,
 ) -> Actors:
     """Queues are named after the namespace (MEDIC_BROKER_NAMESPACE), so Medics sharing
     a Redis or RabbitMQ server never take each other's messages."""
     namespace = namespace or settings.medic_broker_namespace
+    senders = senders if senders is not None else make_senders(settings)
 
     def notify(notification_id: int) -> None:
-        kind = deliver(db, notification_id)
-        if kind is not None:
-            NOTIFICATIONS.labels(kind).inc()
+        delivery_ids = plan_deliveries(db, settings, notification_id, datetime.now(UTC))
+        for delivery_id in delivery_ids:
+            actors.send_delivery(delivery_id)
+
+    def deliver(delivery_id: int) -> None:
+        followup = attempt_delivery(db, senders, settings, delivery_id)
+        if followup.retry_in_seconds is not None:
+            actors.send_delivery(delivery_id, followup.retry_in_seconds)
+        for following in followup.send_now:
+            actors.send_delivery(following)
 
     def run_periodic(job: str) -> None:
         if job == RETENTION:
             purge_heartbeats(db, settings.heartbeat_retention_days, datetime.now(UTC))
 
-    return Actors(
+    actors = Actors(
         broker=broker,
         notify=dramatiq.actor(
             notify,
@@ -60,6 +78,17 @@ def declare_actors(
             queue_name=f"{namespace}.notify",
             max_retries=20,
             min_backoff=500,
+            max_backoff=60_000,
+        ),
+        deliver=dramatiq.actor(
+            deliver,
+            broker=broker,
+            actor_name="medic_deliver",
+            queue_name=f"{namespace}.deliver",
+            # Delivery failures are retried by attempt_delivery at fixed delays; these
+            # retries only cover the database being unreachable.
+            max_retries=10,
+            min_backoff=1000,
             max_backoff=60_000,
         ),
         run_periodic=dramatiq.actor(
@@ -71,3 +100,4 @@ def declare_actors(
             time_limit=3_600_000,
         ),
     )
+    return actors

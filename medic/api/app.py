@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -14,6 +16,9 @@ from medic.api import errors, health, ping, v1, v2
 from medic.api.middleware import MedicMiddleware
 from medic.config import Settings
 from medic.runtime import Medic
+from medic.slack.routes import slack_router
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """Heartbeat monitor and dead man's switch.
 
@@ -29,6 +34,20 @@ def _operation_id(route: APIRoute) -> str:
     return re.sub(r"\W", "_", f"{route.name}{route.path_format}_{methods}").lower()
 
 
+async def _slack_socket_mode(medic: Medic) -> Any:
+    """With SLACK_APP_TOKEN, also take Slack's requests over Socket Mode. Slack being
+    unreachable must not keep the API from serving heartbeats."""
+    if not medic.settings.slack_app_token:
+        return None
+    from medic.slack.socket_mode import start_socket_mode
+
+    try:
+        return await start_socket_mode(medic)
+    except Exception:
+        log.exception("could not connect to Slack in Socket Mode; serving without it")
+        return None
+
+
 def create_app(settings: Settings | None = None, medic: Medic | None = None) -> FastAPI:
     if medic is None:
         from medic.config import get_settings
@@ -39,9 +58,12 @@ def create_app(settings: Settings | None = None, medic: Medic | None = None) -> 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await medic.start()
         health.active_alerts.medic = medic
+        socket = await _slack_socket_mode(medic)
         try:
             yield
         finally:
+            if socket is not None:
+                await socket.close_async()
             await medic.stop()
 
     app = FastAPI(
@@ -59,5 +81,6 @@ def create_app(settings: Settings | None = None, medic: Medic | None = None) -> 
     app.include_router(ping.router)
     app.include_router(v2.router)
     app.include_router(v1.router, prefix="/v1")
+    app.include_router(slack_router(medic))
     app.add_middleware(MedicMiddleware, max_body_bytes=medic.settings.medic_max_body_bytes)
     return app

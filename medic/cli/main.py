@@ -13,10 +13,15 @@ import sys
 import click
 import uvicorn
 
+from medic.cli.alerts import alert, notifications
 from medic.cli.keys import keys
 from medic.cli.maintenance import maintenance
 from medic.cli.remote import health, heartbeat, service
+from medic.cli.routing import hours, routing
+from medic.cli.targets import target
+from medic.cli.teams import team
 from medic.config import ConfigError, Settings, get_settings
+from medic.slack.cli import slack
 
 
 def settings_or_exit() -> Settings:
@@ -163,6 +168,13 @@ cli.add_command(maintenance)
 cli.add_command(service)
 cli.add_command(heartbeat)
 cli.add_command(health)
+cli.add_command(team)
+cli.add_command(target)
+cli.add_command(routing)
+cli.add_command(hours)
+cli.add_command(slack)
+cli.add_command(alert)
+cli.add_command(notifications)
 
 
 def main() -> None:

@@ -332,7 +332,11 @@ def _recover(
     if alert is not None:
         alert.active, alert.closed_date = False, now
         session.add(alert)
-        if suppressed is None and alert.alert_id not in announced:
+        if alert.alert_id in announced:
+            # Whoever was told it broke is told it is fixed, even if muted since:
+            # a mute silences new noise, it must not leave a PagerDuty incident open.
+            suppressed = None
+        elif suppressed is None:
             suppressed = "its alert was never announced"
     new_rows.state_changes.append(
         {

@@ -3,8 +3,11 @@
 Messages carry only the notification id. A notification is sent after the
 transaction that created it commits, again if it is still undelivered a while
 later (the message was lost: a crash, the in-memory broker of a stopped
-`medic up`), and all undelivered ones at every scheduler start. Delivery is
-idempotent (medic.notify.outbox), so sending twice is harmless.
+`medic up`), and all undelivered ones at every scheduler start. Planning and
+delivering are idempotent (medic.notify), so sending twice is harmless.
+
+Deliveries get the same care: one still pending a minute after it was due lost its
+message (or its worker died mid-send) and is sent again.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from sqlmodel import col, or_, select
 
 from medic.bulk import update_rows
 from medic.db import Database
-from medic.models import Notification
+from medic.models import Delivery, Notification
 
 log = logging.getLogger(__name__)
 
 RESEND_AFTER = timedelta(minutes=1)
 MAX_RESEND_AFTER = timedelta(hours=1)
 BATCH = 500
+DELIVERY_LOST_AFTER = timedelta(minutes=1)
 
 
 def resend_after(attempts: int) -> timedelta:
@@ -73,3 +77,32 @@ def relay(
         if len(rows) < BATCH:
             return sent
         after_id = rows[-1][0]
+
+
+def relay_deliveries(
+    db: Database, send: Callable[[int], None], now: datetime, everything: bool = False
+) -> int:
+    """Send pending deliveries overdue by a minute (`everything`: all those due now)."""
+    due_before = now if everything else now - DELIVERY_LOST_AFTER
+    sent = 0
+    while True:
+        with db.session() as session:
+            ids = session.exec(
+                select(Delivery.delivery_id)
+                .where(col(Delivery.status) == "pending")
+                .where(col(Delivery.next_attempt_at) <= due_before)
+                .order_by(col(Delivery.next_attempt_at))
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for delivery_id in ids:
+                send(delivery_id)
+            update_rows(
+                session.connection(),
+                Delivery.__table__,  # type: ignore[attr-defined]
+                "delivery_id",
+                [{"delivery_id": delivery_id, "next_attempt_at": now} for delivery_id in ids],
+            )
+        sent += len(ids)
+        if len(ids) < BATCH:
+            return sent

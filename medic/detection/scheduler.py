@@ -68,10 +68,12 @@ class Scheduler:
         settings: Settings,
         send_notification: Callable[[int], None],
         run_job: Callable[[str], None],
+        send_delivery: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.send_notification = send_notification
+        self.send_delivery = send_delivery
         self.run_job = run_job
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -112,6 +114,8 @@ class Scheduler:
         ):
             self.run_job(job)
         sent += outbox.relay(self.db, self.send_notification, now)
+        if self.send_delivery is not None:
+            outbox.relay_deliveries(self.db, self.send_delivery, now)
         seconds = time.perf_counter() - started
         SCHEDULER_PASS_DURATION.observe(seconds)
         if counts.opened or counts.recovered or windows_changed:
@@ -194,7 +198,10 @@ class Scheduler:
     def run_forever(self) -> None:
         """Pass, sleep, repeat, until `stop()`. Errors are logged; the loop goes on."""
         try:
-            outbox.relay(self.db, self.send_notification, datetime.now(UTC), everything=True)
+            now = datetime.now(UTC)
+            outbox.relay(self.db, self.send_notification, now, everything=True)
+            if self.send_delivery is not None:
+                outbox.relay_deliveries(self.db, self.send_delivery, now, everything=True)
         except Exception:
             log.exception("could not re-send undelivered notifications at start")
         while not self._stopping.is_set():

@@ -89,7 +89,7 @@ class Message:
         return f"{name}: {self.kind}"
 
     def as_json(self) -> dict[str, Any]:
-        """The webhook body (documented in the README, "Webhooks")."""
+        """The webhook body, documented field by field in docs/webhooks.md."""
         return {
             "event": self.kind,
             "notification_id": self.notification_id,

@@ -19,7 +19,7 @@ from medic.core.names import clean_name, environment_name, name_key
 from medic.core.schedules import Schedule, next_due_at, schedule_of, validate_schedule
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.db import Database
-from medic.models import Alert, HeartbeatEvent, Service
+from medic.models import Alert, HeartbeatEvent, RoutingPolicy, Service
 from medic.models.columns import utcnow
 from medic.ops import audit
 from medic.ops.actor import Actor
@@ -66,6 +66,11 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
+def _optional_name(value: str | None) -> str | None:
+    """An empty routing_policy means none (the `default` policy)."""
+    return None if value is None or value == "" else value
+
+
 class ServiceFields(BaseModel):
     """Everything about a service a user may set; shared by create and update."""
 
@@ -82,10 +87,16 @@ class ServiceFields(BaseModel):
     timezone: str | None = Field(default=None, description="IANA name; default MEDIC_TIMEZONE")
     grace_period_seconds: int | None = None
     max_duration_seconds: int | None = Field(default=None, ge=1, le=366 * 86400)
+    routing_policy: str | None = Field(
+        default=None, max_length=255, description="a routing policy's name; null: `default`"
+    )
 
     _priority = field_validator("priority")(_clean_priority)
     _timezone = field_validator("timezone")(_clean_optional_timezone)
-    _text = field_validator("service_name", "team", "runbook", "cron_expression")(_no_nul)
+    _text = field_validator("service_name", "team", "runbook", "cron_expression", "routing_policy")(
+        _no_nul
+    )
+    _routing_policy = field_validator("routing_policy")(_optional_name)
 
 
 class ServiceSpec(ServiceFields):
@@ -140,6 +151,15 @@ def _find(session: Session, ref: ServiceRef, lock: bool = False) -> Service:
     return service
 
 
+def _check_routing_policy(session: Session, name: str | None) -> None:
+    """A service may only name a routing policy that exists (teams stay free text)."""
+    if name is None:
+        return
+    found = session.exec(select(RoutingPolicy.name).where(RoutingPolicy.name == name)).first()
+    if found is None:
+        raise InvalidInput(f"routing_policy: no routing policy named {name!r}")
+
+
 def _check_schedule(service: Service, default_timezone: str) -> Schedule:
     schedule = schedule_of(service, default_timezone)
     try:
@@ -184,6 +204,7 @@ def register(
             ).first()
             if existing is not None:
                 return ServiceRegistration(service=existing, created=False)
+            _check_routing_policy(session, service.routing_policy)
             _refresh_deadline(session, service, default_timezone)
             session.add(service)
             session.flush()
@@ -228,6 +249,8 @@ def update_service(
             raise InvalidInput(f"{field} must not be null")
     with db.session() as session:
         service = _find(session, ref, lock=True)
+        if values.get("routing_policy") is not None:
+            _check_routing_policy(session, values["routing_policy"])
         before = {k: _plain(getattr(service, k)) for k in values}
         muted = values.pop("muted", None)
         active = values.pop("active", None)

@@ -16,7 +16,7 @@ from medic.api.app import create_app
 from medic.detection import outbox
 from medic.detection.periodic import RETENTION
 from medic.models import Alert, AuditEntry, HeartbeatEvent, Notification, Service
-from medic.notify.outbox import deliver
+from medic.notify.planning import plan_deliveries
 from medic.ops.retention import purge_heartbeats
 from medic.runtime import Medic
 from tests.support import Clock, RecordingScheduler
@@ -294,7 +294,7 @@ def test_default_mute_lasts_alert_auto_unmute_hours(
     assert muted.muted_until - muted.date_muted == timedelta(hours=24)
 
 
-def test_a_notification_delivered_twice_is_delivered_once(
+def test_a_notification_routed_twice_is_routed_once(
     medic: Medic,
     clock: Clock,
     scheduler: RecordingScheduler,
@@ -307,8 +307,8 @@ def test_a_notification_delivered_twice_is_delivered_once(
     (opened,) = notifications(medic, "alert.opened")
     assert opened.notification_id is not None
     with caplog.at_level(logging.INFO, logger="medic.notify"):
-        assert deliver(medic.db, opened.notification_id) == "alert.opened"
-        assert deliver(medic.db, opened.notification_id) is None
+        for _ in range(2):
+            plan_deliveries(medic.db, medic.settings, opened.notification_id, clock.now())
     logged = [r.getMessage() for r in caplog.records if r.name == "medic.notify"]
     assert len(logged) == 1 and '"event": "alert.opened"' in logged[0]
     assert '"heartbeat_name": "nightly-backup"' in logged[0]
@@ -328,7 +328,7 @@ def test_undelivered_notifications_are_sent_again_later(
     scheduler.run_pass()
     assert scheduler.sent == [opened.notification_id] * 2
     assert opened.notification_id is not None
-    deliver(medic.db, opened.notification_id)
+    plan_deliveries(medic.db, medic.settings, opened.notification_id, clock.now())
     clock.advance(hours=2)
     scheduler.run_pass()
     assert len(scheduler.sent) == 2

@@ -2,8 +2,30 @@
 
 from fastapi import APIRouter
 
-from medic.api.v2 import alerts, audit, heartbeats, keys, maintenance, runs, services
+from medic.api.v2 import (
+    alerts,
+    audit,
+    heartbeats,
+    keys,
+    maintenance,
+    notifications,
+    routing,
+    runs,
+    services,
+    teams,
+)
 
 router = APIRouter(prefix="/v2")
-for module in (services, runs, heartbeats, keys, alerts, audit, maintenance):
+for module in (
+    services,
+    runs,
+    heartbeats,
+    keys,
+    alerts,
+    audit,
+    maintenance,
+    notifications,
+    teams,
+    routing,
+):
     router.include_router(module.router)

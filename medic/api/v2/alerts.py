@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from medic.api.auth import get_medic, read_access
-from medic.api.envelope import Envelope, page
+from medic.api.auth import get_medic, read_access, write_access
+from medic.api.envelope import Envelope, envelope, page
 from medic.api.v2.schemas import AlertOut
 from medic.ops import alerts
 from medic.ops.actor import Actor
@@ -30,3 +30,22 @@ def list_alerts(
         medic.db, actor, active=active, service_id=service_id, limit=limit, offset=offset
     )
     return page([AlertOut.of(a).model_dump() for a in rows], total, limit, offset)
+
+
+@router.get("/{alert_id}", response_model=Envelope, summary="One alert")
+def get_alert(
+    alert_id: int, medic: Annotated[Medic, Depends(get_medic)], actor: Actor = Depends(read_access)
+) -> JSONResponse:
+    return envelope(AlertOut.of(alerts.get_alert(medic.db, actor, alert_id)).model_dump())
+
+
+@router.post(
+    "/{alert_id}/acknowledge",
+    response_model=Envelope,
+    summary="Acknowledge an open alert (someone is on it); idempotent",
+)
+def acknowledge_alert(
+    alert_id: int, medic: Annotated[Medic, Depends(get_medic)], actor: Actor = Depends(write_access)
+) -> JSONResponse:
+    alert = alerts.acknowledge(medic.db, actor, alert_id)
+    return envelope(AlertOut.of(alert).model_dump(), "alert acknowledged")

@@ -26,6 +26,7 @@ class ServiceOut(BaseModel):
     timezone: str | None
     grace_period_seconds: int
     max_duration_seconds: int | None
+    routing_policy: str | None = None
     state: str
     down: bool
     next_due_at: datetime | None
@@ -81,6 +82,8 @@ class AlertOut(BaseModel):
     alert_cycle: int
     created_date: datetime
     closed_date: datetime | None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:

@@ -1,0 +1,46 @@
+"""v2 notifications: what Medic told whom, each delivery and every attempt."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from medic.api.auth import get_medic, read_access
+from medic.api.envelope import Envelope, envelope, page
+from medic.ops import notifications
+from medic.ops.actor import Actor
+from medic.runtime import Medic
+
+router = APIRouter(prefix="/notifications", tags=["v2 notifications"])
+MedicDep = Annotated[Medic, Depends(get_medic)]
+
+
+@router.get("", response_model=Envelope, summary="Notifications with their deliveries (paged)")
+def list_notifications(
+    medic: MedicDep,
+    actor: Actor = Depends(read_access),
+    service_id: int | None = None,
+    alert_id: int | None = None,
+    kind: str | None = Query(None, description="alert.opened, alert.resolved, maintenance.…"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> JSONResponse:
+    rows, total = notifications.list_notifications(
+        medic.db,
+        actor,
+        service_id=service_id,
+        alert_id=alert_id,
+        kind=kind,
+        limit=limit,
+        offset=offset,
+    )
+    return page([r.model_dump() for r in rows], total, limit, offset)
+
+
+@router.get("/{notification_id}", response_model=Envelope, summary="One notification")
+def get_notification(
+    notification_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
+) -> JSONResponse:
+    return envelope(notifications.get_notification(medic.db, actor, notification_id).model_dump())

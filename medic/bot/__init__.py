@@ -1,1 +1,0 @@
-"""Slack bot (slack-bolt): the /medic command and interactive alert buttons."""

@@ -1,0 +1,153 @@
+"""Turning one outbox notification into deliveries: one row per target it goes to.
+
+Targets come from the service's routing policy (or the `default` policy); with no
+policy at all, from the built-in targets `slack` (team channel, else
+SLACK_CHANNEL_ID) and `pagerduty` (PAGERDUTY_ROUTING_KEY) when they are configured.
+A recovery goes to the targets that were told of the alert, so PagerDuty resolves
+what it triggered and Slack edits the message it posted, whatever the hour.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from medic.config import Settings
+from medic.db import Database
+from medic.metrics import NOTIFICATIONS
+from medic.models import Delivery, Notification, NotificationTarget, Service
+from medic.notify.message import Target
+from medic.ops.routing_plan import load_plan
+
+log = logging.getLogger("medic.notify")
+
+BUILT_IN_TARGETS = ("slack", "pagerduty")
+ALERT_KINDS = ("alert.opened", "alert.resolved")
+
+
+def plan_deliveries(
+    db: Database, settings: Settings, notification_id: int, now: datetime
+) -> list[int]:
+    """Create the notification's deliveries; the ids to attempt now. Idempotent: the
+    row lock makes concurrent calls take turns, and the second finds it planned."""
+    with db.session() as session:
+        notification = session.exec(
+            select(Notification)
+            .where(Notification.notification_id == notification_id)
+            .with_for_update()
+        ).first()
+        if notification is None or notification.delivered_at is not None:
+            return []
+        if notification.suppressed_by is not None:
+            return []
+        mode, targets = choose_targets(session, notification, settings, now)
+        deliveries = [
+            Delivery(
+                notification_id=notification_id,
+                alert_id=notification.alert_id,
+                kind=notification.kind,
+                target_name=target.name,
+                target_kind=target.kind,
+                target_config=target.config,
+                position=position,
+                mode=mode,
+                status="pending" if mode == "all" or position == 0 else "standby",
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for position, target in enumerate(targets)
+        ]
+        session.add_all(deliveries)
+        notification.delivered_at = now
+        session.add(notification)
+        session.flush()
+        NOTIFICATIONS.labels(notification.kind).inc()
+        log.info(json.dumps(_log_line(notification, mode, targets), sort_keys=True, default=str))
+        return [d.delivery_id for d in deliveries if d.status == "pending" and d.delivery_id]
+
+
+def choose_targets(
+    session: Session, notification: Notification, settings: Settings, now: datetime
+) -> tuple[str, list[Target]]:
+    if notification.kind == "alert.resolved" and notification.alert_id is not None:
+        told = _targets_told_of_alert(session, notification.alert_id)
+        if told is not None:
+            return "all", told
+    service = session.get(Service, notification.service_id) if notification.service_id else None
+    plan = load_plan(session, service, now)
+    if plan is None:
+        mode, targets = "all", _built_in_defaults(settings)
+    else:
+        mode, targets = plan.mode, _resolve(session, plan.targets)
+    if notification.kind not in ALERT_KINDS:
+        # PagerDuty is for incidents; maintenance news goes to the chat and hooks.
+        targets = [t for t in targets if t.kind != "pagerduty"]
+    return mode, targets
+
+
+def _targets_told_of_alert(session: Session, alert_id: int) -> list[Target] | None:
+    """None when the opening was never routed (it was silenced, or predates routing)."""
+    rows = session.exec(
+        select(Delivery)
+        .where(Delivery.alert_id == alert_id)
+        .where(Delivery.kind == "alert.opened")
+        .order_by(col(Delivery.position))
+    ).all()
+    if not rows:
+        return None
+    return [
+        Target(row.target_name, row.target_kind, dict(row.target_config))
+        for row in rows
+        if row.status == "sent"
+    ]
+
+
+def _built_in_defaults(settings: Settings) -> list[Target]:
+    targets = []
+    if settings.slack_api_token:
+        targets.append(Target("slack", "slack"))
+    if settings.pagerduty_routing_key:
+        targets.append(Target("pagerduty", "pagerduty"))
+    return targets
+
+
+def _resolve(session: Session, names: Sequence[str]) -> list[Target]:
+    """Target rows by name, in order; a built-in name nobody redefined is the built-in;
+    a disabled or deleted target is skipped (and logged)."""
+    rows = {
+        row.name: row
+        for row in session.exec(
+            select(NotificationTarget).where(col(NotificationTarget.name).in_(list(names)))
+        ).all()
+    }
+    targets = []
+    for name in names:
+        row = rows.get(name)
+        if row is not None and row.enabled:
+            targets.append(Target(row.name, row.kind, dict(row.config)))
+        elif row is None and name in BUILT_IN_TARGETS:
+            targets.append(Target(name, name))
+        else:
+            log.warning(
+                "routing names target %r, which is %s", name, "disabled" if row else "unknown"
+            )
+    return targets
+
+
+def _log_line(
+    notification: Notification, mode: str, targets: Sequence[Target]
+) -> dict[str, object]:
+    return {
+        "event": notification.kind,
+        "notification_id": notification.notification_id,
+        "service_id": notification.service_id,
+        "alert_id": notification.alert_id,
+        "window_id": notification.window_id,
+        "created_at": notification.created_at.isoformat(),
+        "routing": {"mode": mode, "targets": [t.name for t in targets]},
+        **notification.details,
+    }

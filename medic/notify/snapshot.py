@@ -1,0 +1,102 @@
+"""The Message a sender gets, read from the database just before an attempt, so a
+retry tells the current truth (an alert acknowledged meanwhile, a renamed service)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from medic.config import Settings
+from medic.models import Alert, Delivery, MaintenanceWindow, Notification, Service, Team
+from medic.notify.message import AlertFacts, Message, ServiceFacts, WindowFacts
+
+
+def message_for(session: Session, delivery: Delivery, settings: Settings) -> Message:
+    notification = session.get(Notification, delivery.notification_id)
+    assert notification is not None, "a delivery's notification is deleted with it"
+    details = dict(notification.details)
+    service = session.get(Service, notification.service_id) if notification.service_id else None
+    alert = session.get(Alert, notification.alert_id) if notification.alert_id else None
+    window = (
+        session.get(MaintenanceWindow, notification.window_id) if notification.window_id else None
+    )
+    return Message(
+        kind=notification.kind,
+        notification_id=delivery.notification_id,
+        created_at=notification.created_at,
+        medic_url=settings.medic_base_url.rstrip("/"),
+        service=_service_facts(service, details) if service else None,
+        alert=_alert_facts(alert) if alert else None,
+        window=_window_facts(window) if window else None,
+        slack_channel=_slack_channel(session, service, settings),
+        opened_reference=_opened_reference(session, delivery),
+        details=details,
+    )
+
+
+def _service_facts(service: Service, details: dict[str, object]) -> ServiceFacts:
+    assert service.service_id is not None
+    reason = details.get("reason")
+    return ServiceFacts(
+        service_id=service.service_id,
+        heartbeat_name=service.heartbeat_name,
+        service_name=service.service_name,
+        team=service.team,
+        priority=service.priority,
+        runbook=service.runbook,
+        state=service.state,
+        state_reason=str(reason) if reason else service.state_reason,
+        state_changed_at=service.state_changed_at,
+        muted=service.muted,
+    )
+
+
+def _alert_facts(alert: Alert) -> AlertFacts:
+    assert alert.alert_id is not None
+    return AlertFacts(
+        alert_id=alert.alert_id,
+        alert_name=alert.alert_name,
+        alert_cycle=alert.alert_cycle,
+        created_date=alert.created_date,
+        closed_date=alert.closed_date,
+        active=alert.active,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+    )
+
+
+def _window_facts(window: MaintenanceWindow) -> WindowFacts:
+    assert window.window_id is not None
+    return WindowFacts(
+        window_id=window.window_id,
+        name=window.name,
+        reason=window.reason,
+        service_ids=window.service_ids,
+        ends_at=window.ends_at,
+    )
+
+
+def _slack_channel(session: Session, service: Service | None, settings: Settings) -> str | None:
+    """The service's team channel (SRE-11), else the default channel."""
+    if service is not None:
+        channel = session.exec(
+            select(Team.slack_channel_id).where(Team.name == service.team)
+        ).first()
+        if channel:
+            return channel
+    return settings.slack_channel_id
+
+
+def _opened_reference(session: Session, delivery: Delivery) -> dict[str, object]:
+    """For a recovery: what this target answered when the alert opened (the Slack
+    message to edit, the PagerDuty dedup_key to resolve)."""
+    if delivery.kind != "alert.resolved" or delivery.alert_id is None:
+        return {}
+    reference = session.exec(
+        select(Delivery.reference)
+        .where(Delivery.alert_id == delivery.alert_id)
+        .where(Delivery.kind == "alert.opened")
+        .where(Delivery.target_name == delivery.target_name)
+        .where(Delivery.status == "sent")
+        .order_by(col(Delivery.delivery_id).desc())
+    ).first()
+    return dict(reference or {})

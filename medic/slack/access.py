@@ -1,0 +1,32 @@
+"""Who a Slack user is to Medic, and whether they may change things.
+
+Anyone in the workspace may look (read scope). Changing things (mute, unmute,
+acknowledge, maintenance) needs the user to be in MEDIC_SLACK_OPERATORS, or that list
+to be empty. The operations layer sees the user as `slack:<user id>`, so the audit log
+names the person, not the bot.
+"""
+
+from __future__ import annotations
+
+from medic.config import Settings
+from medic.ops.actor import Actor
+
+
+def may_operate(settings: Settings, user_id: str) -> bool:
+    operators = settings.medic_slack_operators
+    return not operators or user_id in operators
+
+
+def actor_for(settings: Settings, user_id: str) -> Actor:
+    scopes = {"write"} if may_operate(settings, user_id) else {"read"}
+    return Actor(name=f"slack:{user_id}", front_door="slack", scopes=frozenset(scopes))
+
+
+def refusal(settings: Settings, what: str) -> str:
+    """The explanation a non-operator gets, naming who can help."""
+    operators = ", ".join(f"<@{user}>" for user in settings.medic_slack_operators[:5])
+    more = " …" if len(settings.medic_slack_operators) > 5 else ""
+    return (
+        f":no_entry: Only Medic operators may {what} from Slack. "
+        f"Ask one of them ({operators}{more}), or an admin to add you to MEDIC_SLACK_OPERATORS."
+    )

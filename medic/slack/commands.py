@@ -1,0 +1,176 @@
+"""`/medic …` text to a typed command, with no I/O: what people type is tested on its own,
+and the handlers only ever see well-formed commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from medic.core.durations import parse_duration
+
+USAGE = {
+    "help": "`/medic help` — this message",
+    "status": "`/medic status [name]` — one service, or a summary of all of them",
+    "list": "`/medic list [team]` — services and their state",
+    "mute": "`/medic mute <name> [duration] [reason…]` — silence alerts (default: auto-unmute)",
+    "unmute": "`/medic unmute <name>` — alerts flow again",
+    "alerts": "`/medic alerts` — open alerts",
+    "ack": "`/medic ack <alert id>` — someone is on it",
+    "maintenance": (
+        "`/medic maintenance <name|all> <duration> [reason…]` — a maintenance window from now"
+    ),
+}
+HELP_TEXT = "*Medic* — what you can type:\n" + "\n".join(f"• {line}" for line in USAGE.values())
+DURATIONS_HINT = "durations look like 30m, 2h, 1h30m or 1d"
+
+
+@dataclass(frozen=True)
+class Help:
+    """Also the answer to anything not understood; `problem` says what was wrong."""
+
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ListServices:
+    team: str | None = None
+
+
+@dataclass(frozen=True)
+class Mute:
+    name: str
+    # None: the service stays muted for ALERT_AUTO_UNMUTE_HOURS.
+    duration: timedelta | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Unmute:
+    name: str
+
+
+@dataclass(frozen=True)
+class Alerts:
+    pass
+
+
+@dataclass(frozen=True)
+class Ack:
+    alert_id: int
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    # None: every service.
+    name: str | None
+    duration: timedelta
+    reason: str | None = None
+
+
+Command = Help | Status | ListServices | Mute | Unmute | Alerts | Ack | Maintenance
+# Commands that change something: only MEDIC_SLACK_OPERATORS may run them.
+WRITES = (Mute, Unmute, Ack, Maintenance)
+
+
+def parse(text: str) -> Command:
+    """Parse what followed `/medic`. Never raises: bad input becomes Help with a reason."""
+    words = text.split()
+    if not words:
+        return Help()
+    verb = words[0].lower()
+    rest = text.strip()[len(words[0]) :].strip()
+    parser = _PARSERS.get(verb)
+    if parser is None:
+        return Help(f"I don't know `{_shorten(words[0])}`.")
+    return parser(rest)
+
+
+def _help(_rest: str) -> Command:
+    return Help()
+
+
+def _status(rest: str) -> Command:
+    return Status(rest or None)
+
+
+def _list(rest: str) -> Command:
+    return ListServices(rest or None)
+
+
+def _alerts(rest: str) -> Command:
+    return Alerts() if not rest else _usage("alerts")
+
+
+def _mute(rest: str) -> Command:
+    parts = rest.split(maxsplit=2)
+    if not parts:
+        return _usage("mute")
+    name, after = parts[0], parts[1:]
+    duration: timedelta | None = None
+    if after and _looks_like_duration(after[0]):
+        try:
+            duration = parse_duration(after[0])
+        except ValueError as exc:
+            return Help(f"{exc}. {USAGE['mute']}")
+        after = after[1:]
+    reason = " ".join(after).strip() or None
+    return Mute(name, duration, reason)
+
+
+def _unmute(rest: str) -> Command:
+    parts = rest.split()
+    return Unmute(parts[0]) if len(parts) == 1 else _usage("unmute")
+
+
+def _ack(rest: str) -> Command:
+    parts = rest.split()
+    if len(parts) != 1:
+        return _usage("ack")
+    number = parts[0].removeprefix("#")
+    if not number.isdigit() or not 0 < int(number) < 2**31:
+        return Help(f"`{_shorten(parts[0])}` is not an alert id. {USAGE['ack']}")
+    return Ack(int(number))
+
+
+def _maintenance(rest: str) -> Command:
+    parts = rest.split(maxsplit=2)
+    if len(parts) < 2:
+        return _usage("maintenance")
+    target, length = parts[0], parts[1]
+    try:
+        duration = parse_duration(length)
+    except ValueError as exc:
+        return Help(f"{exc}. {USAGE['maintenance']}")
+    reason = parts[2].strip() if len(parts) > 2 else None
+    return Maintenance(None if target.lower() == "all" else target, duration, reason or None)
+
+
+def _looks_like_duration(word: str) -> bool:
+    """`2h` is a duration, `deploying` starts the reason; `2x` is a mistyped duration."""
+    return word[:1].isdigit()
+
+
+def _usage(verb: str) -> Help:
+    return Help(f"Usage: {USAGE[verb]}")
+
+
+def _shorten(word: str, limit: int = 40) -> str:
+    cleaned = word.replace("`", "'")
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+_PARSERS = {
+    "help": _help,
+    "status": _status,
+    "list": _list,
+    "mute": _mute,
+    "unmute": _unmute,
+    "alerts": _alerts,
+    "ack": _ack,
+    "maintenance": _maintenance,
+}

@@ -1,0 +1,209 @@
+"""What each `/medic` command does: one operations-layer call as the Slack user, rendered
+as a short reply. Synchronous on purpose: the bolt glue runs it in a worker thread.
+
+A MedicError (unknown service, closed alert, bad duration …) is an answer, not a crash:
+the user sees its message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from medic.api.errors import validated
+from medic.models import Alert, Service
+from medic.ops import alerts as alert_ops
+from medic.ops import maintenance as maintenance_ops
+from medic.ops import services as service_ops
+from medic.ops.actor import Actor
+from medic.ops.errors import MedicError, NotFound
+from medic.runtime import Medic
+from medic.slack import commands as c
+from medic.slack.access import actor_for, may_operate, refusal
+from medic.slack.blocks import escape, mention, slack_time
+
+LIST_LIMIT = 50
+ALERTS_LIMIT = 20
+STATE_ICONS = {"up": ":large_green_circle:", "down": ":red_circle:", "new": ":white_circle:"}
+WHAT = {
+    c.Mute: "mute services",
+    c.Unmute: "unmute services",
+    c.Ack: "acknowledge alerts",
+    c.Maintenance: "open maintenance windows",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An ephemeral answer to the person who typed the command."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+
+
+def run_command(medic: Medic, user_id: str, command: c.Command) -> Reply:
+    settings = medic.settings
+    if isinstance(command, c.WRITES) and not may_operate(settings, user_id):
+        return Reply(refusal(settings, WHAT[type(command)]))
+    actor = actor_for(settings, user_id)
+    try:
+        return _HANDLERS[type(command)](medic, actor, command)
+    except MedicError as exc:
+        return Reply(f":warning: {exc.message}")
+
+
+def label(service: Service) -> str:
+    """`Backups (nightly-backup)`: the display name, and the heartbeat name people type."""
+    name = escape(service.service_name or service.heartbeat_name)
+    if service.service_name and service.service_name != service.heartbeat_name:
+        return f"*{name}* (`{escape(service.heartbeat_name)}`)"
+    return f"*{name}*"
+
+
+def _state(service: Service) -> str:
+    icon = STATE_ICONS.get(service.state, ":grey_question:")
+    text = f"{icon} {service.state}"
+    if service.muted:
+        text += f" :mute: muted until {slack_time(service.muted_until)}"
+    if not service.active:
+        text += " (inactive)"
+    return text
+
+
+def _help(_medic: Medic, _actor: Actor, command: c.Help) -> Reply:
+    text = c.HELP_TEXT if command.problem is None else f"{command.problem}\n\n{c.HELP_TEXT}"
+    return Reply(text)
+
+
+def _status(medic: Medic, actor: Actor, command: c.Status) -> Reply:
+    if command.name is None:
+        return _summary(medic, actor)
+    service = service_ops.get_service(medic.db, actor, command.name)
+    lines = [f"{label(service)} — {_state(service)}"]
+    if service.state_reason:
+        lines.append(f"Why: {escape(service.state_reason)}")
+    last = slack_time(service.last_heartbeat_at) if service.last_heartbeat_at else "never"
+    lines.append(
+        f"Team {escape(service.team)} · priority {service.priority.upper()} · last heartbeat {last}"
+    )
+    if service.mute_reason:
+        lines.append(f"Muted because: {escape(service.mute_reason)}")
+    if service.runbook:
+        lines.append(f"<{service.runbook}|Runbook>")
+    return Reply("\n".join(lines))
+
+
+def _summary(medic: Medic, actor: Actor) -> Reply:
+    counts = {
+        state: service_ops.list_services(medic.db, actor, active=True, state=state, limit=0)[1]
+        for state in ("up", "down", "new")
+    }
+    down, _ = service_ops.list_services(medic.db, actor, active=True, state="down", limit=10)
+    open_alerts = alert_ops.count_active(medic.db)
+    lines = [
+        f":large_green_circle: {counts['up']} up · :red_circle: {counts['down']} down · "
+        f":white_circle: {counts['new']} waiting for a first heartbeat · "
+        f"{open_alerts} open alert{'s' if open_alerts != 1 else ''}"
+    ]
+    lines += [f"• {label(s)} — {_state(s)}" for s in down]
+    return Reply("\n".join(lines))
+
+
+def _list(medic: Medic, actor: Actor, command: c.ListServices) -> Reply:
+    services, total = service_ops.list_services(
+        medic.db, actor, active=True, team=command.team, limit=LIST_LIMIT
+    )
+    if not services:
+        where = f" for team {escape(command.team)}" if command.team else ""
+        return Reply(f"No services are registered{where}.")
+    lines = [f"• {label(s)} — {_state(s)}" for s in services]
+    if total > len(services):
+        lines.append(f"… and {total - len(services)} more (see `medic service list`).")
+    return Reply("\n".join(lines))
+
+
+def _mute(medic: Medic, actor: Actor, command: c.Mute) -> Reply:
+    service = service_ops.mute(
+        medic.db,
+        actor,
+        command.name,
+        command.duration,
+        command.reason,
+        medic.settings.alert_auto_unmute_hours,
+    )
+    why = f" ({escape(command.reason)})" if command.reason else ""
+    return Reply(f":mute: Muted {label(service)} until {slack_time(service.muted_until)}{why}.")
+
+
+def _unmute(medic: Medic, actor: Actor, command: c.Unmute) -> Reply:
+    service = service_ops.unmute(medic.db, actor, command.name)
+    return Reply(f":loud_sound: Unmuted {label(service)}; its alerts notify again.")
+
+
+def _alerts(medic: Medic, actor: Actor, _command: c.Alerts) -> Reply:
+    alerts, total = alert_ops.list_alerts(medic.db, actor, active=True, limit=ALERTS_LIMIT)
+    if not alerts:
+        return Reply(":white_check_mark: No open alerts.")
+    lines = [_alert_line(medic, actor, alert) for alert in alerts]
+    if total > len(alerts):
+        lines.append(f"… and {total - len(alerts)} more.")
+    lines.append("Acknowledge one with `/medic ack <id>`.")
+    return Reply("\n".join(lines))
+
+
+def _alert_line(medic: Medic, actor: Actor, alert: Alert) -> str:
+    try:
+        name = label(service_ops.get_service(medic.db, actor, alert.service_id))
+    except NotFound:
+        name = f"service {alert.service_id}"
+    line = f"• #{alert.alert_id} {name} — since {slack_time(alert.created_date)}"
+    if alert.acknowledged_by:
+        line += f" · acknowledged by {mention(alert.acknowledged_by)}"
+    return line
+
+
+def _ack(medic: Medic, actor: Actor, command: c.Ack) -> Reply:
+    alert = alert_ops.acknowledge(medic.db, actor, command.alert_id)
+    if alert.acknowledged_by != actor.name:
+        return Reply(
+            f"Alert #{alert.alert_id} was already acknowledged by "
+            f"{mention(alert.acknowledged_by)} at {slack_time(alert.acknowledged_at)}."
+        )
+    return Reply(f":eyes: Alert #{alert.alert_id} acknowledged; it is yours.")
+
+
+def _maintenance(medic: Medic, actor: Actor, command: c.Maintenance) -> Reply:
+    service = None
+    if command.name is not None:
+        service = service_ops.get_service(medic.db, actor, command.name)
+    now = datetime.now(UTC)
+    spec = validated(
+        maintenance_ops.WindowSpec,
+        {
+            "name": command.reason or f"maintenance of {command.name or 'all services'}",
+            "reason": command.reason,
+            "service_ids": None if service is None else [service.service_id],
+            "starts_at": now,
+            "ends_at": now + command.duration,
+        },
+    )
+    window = maintenance_ops.create_window(medic.db, actor, spec, medic.settings.medic_timezone)
+    covers = "all services" if service is None else label(service)
+    return Reply(
+        f":construction: Maintenance window #{window.window_id} is open for {covers} "
+        f"until {slack_time(window.ends_at)}; their alerts are silenced meanwhile."
+    )
+
+
+_HANDLERS: dict[type, Callable[[Medic, Actor, Any], Reply]] = {
+    c.Help: _help,
+    c.Status: _status,
+    c.ListServices: _list,
+    c.Mute: _mute,
+    c.Unmute: _unmute,
+    c.Alerts: _alerts,
+    c.Ack: _ack,
+    c.Maintenance: _maintenance,
+}

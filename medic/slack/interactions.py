@@ -1,0 +1,151 @@
+"""The buttons on alert messages: Acknowledge, Mute 1 h, Unmute.
+
+Each click acks Slack at once, runs one operations-layer call as the clicking user in
+a worker thread, then edits the clicked message (chat.update) to say who did what.
+Refusals and errors (a closed alert, a deleted service) go only to the clicker, as an
+ephemeral message; nothing here ever answers Slack with a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from starlette.concurrency import run_in_threadpool
+
+from medic.ops import alerts as alert_ops
+from medic.ops import services as service_ops
+from medic.ops.actor import Actor
+from medic.ops.errors import InvalidInput, MedicError
+from medic.runtime import Medic
+from medic.slack.access import actor_for, may_operate, refusal
+from medic.slack.blocks import (
+    ACK_ACTION,
+    MUTE_ACTION,
+    UNMUTE_ACTION,
+    mention,
+    slack_time,
+    with_activity,
+)
+
+log = logging.getLogger(__name__)
+BUTTON_MUTE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What the message should now say, and a button that no longer makes sense."""
+
+    line: str
+    remove_action: str | None = None
+
+
+def _number(value: str, what: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 2**31:
+        raise InvalidInput(f"this button carries no valid {what} id ({value!r})")
+    return int(value)
+
+
+def acknowledge(medic: Medic, actor: Actor, value: str) -> Done:
+    alert = alert_ops.acknowledge(medic.db, actor, _number(value, "alert"))
+    when = slack_time(alert.acknowledged_at)
+    return Done(f":eyes: Acknowledged by {mention(alert.acknowledged_by)} at {when}", ACK_ACTION)
+
+
+def mute_one_hour(medic: Medic, actor: Actor, value: str) -> Done:
+    service = service_ops.mute(
+        medic.db,
+        actor,
+        _number(value, "service"),
+        BUTTON_MUTE,
+        "muted from a Slack alert",
+        medic.settings.alert_auto_unmute_hours,
+    )
+    return Done(f":mute: Muted by {mention(actor.name)} until {slack_time(service.muted_until)}")
+
+
+def unmute(medic: Medic, actor: Actor, value: str) -> Done:
+    service_ops.unmute(medic.db, actor, _number(value, "service"))
+    return Done(f":loud_sound: Unmuted by {mention(actor.name)}")
+
+
+Operation = Callable[[Medic, Actor, str], Done]
+BUTTONS: dict[str, tuple[Operation, str]] = {
+    ACK_ACTION: (acknowledge, "acknowledge alerts"),
+    MUTE_ACTION: (mute_one_hour, "mute services"),
+    UNMUTE_ACTION: (unmute, "unmute services"),
+}
+
+
+def register(app: AsyncApp, medic: Medic) -> None:
+    for action_id, (operation, what) in BUTTONS.items():
+        app.action(action_id)(_listener(medic, operation, what))
+
+
+def _listener(medic: Medic, operation: Operation, what: str) -> Callable[..., Any]:
+    async def on_click(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        await ack()
+        user_id = str((body.get("user") or {}).get("id") or "")
+        if not user_id or not may_operate(medic.settings, user_id):
+            await tell(body, client, refusal(medic.settings, what))
+            return
+        actor = actor_for(medic.settings, user_id)
+        try:
+            done = await run_in_threadpool(operation, medic, actor, str(action.get("value", "")))
+        except MedicError as exc:
+            await tell(body, client, f":warning: {exc.message}")
+            return
+        except Exception:
+            log.exception("Slack button %s failed", action.get("action_id"))
+            await tell(body, client, ":boom: Medic could not do that; please try again.")
+            return
+        await edit_message(body, client, done)
+
+    on_click.__name__ = f"on_{operation.__name__}"
+    return on_click
+
+
+async def edit_message(body: dict[str, Any], client: AsyncWebClient, done: Done) -> None:
+    """Amend the clicked message in place; if that is impossible, tell the clicker."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or message.get("ts")
+    blocks = message.get("blocks")
+    if not (channel and ts and blocks):
+        await tell(body, client, done.line)
+        return
+    try:
+        await client.chat_update(
+            channel=channel,
+            ts=ts,
+            text=message.get("text") or done.line,
+            blocks=with_activity(blocks, done.line, done.remove_action),
+        )
+    except SlackApiError as exc:
+        log.warning("chat.update failed after a button click: %s", exc.response.get("error"))
+        await tell(body, client, f"{done.line} (the message could not be updated)")
+
+
+async def tell(body: dict[str, Any], client: AsyncWebClient, text: str) -> None:
+    """An ephemeral message to the clicking user only."""
+    user_id = (body.get("user") or {}).get("id")
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
+        "id"
+    )
+    try:
+        if body.get("response_url"):
+            await AsyncWebhookClient(body["response_url"]).send_dict(
+                {"text": text, "response_type": "ephemeral", "replace_original": False}
+            )
+        elif channel and user_id:
+            await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+    except Exception:
+        log.exception("could not tell Slack user %s: %s", user_id, text)

@@ -1,0 +1,103 @@
+"""Fixtures for delivery tests: the fakes, and a Postman that does a worker's
+notification work inline (route, attempt, retry when due) without a broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from medic.models import Delivery, DeliveryAttempt
+from medic.notify.attempts import Followup, attempt_delivery
+from medic.notify.message import Sender
+from medic.notify.planning import plan_deliveries
+from medic.notify.senders import make_senders
+from medic.runtime import Medic
+from tests.fakes.pagerduty import fake_pagerduty, tls_ca  # noqa: F401
+from tests.fakes.receiver import webhook_receiver  # noqa: F401
+from tests.support import Clock, RecordingScheduler
+
+
+class Postman:
+    def __init__(self, medic: Medic, scheduler: RecordingScheduler) -> None:
+        self.medic = medic
+        self.scheduler = scheduler
+        self.senders: dict[str, Sender] = make_senders(medic.settings)
+        self.followups: list[Followup] = []
+        self._planned = 0
+
+    def deliver(self) -> None:
+        """Plan what the scheduler sent since the last call, then attempt every
+        pending delivery that is due (first_success hand-overs included)."""
+        for notification_id in self.scheduler.sent[self._planned :]:
+            plan_deliveries(self.medic.db, self.medic.settings, notification_id, datetime.now(UTC))
+        self._planned = len(self.scheduler.sent)
+        while due := self.due():
+            for delivery_id in due:
+                self.followups.append(
+                    attempt_delivery(self.medic.db, self.senders, self.medic.settings, delivery_id)
+                )
+
+    def due(self) -> list[int]:
+        with self.medic.db.session() as session:
+            return list(
+                session.exec(
+                    select(Delivery.delivery_id)
+                    .where(Delivery.status == "pending")
+                    .where(col(Delivery.next_attempt_at) <= datetime.now(UTC))
+                    .order_by(col(Delivery.delivery_id))
+                ).all()
+            )
+
+    def deliveries(self) -> list[Delivery]:
+        with self.medic.db.session() as session:
+            return list(session.exec(select(Delivery).order_by(col(Delivery.delivery_id))).all())
+
+    def attempts(self, delivery_id: int) -> list[DeliveryAttempt]:
+        with self.medic.db.session() as session:
+            return list(
+                session.exec(
+                    select(DeliveryAttempt)
+                    .where(DeliveryAttempt.delivery_id == delivery_id)
+                    .order_by(col(DeliveryAttempt.attempt))
+                ).all()
+            )
+
+
+@pytest.fixture
+def postman(medic: Medic, scheduler: RecordingScheduler) -> Postman:
+    return Postman(medic, scheduler)
+
+
+@pytest.fixture
+def outage(
+    client: TestClient,
+    clock: Clock,
+    scheduler: RecordingScheduler,
+    register: Callable[..., dict[str, Any]],
+    write_headers: dict[str, str],
+) -> Callable[..., dict[str, Any]]:
+    """Register a service, beat once, let it go late: the alert opens. Returns the
+    service; `outage.recover(name)` beats again so the alert closes."""
+
+    def go_down(name: str = "nightly-backup", **fields: Any) -> dict[str, Any]:
+        service = register(name, alert_interval=1, **fields)
+        beat(name)
+        clock.advance(seconds=61)
+        assert scheduler.run_pass().opened == 1
+        return service
+
+    def beat(name: str) -> None:
+        body = {"heartbeat_name": name, "status": "UP"}
+        assert client.post("/v2/heartbeats", json=body, headers=write_headers).status_code == 201
+
+    def recover(name: str = "nightly-backup") -> None:
+        beat(name)
+        assert scheduler.run_pass().recovered == 1
+
+    go_down.recover = recover  # type: ignore[attr-defined]
+    return go_down

@@ -1,0 +1,77 @@
+"""PagerDuty owns escalation: Medic triggers one incident per alert and resolves it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from medic.models import Alert
+from medic.runtime import Medic
+from tests.delivery.conftest import Postman
+from tests.fakes.pagerduty import FakePagerDuty
+
+ROUTING_KEY = "R" * 32
+
+
+@pytest.fixture
+def settings_overrides(fake_pagerduty: FakePagerDuty) -> dict[str, Any]:
+    return {
+        "pagerduty_routing_key": ROUTING_KEY,
+        "pagerduty_base_url": fake_pagerduty.base_url,
+        "medic_extra_ca_bundle": fake_pagerduty.ca_path,
+    }
+
+
+def test_an_alert_triggers_one_incident_and_recovery_resolves_it(
+    medic: Medic, outage: Callable[..., Any], postman: Postman, fake_pagerduty: FakePagerDuty
+) -> None:
+    outage("nightly-backup", priority="p1", runbook="https://wiki.example.com/backup")
+    postman.deliver()
+    with medic.db.session() as session:
+        alert = session.exec(select(Alert)).one()
+    dedup_key = f"medic-alert-{alert.alert_id}"
+    assert fake_pagerduty.actions() == [("trigger", dedup_key)]
+    (event,) = fake_pagerduty.events
+    assert event["routing_key"] == ROUTING_KEY
+    assert event["payload"]["severity"] == "critical"
+    assert event["payload"]["source"] == "nightly-backup"
+    assert event["payload"]["summary"].startswith("backups is DOWN")
+    assert event["payload"]["custom_details"]["alert_id"] == alert.alert_id
+    assert {link["text"]: link["href"] for link in event["links"]} == {
+        "Service in Medic": "http://medic.test/v2/services/1",
+        "Runbook": "https://wiki.example.com/backup",
+    }
+    assert alert.external_reference_id == dedup_key
+
+    outage.recover("nightly-backup")  # type: ignore[attr-defined]
+    postman.deliver()
+    assert fake_pagerduty.actions() == [("trigger", dedup_key), ("resolve", dedup_key)]
+    assert [d.status for d in postman.deliveries()] == ["sent", "sent"]
+
+
+def test_pagerduty_answering_500_is_retried_then_delivered(
+    outage: Callable[..., Any], postman: Postman, fake_pagerduty: FakePagerDuty, clock: Any
+) -> None:
+    fake_pagerduty.answer(500)
+    outage("nightly-backup")
+    postman.deliver()
+    (delivery,) = postman.deliveries()
+    assert delivery.status == "pending" and delivery.last_status_code == 500
+    clock.advance(seconds=1)
+    postman.deliver()
+    assert [a.status_code for a in postman.attempts(delivery.delivery_id)] == [500, 202]
+    assert fake_pagerduty.actions()[0][0] == "trigger"
+
+
+def test_an_event_pagerduty_rejects_is_not_retried(
+    outage: Callable[..., Any], postman: Postman, fake_pagerduty: FakePagerDuty
+) -> None:
+    fake_pagerduty.answer(400)
+    outage("nightly-backup")
+    postman.deliver()
+    (delivery,) = postman.deliveries()
+    assert delivery.status == "failed" and delivery.attempts == 1
+    assert "refused" in (delivery.last_error or "")
