@@ -27,6 +27,7 @@ from medic.migrate import upgrade
 from medic.ops import keys
 from medic.ops.actor import cli_operator
 from medic.runtime import Medic
+from tests.cli import medic_cli  # noqa: F401  (shared fixture)
 from tests.support import Clock, RecordingScheduler
 
 PG_ADMIN_URL = os.environ.get("MEDIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -11,41 +11,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-import pytest
-from click.testing import CliRunner, Result
-from fastapi.testclient import TestClient
-
-from medic.cli.main import cli
 from medic.cli.targets import build_config
+from tests.cli import Run
 from tests.routing.helpers import Api
 
 ROUTING_KEY = "abcdefghijklmnopqrstuvwxyz123456"
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def medic_cli(
-    client: TestClient, make_key: Callable[..., str], monkeypatch: pytest.MonkeyPatch
-) -> Run:
-    """Run `medic ARGS…` as an operator with a write key; expects exit code `code`."""
-
-    def request(method: str, url: str, **kwargs: Any) -> httpx.Response:
-        kwargs.pop("timeout", None)  # the in-process client has no network to wait on
-        return client.request(method, url, **kwargs)
-
-    monkeypatch.setattr("medic.cli.remote.httpx.request", request)
-    monkeypatch.setenv("MEDIC_URL", "http://testserver")
-    monkeypatch.setenv("MEDIC_API_KEY", make_key("write", name="operator"))
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    return run
 
 
 def test_teams_are_created_listed_updated_and_deleted(medic_cli: Run, api: Api) -> None:
