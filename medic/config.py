@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(default=15, gt=0)
     alert_auto_unmute_hours: float = Field(default=24, gt=0)
     heartbeat_retention_days: int = Field(default=30, ge=1)
+    medic_audit_retention_days: int = Field(default=90, ge=1)
     medic_retention_schedule: str = Field(
         default="15 3 * * *", description="cron, in MEDIC_TIMEZONE: when retention runs"
     )

@@ -77,9 +77,10 @@ def is_public(path: str) -> bool:
 
 
 def required_scope(method: str, path: str) -> str:
-    """admin for key management, the audit log and deleting a service; else read for
-    reading (GET) and write for everything that changes something."""
-    if path == "/v2/keys" or path.startswith("/v2/keys/") or path == "/v2/audit":
+    """admin for key management, the audit log, secrets and deleting a service; else read
+    for reading (GET) and write for everything that changes something."""
+    admin_prefixes = ("/v2/keys", "/v2/audit", "/v2/secrets")
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in admin_prefixes):
         return "admin"
     if (method, path) == ("DELETE", "/v2/services/{service_id}"):
         return "admin"

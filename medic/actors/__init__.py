@@ -16,12 +16,12 @@ from dramatiq import Broker
 
 from medic.config import Settings
 from medic.db import Database
-from medic.detection.periodic import RETENTION
+from medic.detection.periodic import AUDIT_RETENTION, RETENTION
 from medic.notify.attempts import attempt_delivery
 from medic.notify.message import Sender
 from medic.notify.planning import plan_deliveries
 from medic.notify.senders import make_senders
-from medic.ops.retention import purge_heartbeats
+from medic.ops.retention import purge_audit_log, purge_heartbeats
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ def declare_actors(
     def run_periodic(job: str) -> None:
         if job == RETENTION:
             purge_heartbeats(db, settings.heartbeat_retention_days, datetime.now(UTC))
+        elif job == AUDIT_RETENTION:
+            purge_audit_log(db, settings.medic_audit_retention_days, datetime.now(UTC))
 
     actors = Actors(
         broker=broker,

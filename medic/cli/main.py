@@ -14,10 +14,13 @@ import click
 import uvicorn
 
 from medic.cli.alerts import alert, notifications
+from medic.cli.audit import audit
 from medic.cli.keys import keys
 from medic.cli.maintenance import maintenance
+from medic.cli.playbooks import playbook
 from medic.cli.remote import health, heartbeat, service
 from medic.cli.routing import hours, routing
+from medic.cli.secrets import secret
 from medic.cli.targets import target
 from medic.cli.teams import team
 from medic.config import ConfigError, Settings, get_settings
@@ -175,6 +178,9 @@ cli.add_command(hours)
 cli.add_command(slack)
 cli.add_command(alert)
 cli.add_command(notifications)
+cli.add_command(secret)
+cli.add_command(audit)
+cli.add_command(playbook)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from medic.db import Database
 from medic.models import PeriodicJob
 
 RETENTION = "heartbeat-retention"
+AUDIT_RETENTION = "audit-retention"
 
 
 def claim_due_jobs(

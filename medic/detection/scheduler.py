@@ -80,7 +80,8 @@ class Scheduler:
 
     @property
     def periodic_schedules(self) -> dict[str, str]:
-        return {periodic.RETENTION: self.settings.medic_retention_schedule}
+        schedule = self.settings.medic_retention_schedule
+        return {periodic.RETENTION: schedule, periodic.AUDIT_RETENTION: schedule}
 
     def run_pass(self, now: datetime | None = None) -> PassResult:
         started = time.perf_counter()

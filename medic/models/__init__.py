@@ -9,7 +9,9 @@ from medic.models.job_run import JobRun
 from medic.models.maintenance import MaintenanceWindow
 from medic.models.notification import Notification
 from medic.models.periodic_job import PeriodicJob
+from medic.models.playbook import Playbook, PlaybookVersion
 from medic.models.routing import NotificationTarget, RoutingPolicy, WorkingHours
+from medic.models.secret import Secret
 from medic.models.service import Service
 from medic.models.state_change import StateChange
 from medic.models.team import Team
@@ -26,7 +28,10 @@ __all__ = [
     "Notification",
     "NotificationTarget",
     "PeriodicJob",
+    "Playbook",
+    "PlaybookVersion",
     "RoutingPolicy",
+    "Secret",
     "Service",
     "StateChange",
     "Team",

@@ -9,8 +9,10 @@ from medic.api.v2 import (
     keys,
     maintenance,
     notifications,
+    playbooks,
     routing,
     runs,
+    secrets,
     services,
     teams,
 )
@@ -27,5 +29,7 @@ for module in (
     notifications,
     teams,
     routing,
+    playbooks,
+    secrets,
 ):
     router.include_router(module.router)
