@@ -50,6 +50,7 @@ class Background:
                 self.actors.send_notification,
                 self.actors.send_periodic,
                 self.actors.send_delivery,
+                self.actors.send_execution,
             )
             if not settings.is_sqlite:
                 self.listener = PostgresListener(settings.libpq_url, db.wakeup)

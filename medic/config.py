@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     alert_auto_unmute_hours: float = Field(default=24, gt=0)
     heartbeat_retention_days: int = Field(default=30, ge=1)
     medic_audit_retention_days: int = Field(default=90, ge=1)
+    medic_playbook_max_executions_per_hour: int = Field(default=3, ge=1, le=1000)
+    medic_approval_expiry_minutes: int = Field(default=60, ge=1, le=10_080)
     medic_retention_schedule: str = Field(
         default="15 3 * * *", description="cron, in MEDIC_TIMEZONE: when retention runs"
     )
@@ -102,6 +104,10 @@ class Settings(BaseSettings):
     medic_v1_anonymous_heartbeats: bool = False
     medic_key_cache_seconds: float = Field(default=10, ge=0)
     medic_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Playbook scripts: only executables in this directory may run (none when unset).
+    medic_scripts_dir: Path | None = None
+    medic_script_memory_mb: int = Field(default=256, ge=16, le=65_536)
+    medic_script_output_bytes: int = Field(default=65_536, ge=1024, le=16_777_216)
 
     # Heartbeat ingest
     medic_ingest_batch_size: int = Field(default=500, ge=1)

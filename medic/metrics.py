@@ -32,3 +32,14 @@ DELIVERIES = Counter(
     "Delivery attempts, by target kind and result (sent, retrying, failed).",
     ["target_kind", "result"],
 )
+PLAYBOOK_EXECUTIONS = Counter(
+    "medic_playbook_executions_total",
+    "Playbook executions that ended, by playbook and status.",
+    ["playbook", "status"],
+)
+PLAYBOOK_STEP_DURATION = Histogram(
+    "medic_playbook_step_duration_seconds",
+    "How long one playbook step ran, by step type.",
+    ["type"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)

@@ -33,6 +33,8 @@ from tests.support import Clock, RecordingScheduler
 PG_ADMIN_URL = os.environ.get("MEDIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MEDIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TABLES = (
+    "execution_steps",
+    "executions",
     "secrets",
     "playbook_versions",
     "playbooks",

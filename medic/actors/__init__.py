@@ -1,4 +1,5 @@
-"""Dramatiq actors: route a notification, attempt one delivery, run a periodic job.
+"""Dramatiq actors: route a notification, attempt one delivery, advance a playbook
+execution by a step, run a periodic job.
 
 Actors are declared per broker (`declare_actors`), not at import time on a global
 broker, so a process, or a test, chooses its broker explicitly. Every actor is
@@ -22,6 +23,7 @@ from medic.notify.message import Sender
 from medic.notify.planning import plan_deliveries
 from medic.notify.senders import make_senders
 from medic.ops.retention import purge_audit_log, purge_heartbeats
+from medic.playbooks.engine import advance
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Actors:
     broker: Broker
     notify: Any
     deliver: Any
+    run_execution: Any
     run_periodic: Any
 
     def send_notification(self, notification_id: int) -> None:
@@ -36,6 +39,9 @@ class Actors:
 
     def send_delivery(self, delivery_id: int, delay_seconds: float = 0) -> None:
         self.deliver.send_with_options(args=(delivery_id,), delay=int(delay_seconds * 1000))
+
+    def send_execution(self, execution_id: int, delay_seconds: float = 0) -> None:
+        self.run_execution.send_with_options(args=(execution_id,), delay=int(delay_seconds * 1000))
 
     def send_periodic(self, job: str) -> None:
         self.run_periodic.send(job)
@@ -65,6 +71,11 @@ def declare_actors(
         for following in followup.send_now:
             actors.send_delivery(following)
 
+    def run_execution(execution_id: int) -> None:
+        following = advance(db, settings, execution_id)
+        if following.in_seconds is not None:
+            actors.send_execution(execution_id, following.in_seconds)
+
     def run_periodic(job: str) -> None:
         if job == RETENTION:
             purge_heartbeats(db, settings.heartbeat_retention_days, datetime.now(UTC))
@@ -92,6 +103,18 @@ def declare_actors(
             max_retries=10,
             min_backoff=1000,
             max_backoff=60_000,
+        ),
+        run_execution=dramatiq.actor(
+            run_execution,
+            broker=broker,
+            actor_name="medic_run_execution",
+            queue_name=f"{namespace}.playbooks",
+            # A step's own failure is recorded by the engine; these retries only cover
+            # the database being unreachable. Scripts may run up to an hour.
+            max_retries=10,
+            min_backoff=1000,
+            max_backoff=60_000,
+            time_limit=3_900_000,
         ),
         run_periodic=dramatiq.actor(
             run_periodic,

@@ -81,3 +81,41 @@ def playbook_show(name: str, version: int | None, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
     else:
         click.echo(data["source_yaml"], nl=not data["source_yaml"].endswith("\n"))
+
+
+def _describe(execution: dict[str, Any]) -> str:
+    lines = [
+        f"execution {execution['execution_id']}: {execution['playbook']}"
+        f" v{execution['version']} is {execution['state']}"
+    ]
+    lines += [
+        f"  {s['position'] + 1}. {s['name']}: {s['state']} {s['summary'] or ''}".rstrip()
+        for s in execution["steps"]
+    ]
+    if execution.get("error"):
+        lines.append(f"  error: {execution['error']}")
+    return "\n".join(lines)
+
+
+@playbook.command("run")
+@click.argument("name")
+@click.option("--service", help="The service to act on (heartbeat name).")
+@click.option("--reason", help="Why, for the audit log.")
+@json_option
+def playbook_run(name: str, service: str | None, reason: str | None, as_json: bool) -> None:
+    """Start NAME's current version; it runs on the workers (see `playbook execution`)."""
+    body = {k: v for k, v in {"service": service, "reason": reason}.items() if v}
+    answer = Remote().call("POST", f"/v2/playbooks/{quote(name, safe='')}/execute", json=body)
+    if as_json:
+        click.echo(json.dumps(answer["results"], indent=2))
+    else:
+        click.echo(f"{answer['message']}\n{_describe(answer['results'])}")
+
+
+@playbook.command("execution")
+@click.argument("execution_id", type=int)
+@json_option
+def playbook_execution(execution_id: int, as_json: bool) -> None:
+    """Where an execution is: its state and each step's outcome."""
+    result = Remote().call("GET", f"/v2/executions/{execution_id}")["results"]
+    click.echo(json.dumps(result, indent=2) if as_json else _describe(result))

@@ -20,7 +20,7 @@ from sqlmodel import col, or_, select
 
 from medic.bulk import update_rows
 from medic.db import Database
-from medic.models import Delivery, Notification
+from medic.models import Delivery, Execution, Notification
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +106,32 @@ def relay_deliveries(
         sent += len(ids)
         if len(ids) < BATCH:
             return sent
+
+
+def relay_executions(db: Database, send: Callable[[int], None], now: datetime) -> int:
+    """Hand unfinished executions that are due (a new one, a wait that ended, an
+    approval deadline, a lease run out) to a worker; again a minute later if the
+    message was lost."""
+    with db.session() as session:
+        ids = session.exec(
+            select(Execution.execution_id)
+            .where(col(Execution.state).in_(["pending_approval", "running", "waiting"]))
+            .where(col(Execution.wake_at) <= now)
+            .where(
+                or_(
+                    col(Execution.enqueued_at).is_(None),
+                    col(Execution.enqueued_at) <= now - DELIVERY_LOST_AFTER,
+                )
+            )
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for execution_id in ids:
+            send(execution_id)
+        update_rows(
+            session.connection(),
+            Execution.__table__,  # type: ignore[attr-defined]
+            "execution_id",
+            [{"execution_id": execution_id, "enqueued_at": now} for execution_id in ids],
+        )
+    return len(ids)

@@ -69,11 +69,13 @@ class Scheduler:
         send_notification: Callable[[int], None],
         run_job: Callable[[str], None],
         send_delivery: Callable[[int], None] | None = None,
+        send_execution: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.send_notification = send_notification
         self.send_delivery = send_delivery
+        self.send_execution = send_execution
         self.run_job = run_job
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,6 +119,8 @@ class Scheduler:
         sent += outbox.relay(self.db, self.send_notification, now)
         if self.send_delivery is not None:
             outbox.relay_deliveries(self.db, self.send_delivery, now)
+        if self.send_execution is not None:
+            outbox.relay_executions(self.db, self.send_execution, now)
         seconds = time.perf_counter() - started
         SCHEDULER_PASS_DURATION.observe(seconds)
         if counts.opened or counts.recovered or windows_changed:

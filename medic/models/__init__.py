@@ -4,6 +4,7 @@ from medic.models.alert import Alert
 from medic.models.api_key import ApiKey
 from medic.models.audit import AuditEntry
 from medic.models.delivery import Delivery, DeliveryAttempt
+from medic.models.execution import Execution, ExecutionStep
 from medic.models.heartbeat import HeartbeatEvent
 from medic.models.job_run import JobRun
 from medic.models.maintenance import MaintenanceWindow
@@ -22,6 +23,8 @@ __all__ = [
     "AuditEntry",
     "Delivery",
     "DeliveryAttempt",
+    "Execution",
+    "ExecutionStep",
     "HeartbeatEvent",
     "JobRun",
     "MaintenanceWindow",

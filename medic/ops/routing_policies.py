@@ -24,8 +24,7 @@ from medic.ops.errors import Conflict, InvalidInput
 from medic.ops.named import Name, ensure_new, find, insert, names_list
 from medic.ops.paging import fetch_page
 from medic.ops.routing_plan import choose_policy, plan_for
-from medic.ops.services import PRIORITIES, ServiceRef
-from medic.ops.services import _find as find_service
+from medic.ops.services import PRIORITIES, ServiceRef, find_service
 
 WHAT = "routing policy"
 MAX_RULES = 50

@@ -25,7 +25,7 @@ from medic.models import JobRun, StateChange
 from medic.ops.actor import Actor
 from medic.ops.batch_runs import RUNS_KEPT
 from medic.ops.paging import fetch_page
-from medic.ops.services import ServiceRef, _find
+from medic.ops.services import ServiceRef, find_service
 
 MEASURED = ("completed", "failed")
 
@@ -123,7 +123,7 @@ def run_stats(db: Database, actor: Actor, ref: ServiceRef) -> RunStats:
     """Duration statistics over the newest RUNS_KEPT runs; no runs gives count 0 and nulls."""
     actor.require("read")
     with db.session() as session:
-        service = _find(session, ref)
+        service = find_service(session, ref)
         assert service.service_id is not None
         runs = list(
             session.exec(
@@ -191,6 +191,6 @@ def state_history(
 
 
 def _service_id(session: Session, ref: ServiceRef) -> int:
-    service_id = _find(session, ref).service_id
+    service_id = find_service(session, ref).service_id
     assert service_id is not None
     return service_id

@@ -133,7 +133,7 @@ class ServiceRegistration:
     created: bool
 
 
-def _find(session: Session, ref: ServiceRef, lock: bool = False) -> Service:
+def find_service(session: Session, ref: ServiceRef, lock: bool = False) -> Service:
     statement = (
         select(Service).where(Service.service_id == ref)
         if isinstance(ref, int)
@@ -220,7 +220,7 @@ def register(
     except IntegrityError:
         # A concurrent registration of the same name won the race; that is "already registered".
         with db.session() as session:
-            return ServiceRegistration(service=_find(session, heartbeat_name), created=False)
+            return ServiceRegistration(service=find_service(session, heartbeat_name), created=False)
     return ServiceRegistration(service=service, created=True)
 
 
@@ -248,7 +248,7 @@ def update_service(
         if values[field] is None:
             raise InvalidInput(f"{field} must not be null")
     with db.session() as session:
-        service = _find(session, ref, lock=True)
+        service = find_service(session, ref, lock=True)
         if values.get("routing_policy") is not None:
             _check_routing_policy(session, values["routing_policy"])
         before = {k: _plain(getattr(service, k)) for k in values}
@@ -338,7 +338,7 @@ def mute(
         raise InvalidInput("reason must be at most 1000 characters")
     duration = duration or timedelta(hours=auto_unmute_hours)
     with db.session() as session:
-        service = _find(session, ref, lock=True)
+        service = find_service(session, ref, lock=True)
         _apply_mute(service, duration, reason)
         service.date_modified = utcnow()
         session.add(service)
@@ -359,7 +359,7 @@ def mute(
 def unmute(db: Database, actor: Actor, ref: ServiceRef) -> Service:
     actor.require("write")
     with db.session() as session:
-        service = _find(session, ref, lock=True)
+        service = find_service(session, ref, lock=True)
         _clear_mute(service)
         service.date_modified = utcnow()
         # A service that went down while muted is announced now (medic.detection).
@@ -380,7 +380,7 @@ def unmute(db: Database, actor: Actor, ref: ServiceRef) -> Service:
 def delete_service(db: Database, actor: Actor, ref: ServiceRef) -> None:
     actor.require("admin")
     with db.session() as session:
-        service = _find(session, ref, lock=True)
+        service = find_service(session, ref, lock=True)
         audit.record(
             session,
             actor,
@@ -395,7 +395,7 @@ def delete_service(db: Database, actor: Actor, ref: ServiceRef) -> None:
 def get_service(db: Database, actor: Actor, ref: ServiceRef) -> Service:
     actor.require("read")
     with db.session() as session:
-        return _find(session, ref)
+        return find_service(session, ref)
 
 
 def list_services(

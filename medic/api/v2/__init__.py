@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from medic.api.v2 import (
     alerts,
     audit,
+    executions,
     heartbeats,
     keys,
     maintenance,
@@ -31,5 +32,6 @@ for module in (
     routing,
     playbooks,
     secrets,
+    executions,
 ):
     router.include_router(module.router)

@@ -1,0 +1,221 @@
+"""Starting and reading playbook executions. Running them is the engine's job
+(medic.playbooks.engine), on a worker; starting one only writes the row and wakes the
+scheduler, which hands it to a worker, so any front door can start one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+
+from medic.config import Settings
+from medic.core import executions as rules
+from medic.core.playbook_definition import ConditionStep, parse_playbook
+from medic.db import Database
+from medic.models import Execution, ExecutionStep, Playbook, PlaybookVersion
+from medic.ops import audit
+from medic.ops.actor import Actor
+from medic.ops.errors import Conflict, InvalidInput, NotFound
+from medic.ops.services import find_service
+
+ACTIVE = ("pending_approval", "running", "waiting")
+
+
+class ExecuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service: int | str | None = Field(
+        default=None, description="the service to act on (id or heartbeat name)"
+    )
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class StepView(BaseModel):
+    position: int
+    name: str
+    step_type: str
+    state: str
+    attempts: int
+    started_at: datetime
+    finished_at: datetime | None
+    summary: str | None
+    status_code: int | None
+
+
+class ExecutionView(BaseModel):
+    execution_id: int
+    playbook: str
+    version: int
+    service_id: int | None
+    alert_id: int | None
+    state: str
+    next_step: int
+    requested_by: str
+    front_door: str
+    reason: str | None
+    approval_deadline: datetime | None
+    decided_by: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    steps: list[StepView]
+
+    @classmethod
+    def of(cls, execution: Execution, steps: list[ExecutionStep]) -> ExecutionView:
+        values: dict[str, Any] = execution.model_dump()
+        return cls(
+            **values,
+            playbook=execution.playbook_name,
+            steps=[StepView.model_validate(s, from_attributes=True) for s in steps],
+        )
+
+
+def execute_playbook(
+    db: Database,
+    settings: Settings,
+    actor: Actor,
+    name: str,
+    request: ExecuteRequest,
+    alert_id: int | None = None,
+) -> Execution:
+    """Start the playbook's current version, unless the circuit breaker is open."""
+    actor.require("write")
+    now = datetime.now(UTC)
+    with db.session() as session:
+        playbook = session.exec(select(Playbook).where(Playbook.name == name)).first()
+        if playbook is None:
+            raise NotFound(f"no playbook named {name!r}")
+        if not playbook.enabled:
+            raise Conflict(f"playbook {name!r} is disabled")
+        version = session.exec(
+            select(PlaybookVersion)
+            .where(PlaybookVersion.playbook_id == playbook.playbook_id)
+            .where(PlaybookVersion.version == playbook.current_version)
+        ).one()
+        definition = parse_playbook(version.source_yaml)
+        service = find_service(session, request.service) if request.service is not None else None
+        if service is None and any(isinstance(s, ConditionStep) for s in definition.steps):
+            raise InvalidInput(f"playbook {name!r} checks a heartbeat: name the service to act on")
+        service_id = service.service_id if service else None
+        refusal = _runaway(session, settings, playbook, service_id, now)
+        if refusal is None:
+            execution = _start(
+                db,
+                session,
+                actor,
+                playbook,
+                version,
+                definition,
+                service_id,
+                alert_id,
+                request,
+                settings,
+                now,
+            )
+            return execution
+    # Outside the transaction that read the history: the refusal is audited on its own.
+    with db.session() as session:
+        audit.record(
+            session,
+            actor,
+            "execution.refused",
+            "playbook",
+            name,
+            outcome="refused",
+            service_id=service_id,
+            reason=refusal,
+        )
+    raise Conflict(refusal)
+
+
+def _start(
+    db: Database,
+    session: Session,
+    actor: Actor,
+    playbook: Playbook,
+    version: PlaybookVersion,
+    definition: Any,
+    service_id: int | None,
+    alert_id: int | None,
+    request: ExecuteRequest,
+    settings: Settings,
+    now: datetime,
+) -> Execution:
+    state = rules.first_state(definition.approval)
+    execution = Execution(
+        playbook_id=playbook.playbook_id,
+        playbook_name=playbook.name,
+        version=version.version,
+        service_id=service_id,
+        alert_id=alert_id,
+        state=state,
+        requested_by=actor.name,
+        front_door=actor.front_door,
+        reason=request.reason,
+        wake_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    if state == "pending_approval":
+        window = rules.approval_window(
+            definition.approval, now, timedelta(minutes=settings.medic_approval_expiry_minutes)
+        )
+        execution.approval_deadline = window.deadline
+        execution.approval_on_deadline = window.on_deadline
+        execution.wake_at = window.deadline
+    session.add(execution)
+    session.flush()
+    db.wake_scheduler(session)
+    audit.record(
+        session,
+        actor,
+        "execution.start",
+        "execution",
+        execution.execution_id,
+        playbook=playbook.name,
+        version=version.version,
+        service_id=service_id,
+        state=state,
+        reason=request.reason,
+    )
+    return execution
+
+
+def _runaway(
+    session: Session,
+    settings: Settings,
+    playbook: Playbook,
+    service_id: int | None,
+    now: datetime,
+) -> str | None:
+    """Why another execution would be a loop, not a remedy (None: it would not)."""
+    limit = settings.medic_playbook_max_executions_per_hour
+    started = session.exec(
+        select(Execution.created_at)
+        .where(Execution.playbook_id == playbook.playbook_id)
+        .where(Execution.service_id == service_id)
+        .where(col(Execution.created_at) > now - timedelta(hours=1))
+    ).all()
+    if not rules.circuit_open(list(started), now, limit):
+        return None
+    return (
+        f"circuit breaker: playbook {playbook.name!r} already ran {len(started)} times in"
+        f" the last hour on this service (limit {limit},"
+        " MEDIC_PLAYBOOK_MAX_EXECUTIONS_PER_HOUR); refusing another"
+    )
+
+
+def get_execution(db: Database, actor: Actor, execution_id: int) -> ExecutionView:
+    actor.require("read")
+    with db.session() as session:
+        execution = session.get(Execution, execution_id)
+        if execution is None:
+            raise NotFound(f"no execution with id {execution_id}")
+        steps = session.exec(
+            select(ExecutionStep)
+            .where(ExecutionStep.execution_id == execution_id)
+            .order_by(col(ExecutionStep.position))
+        ).all()
+        return ExecutionView.of(execution, list(steps))
