@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -30,12 +30,14 @@ from medic.core.playbook_definition import (
     parse_playbook,
     variables_in,
 )
+from medic.core.sealing import SealBroken
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.db import Database
 from medic.metrics import PLAYBOOK_EXECUTIONS, PLAYBOOK_STEP_DURATION
 from medic.models import Execution, ExecutionStep, HeartbeatEvent, PlaybookVersion, Service
 from medic.ops import audit
 from medic.ops.actor import SYSTEM
+from medic.ops.errors import MedicError
 from medic.ops.secrets import reveal
 from medic.playbooks.context import StepContext, StepResult
 from medic.playbooks.scripts import run_script_step
@@ -77,7 +79,13 @@ def advance(db: Database, settings: Settings, execution_id: int) -> Next:
     if claim is None:
         return Next()
     started = time.perf_counter()
-    outcome = _run(db, settings, claim, datetime.now(UTC))
+    try:
+        claim = _with_secrets(db, settings, claim)
+    except (MedicError, SealBroken) as exc:
+        # A secret not set (or sealed under another key) fails the step, not the worker.
+        outcome: StepResult | _Later = StepResult(False, str(exc))
+    else:
+        outcome = _run(db, settings, claim, datetime.now(UTC))
     if not isinstance(outcome, _Later):
         PLAYBOOK_STEP_DURATION.labels(claim.step.type).observe(time.perf_counter() - started)
     return _record(db, claim, outcome, datetime.now(UTC))
@@ -132,34 +140,31 @@ def _claim(db: Database, settings: Settings, execution_id: int, now: datetime) -
         execution.updated_at = now
         session.add(execution)
         service = session.get(Service, execution.service_id) if execution.service_id else None
-        claim_fields = {
-            "execution_id": execution_id,
-            "position": execution.next_step,
-            "step": step,
-            "step_started_at": record.started_at,
-            "service_id": execution.service_id,
-            "service_name": (service.service_name or service.heartbeat_name) if service else None,
-            "heartbeat_name": service.heartbeat_name if service else None,
-            "alert_id": execution.alert_id,
-        }
-    names = {
-        name.removeprefix("secrets.") for name in _variables(step) if name.startswith("secrets.")
-    }
-    secrets = reveal(db, settings, names) if names else {}
-    return _Claim(
-        execution_id=execution_id,
-        position=claim_fields["position"],
-        step=step,
-        step_started_at=claim_fields["step_started_at"],
-        service_id=claim_fields["service_id"],
-        context=StepContext(
+        claim = _Claim(
             execution_id=execution_id,
-            service_name=claim_fields["service_name"],
-            heartbeat_name=claim_fields["heartbeat_name"],
-            alert_id=claim_fields["alert_id"],
-            secrets=secrets,
-        ),
-    )
+            position=execution.next_step,
+            step=step,
+            step_started_at=record.started_at,
+            service_id=execution.service_id,
+            context=StepContext(
+                execution_id=execution_id,
+                service_name=(service.service_name or service.heartbeat_name) if service else None,
+                heartbeat_name=service.heartbeat_name if service else None,
+                alert_id=execution.alert_id,
+            ),
+        )
+    return claim
+
+
+def _with_secrets(db: Database, settings: Settings, claim: _Claim) -> _Claim:
+    names = {
+        name.removeprefix("secrets.")
+        for name in _variables(claim.step)
+        if name.startswith("secrets.")
+    }
+    if not names:
+        return claim
+    return replace(claim, context=replace(claim.context, secrets=reveal(db, settings, names)))
 
 
 def _approval_ran_out(session: Session, execution: Execution, now: datetime) -> bool:

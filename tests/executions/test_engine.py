@@ -248,3 +248,18 @@ def test_an_operator_runs_a_playbook_and_follows_it_from_the_cli(
     shown = medic_cli("playbook", "execution", "1").output
     assert "is waiting" in shown and "1. restart-service: succeeded POST" in shown
     assert "404" in medic_cli("playbook", "run", "nope", code=1).output
+
+
+def test_a_secret_that_is_not_set_fails_the_step_and_says_which(
+    register: Callable[..., dict[str, Any]],
+    apply_playbook: Callable[[str], dict[str, Any]],
+    execute: Callable[..., dict[str, Any]],
+    runner: Runner,
+    webhook_receiver: Receiver,
+) -> None:
+    register("worker-1")
+    apply_playbook(restart_worker(webhook_receiver))
+    execution_id = execute("restart-worker", service="worker-1")["results"]["execution_id"]
+    execution = runner.run(execution_id)
+    assert execution.state == "failed" and "RESTART_TOKEN" in (execution.error or "")
+    assert webhook_receiver.requests == []
