@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -54,24 +55,33 @@ def _set_secret(client: TestClient, headers: dict[str, str]) -> None:
     assert response.status_code == 201
 
 
-def test_restart_worker_runs_from_start_to_recovery(
+@pytest.fixture
+def start(
     client: TestClient,
     admin_headers: dict[str, str],
-    write_headers: dict[str, str],
     register: Callable[..., dict[str, Any]],
     apply_playbook: Callable[[str], dict[str, Any]],
     execute: Callable[..., dict[str, Any]],
+    webhook_receiver: Receiver,
+) -> Callable[[], int]:
+    """worker-1 registered, RESTART_TOKEN set, restart-worker applied: start it."""
+    register("worker-1", service_name="worker-1")
+    _set_secret(client, admin_headers)
+    apply_playbook(restart_worker(webhook_receiver))
+    return lambda: execute("restart-worker", service="worker-1")["results"]["execution_id"]
+
+
+def test_restart_worker_runs_from_start_to_recovery(
+    start: Callable[[], int],
+    client: TestClient,
+    write_headers: dict[str, str],
     runner: Runner,
     webhook_receiver: Receiver,
     clock: Clock,
     medic: Medic,
 ) -> None:
-    register("worker-1", service_name="worker-1")
-    _set_secret(client, admin_headers)
-    apply_playbook(restart_worker(webhook_receiver))
-    started = execute("restart-worker", service="worker-1", reason="manual test")
-    execution_id = started["results"]["execution_id"]
-    assert started["results"]["state"] == "running"
+    execution_id = start()
+    assert runner.execution(execution_id).state == "running"
 
     execution = runner.run(execution_id)
     (call,) = webhook_receiver.requests
@@ -112,19 +122,12 @@ def test_restart_worker_runs_from_start_to_recovery(
 
 
 def test_a_restart_in_the_middle_of_a_wait_resumes_without_rerunning_steps(
-    client: TestClient,
-    admin_headers: dict[str, str],
-    register: Callable[..., dict[str, Any]],
-    apply_playbook: Callable[[str], dict[str, Any]],
-    execute: Callable[..., dict[str, Any]],
+    start: Callable[[], int],
     medic: Medic,
     webhook_receiver: Receiver,
     clock: Clock,
 ) -> None:
-    register("worker-1")
-    _set_secret(client, admin_headers)
-    apply_playbook(restart_worker(webhook_receiver))
-    execution_id = execute("restart-worker", service="worker-1")["results"]["execution_id"]
+    execution_id = start()
     Runner(medic).run(execution_id)  # the webhook ran; the wait began; then the process died
 
     clock.advance(seconds=45)
@@ -135,19 +138,12 @@ def test_a_restart_in_the_middle_of_a_wait_resumes_without_rerunning_steps(
 
 
 def test_no_heartbeat_within_the_condition_timeout_fails_and_escalates(
-    client: TestClient,
-    admin_headers: dict[str, str],
-    register: Callable[..., dict[str, Any]],
-    apply_playbook: Callable[[str], dict[str, Any]],
-    execute: Callable[..., dict[str, Any]],
+    start: Callable[[], int],
     runner: Runner,
     webhook_receiver: Receiver,
     clock: Clock,
 ) -> None:
-    register("worker-1")
-    _set_secret(client, admin_headers)
-    apply_playbook(restart_worker(webhook_receiver))
-    execution_id = execute("restart-worker", service="worker-1")["results"]["execution_id"]
+    execution_id = start()
     runner.run(execution_id)
     clock.advance(seconds=30)
     runner.run(execution_id)
@@ -159,19 +155,12 @@ def test_no_heartbeat_within_the_condition_timeout_fails_and_escalates(
 
 
 def test_a_failing_webhook_step_fails_the_execution(
-    client: TestClient,
-    admin_headers: dict[str, str],
-    register: Callable[..., dict[str, Any]],
-    apply_playbook: Callable[[str], dict[str, Any]],
-    execute: Callable[..., dict[str, Any]],
+    start: Callable[[], int],
     runner: Runner,
     webhook_receiver: Receiver,
 ) -> None:
-    register("worker-1")
-    _set_secret(client, admin_headers)
-    apply_playbook(restart_worker(webhook_receiver))
     webhook_receiver.answer(500)
-    execution_id = execute("restart-worker", service="worker-1")["results"]["execution_id"]
+    execution_id = start()
     execution = runner.run(execution_id)
     assert execution.state == "failed" and "restart-service" in (execution.error or "")
     (step,) = runner.steps(execution_id)
