@@ -14,10 +14,10 @@ from medic.config import Settings
 from medic.core import executions as rules
 from medic.core.playbook_definition import ConditionStep, parse_playbook
 from medic.db import Database
-from medic.models import Execution, ExecutionStep, Playbook, PlaybookVersion
+from medic.models import Execution, ExecutionStep, Playbook, PlaybookVersion, Service, Team
 from medic.ops import audit
 from medic.ops.actor import Actor
-from medic.ops.errors import Conflict, InvalidInput, NotFound
+from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from medic.ops.services import find_service
 
 ACTIVE = ("pending_approval", "running", "waiting")
@@ -219,3 +219,82 @@ def get_execution(db: Database, actor: Actor, execution_id: int) -> ExecutionVie
             .order_by(col(ExecutionStep.position))
         ).all()
         return ExecutionView.of(execution, list(steps))
+
+
+def approvers_for(session: Session, settings: Settings, execution: Execution) -> set[str]:
+    """Who may decide, as principals: the service's team approvers and
+    MEDIC_SLACK_APPROVERS (as `slack:<user id>`)."""
+    slack_ids = set(settings.medic_slack_approvers)
+    if execution.service_id is not None:
+        service = session.get(Service, execution.service_id)
+        team = (
+            session.exec(select(Team).where(Team.name == service.team)).first() if service else None
+        )
+        if team is not None:
+            slack_ids.update(team.approvers)
+    return {f"slack:{user_id}" for user_id in slack_ids}
+
+
+def decide(
+    db: Database, settings: Settings, actor: Actor, execution_id: int, accept: bool
+) -> Execution:
+    """Accept or decline a pending execution. An admin key, or a Slack user among the
+    approvers, may decide; never the principal that requested it; once only."""
+    actor.require("write")
+    now = datetime.now(UTC)
+    with db.session() as session:
+        execution = session.exec(
+            select(Execution).where(Execution.execution_id == execution_id).with_for_update()
+        ).first()
+        if execution is None:
+            raise NotFound(f"no execution with id {execution_id}")
+        approvers = approvers_for(session, settings, execution)
+        if actor.front_door != "slack" and "admin" in actor.scopes:
+            approvers.add(actor.name)
+        verdict = rules.may_decide(
+            actor.name,
+            execution.requested_by,
+            approvers,
+            execution.state,
+            execution.approval_deadline or now,
+            now,
+        )
+        if not verdict.allowed:
+            refused = verdict.reason
+            # Too late (decided, expired) is a conflict; the wrong person is forbidden.
+            still_open = execution.state == "pending_approval" and (
+                execution.approval_deadline is None or now < execution.approval_deadline
+            )
+            error: type[Conflict | Forbidden] = Forbidden if still_open else Conflict
+        else:
+            execution.decided_by, execution.decided_at = actor.name, now
+            execution.updated_at = now
+            if accept:
+                execution.state = rules.move(execution.state, "running")
+                execution.wake_at = now
+                db.wake_scheduler(session)
+            else:
+                execution.state = rules.move(execution.state, "cancelled")
+                execution.finished_at, execution.wake_at = now, None
+                execution.error = f"declined by {actor.name}"
+            session.add(execution)
+            audit.record(
+                session,
+                actor,
+                "execution.approve" if accept else "execution.decline",
+                "execution",
+                execution_id,
+                playbook=execution.playbook_name,
+            )
+            return execution
+    with db.session() as session:
+        audit.record(
+            session,
+            actor,
+            "execution.approve" if accept else "execution.decline",
+            "execution",
+            execution_id,
+            outcome="refused",
+            reason=refused,
+        )
+    raise error(refused)

@@ -46,3 +46,31 @@ def get_execution(
     execution_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
     return envelope(executions.get_execution(medic.db, actor, execution_id).model_dump())
+
+
+def _decide(medic: Medic, actor: Actor, execution_id: int, accept: bool) -> JSONResponse:
+    executions.decide(medic.db, medic.settings, actor, execution_id, accept)
+    view = executions.get_execution(medic.db, actor, execution_id)
+    return envelope(view.model_dump(), "approved" if accept else "declined")
+
+
+@router.post(
+    "/executions/{execution_id}/approve",
+    response_model=Envelope,
+    summary="Approve a pending execution (admin key or an approver; never its requester)",
+)
+def approve(
+    execution_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
+) -> JSONResponse:
+    return _decide(medic, actor, execution_id, accept=True)
+
+
+@router.post(
+    "/executions/{execution_id}/decline",
+    response_model=Envelope,
+    summary="Decline a pending execution: it is cancelled",
+)
+def decline(
+    execution_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
+) -> JSONResponse:
+    return _decide(medic, actor, execution_id, accept=False)
