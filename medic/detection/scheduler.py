@@ -29,6 +29,7 @@ from medic.detection.evaluator import PassCounts, evaluate_claimed
 from medic.detection.silencing import window_rule
 from medic.metrics import SCHEDULER_PASS_DURATION
 from medic.models import MaintenanceWindow, Notification, Service
+from medic.playbooks.triggers import Triggers
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class Scheduler:
         self.send_notification = send_notification
         self.send_delivery = send_delivery
         self.send_execution = send_execution
+        self.triggers = Triggers(db, settings)
         self.run_job = run_job
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -112,6 +114,7 @@ class Scheduler:
             counts.to_send.clear()
             if len(services) < batch:
                 break
+        self.triggers.fire(now)
         for job in periodic.claim_due_jobs(
             self.db, self.periodic_schedules, self.settings.medic_timezone, now
         ):

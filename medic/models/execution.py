@@ -23,6 +23,15 @@ class Execution(SQLModel, table=True):
             sqlite_where=text("state IN ('pending_approval', 'running', 'waiting')"),
         ),
         Index("ix_executions_breaker", "playbook_id", "service_id", "created_at"),
+        # An alert starts each playbook once, however many schedulers notice it.
+        Index(
+            "uq_executions_playbook_alert",
+            "playbook_id",
+            "alert_id",
+            unique=True,
+            postgresql_where=text("alert_id IS NOT NULL"),
+            sqlite_where=text("alert_id IS NOT NULL"),
+        ),
     )
 
     execution_id: int | None = Field(

@@ -9,7 +9,13 @@ from sqlmodel import Field, SQLModel
 
 from medic.models.columns import BIG_ID, JSON_DOCUMENT, utcnow
 
-KINDS = ("alert.opened", "alert.resolved", "maintenance.started", "maintenance.ended")
+KINDS = (
+    "alert.opened",
+    "alert.resolved",
+    "maintenance.started",
+    "maintenance.ended",
+    "execution.approval_requested",
+)
 
 
 class Notification(SQLModel, table=True):

@@ -51,6 +51,25 @@ class WindowFacts:
 
 
 @dataclass(frozen=True)
+class ExecutionFacts:
+    """A playbook execution waiting for a human: what will run, on what, and why."""
+
+    execution_id: int
+    playbook: str
+    version: int
+    description: str | None
+    steps: list[str]
+    requested_by: str
+    front_door: str
+    reason: str | None
+    state: str
+    approval: str
+    approval_deadline: datetime | None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Message:
     kind: str
     notification_id: int
@@ -59,6 +78,7 @@ class Message:
     service: ServiceFacts | None = None
     alert: AlertFacts | None = None
     window: WindowFacts | None = None
+    execution: ExecutionFacts | None = None
     # The team's Slack channel, else SLACK_CHANNEL_ID.
     slack_channel: str | None = None
     # For a recovery: what this target returned when the alert opened (Slack ts…).
@@ -86,6 +106,11 @@ class Message:
             return f"{name} is DOWN" + (f": {reason}" if reason else "")
         if self.kind == "alert.resolved":
             return f"{name} recovered"
+        if self.kind == "execution.approval_requested" and self.execution is not None:
+            return (
+                f"Approval needed: run playbook {self.execution.playbook!r} on {name}"
+                f" (requested by {self.execution.requested_by})"
+            )
         return f"{name}: {self.kind}"
 
     def as_json(self) -> dict[str, Any]:
@@ -98,6 +123,7 @@ class Message:
             "service": _plain(self.service),
             "alert": _plain(self.alert),
             "maintenance_window": _plain(self.window),
+            "execution": _plain(self.execution),
             "links": {"medic": self.medic_url, "service": self.service_url},
             "details": self.details,
         }

@@ -77,6 +77,9 @@ def choose_targets(
         told = _targets_told_of_alert(session, notification.alert_id)
         if told is not None:
             return "all", told
+    if notification.kind == "execution.approval_requested":
+        # Approvals go to the team's channel, where its approvers are, whatever the routing.
+        return "all", [Target("slack", "slack")] if settings.slack_api_token else []
     service = session.get(Service, notification.service_id) if notification.service_id else None
     plan = load_plan(session, service, now)
     if plan is None:

@@ -6,8 +6,18 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from medic.config import Settings
-from medic.models import Alert, Delivery, MaintenanceWindow, Notification, Service, Team
-from medic.notify.message import AlertFacts, Message, ServiceFacts, WindowFacts
+from medic.core.playbook_definition import parse_playbook
+from medic.models import (
+    Alert,
+    Delivery,
+    Execution,
+    MaintenanceWindow,
+    Notification,
+    PlaybookVersion,
+    Service,
+    Team,
+)
+from medic.notify.message import AlertFacts, ExecutionFacts, Message, ServiceFacts, WindowFacts
 
 
 def message_for(session: Session, delivery: Delivery, settings: Settings) -> Message:
@@ -27,6 +37,7 @@ def message_for(session: Session, delivery: Delivery, settings: Settings) -> Mes
         service=_service_facts(service, details) if service else None,
         alert=_alert_facts(alert) if alert else None,
         window=_window_facts(window) if window else None,
+        execution=_execution_facts(session, details.get("execution_id")),
         slack_channel=_slack_channel(session, service, settings),
         opened_reference=_opened_reference(session, delivery),
         details=details,
@@ -72,6 +83,35 @@ def _window_facts(window: MaintenanceWindow) -> WindowFacts:
         reason=window.reason,
         service_ids=window.service_ids,
         ends_at=window.ends_at,
+    )
+
+
+def _execution_facts(session: Session, execution_id: object) -> ExecutionFacts | None:
+    if not isinstance(execution_id, int):
+        return None
+    execution = session.get(Execution, execution_id)
+    if execution is None:
+        return None
+    version = session.exec(
+        select(PlaybookVersion)
+        .where(PlaybookVersion.playbook_id == execution.playbook_id)
+        .where(PlaybookVersion.version == execution.version)
+    ).one()
+    definition = parse_playbook(version.source_yaml)
+    return ExecutionFacts(
+        execution_id=execution_id,
+        playbook=execution.playbook_name,
+        version=execution.version,
+        description=definition.description,
+        steps=[f"{step.name} ({step.type})" for step in definition.steps],
+        requested_by=execution.requested_by,
+        front_door=execution.front_door,
+        reason=execution.reason,
+        state=execution.state,
+        approval=str(definition.approval),
+        approval_deadline=execution.approval_deadline,
+        decided_by=execution.decided_by,
+        decided_at=execution.decided_at,
     )
 
 

@@ -14,7 +14,15 @@ from medic.config import Settings
 from medic.core import executions as rules
 from medic.core.playbook_definition import ConditionStep, parse_playbook
 from medic.db import Database
-from medic.models import Execution, ExecutionStep, Playbook, PlaybookVersion, Service, Team
+from medic.models import (
+    Execution,
+    ExecutionStep,
+    Notification,
+    Playbook,
+    PlaybookVersion,
+    Service,
+    Team,
+)
 from medic.ops import audit
 from medic.ops.actor import Actor
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -167,6 +175,17 @@ def _start(
         execution.wake_at = window.deadline
     session.add(execution)
     session.flush()
+    if state == "pending_approval":
+        # Sent to the team's Slack channel by the outbox, like an alert.
+        session.add(
+            Notification(
+                kind="execution.approval_requested",
+                service_id=service_id,
+                alert_id=alert_id,
+                created_at=now,
+                details={"execution_id": execution.execution_id, "playbook": playbook.name},
+            )
+        )
     db.wake_scheduler(session)
     audit.record(
         session,

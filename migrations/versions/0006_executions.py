@@ -62,6 +62,13 @@ def upgrade() -> None:
             "ix_executions_breaker", ["playbook_id", "service_id", "created_at"], unique=False
         )
         batch_op.create_index(
+            "uq_executions_playbook_alert",
+            ["playbook_id", "alert_id"],
+            unique=True,
+            postgresql_where=sa.text("alert_id IS NOT NULL"),
+            sqlite_where=sa.text("alert_id IS NOT NULL"),
+        )
+        batch_op.create_index(
             "ix_executions_unfinished",
             ["wake_at"],
             unique=False,
@@ -107,6 +114,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("state IN ('pending_approval', 'running', 'waiting')"),
         )
         batch_op.drop_index("ix_executions_breaker")
+        batch_op.drop_index("uq_executions_playbook_alert")
 
     op.drop_table("executions")
     # ### end Alembic commands ###
