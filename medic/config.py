@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     # Security
     medic_secrets_key: str | None = None
     medic_webhook_secret: str | None = None
+    medic_playbook_hook_secret: str | None = None
     medic_allowed_webhook_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     medic_v1_anonymous_heartbeats: bool = False
     medic_key_cache_seconds: float = Field(default=10, ge=0)

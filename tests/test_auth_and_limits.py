@@ -68,7 +68,10 @@ PUBLIC_PATHS = frozenset(
         "/redoc",
     }
 )
-PUBLIC_PREFIXES = ("/ping/",)  # the unguessable uuid is the credential
+PUBLIC_PREFIXES = (
+    "/ping/",  # the unguessable uuid is the credential
+    "/v2/hooks/",  # an HMAC signature is the credential (tests/executions/test_hooks.py)
+)
 SCOPES = ("read", "write", "admin")
 
 

@@ -7,6 +7,7 @@ from medic.api.v2 import (
     audit,
     executions,
     heartbeats,
+    hooks,
     keys,
     maintenance,
     notifications,
@@ -33,5 +34,6 @@ for module in (
     playbooks,
     secrets,
     executions,
+    hooks,
 ):
     router.include_router(module.router)
