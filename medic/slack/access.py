@@ -1,9 +1,11 @@
 """Who a Slack user is to Medic, and whether they may change things.
 
 Anyone in the workspace may look (read scope). Changing things (mute, unmute,
-acknowledge, maintenance) needs the user to be in MEDIC_SLACK_OPERATORS, or that list
-to be empty. The operations layer sees the user as `slack:<user id>`, so the audit log
-names the person, not the bot.
+acknowledge, maintenance, run a playbook) needs the user to be in
+MEDIC_SLACK_OPERATORS, or that list to be empty. Accepting or declining a playbook
+execution is a matter for the approvers (the team's, and MEDIC_SLACK_APPROVERS), which
+the operations layer checks itself. The operations layer sees the user as
+`slack:<user id>`, so the audit log names the person, not the bot.
 """
 
 from __future__ import annotations
@@ -30,3 +32,9 @@ def refusal(settings: Settings, what: str) -> str:
         f":no_entry: Only Medic operators may {what} from Slack. "
         f"Ask one of them ({operators}{more}), or an admin to add you to MEDIC_SLACK_OPERATORS."
     )
+
+
+def decider_for(user_id: str) -> Actor:
+    """The clicking user as an Accept/Decline decider. Whether they may decide is the
+    approver list's business (checked by `executions.decide`), not the operators'."""
+    return Actor(name=f"slack:{user_id}", front_door="slack", scopes=frozenset({"write"}))

@@ -1,4 +1,5 @@
-"""The bolt app: `/medic`, the alert buttons and @-mentions, over HTTP or Socket Mode.
+"""The bolt app: `/medic`, the alert and approval buttons and @-mentions, over HTTP or
+Socket Mode.
 
 Slack wants an answer within 3 s. A command's database work runs in a worker thread;
 if it is done within ACK_BUDGET_SECONDS the result is the HTTP answer itself, else
@@ -67,7 +68,10 @@ def _command_listener(medic: Medic) -> Any:
     async def on_medic(ack: Any, command: dict[str, Any], respond: Any) -> None:
         user_id = str(command.get("user_id") or "")
         parsed = parse(str(command.get("text") or ""))
-        work = asyncio.ensure_future(run_in_threadpool(run_command, medic, user_id, parsed))
+        channel_id = str(command.get("channel_id") or "") or None
+        work = asyncio.ensure_future(
+            run_in_threadpool(run_command, medic, user_id, parsed, channel_id)
+        )
         done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_SECONDS)
         if done:
             reply = _outcome(work)

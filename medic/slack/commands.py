@@ -19,6 +19,7 @@ USAGE = {
     "maintenance": (
         "`/medic maintenance <name|all> <duration> [reason…]` — a maintenance window from now"
     ),
+    "run": "`/medic run <playbook> [service]` — start a playbook (approvers decide if it asks)",
 }
 HELP_TEXT = "*Medic* — what you can type:\n" + "\n".join(f"• {line}" for line in USAGE.values())
 DURATIONS_HINT = "durations look like 30m, 2h, 1h30m or 1d"
@@ -72,9 +73,16 @@ class Maintenance:
     reason: str | None = None
 
 
-Command = Help | Status | ListServices | Mute | Unmute | Alerts | Ack | Maintenance
+@dataclass(frozen=True)
+class Run:
+    playbook: str
+    # None: the playbook runs without a service (allowed unless it checks a heartbeat).
+    service: str | None = None
+
+
+Command = Help | Status | ListServices | Mute | Unmute | Alerts | Ack | Maintenance | Run
 # Commands that change something: only MEDIC_SLACK_OPERATORS may run them.
-WRITES = (Mute, Unmute, Ack, Maintenance)
+WRITES = (Mute, Unmute, Ack, Maintenance, Run)
 
 
 def parse(text: str) -> Command:
@@ -150,6 +158,13 @@ def _maintenance(rest: str) -> Command:
     return Maintenance(None if target.lower() == "all" else target, duration, reason or None)
 
 
+def _run(rest: str) -> Command:
+    parts = rest.split()
+    if not 1 <= len(parts) <= 2:
+        return _usage("run")
+    return Run(parts[0], parts[1] if len(parts) == 2 else None)
+
+
 def _looks_like_duration(word: str) -> bool:
     """`2h` is a duration, `deploying` starts the reason; `2x` is a mistyped duration."""
     return word[:1].isdigit()
@@ -173,4 +188,5 @@ _PARSERS = {
     "alerts": _alerts,
     "ack": _ack,
     "maintenance": _maintenance,
+    "run": _run,
 }

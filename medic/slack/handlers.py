@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlmodel import select
+
 from medic.api.errors import validated
-from medic.models import Alert, Service
+from medic.models import Alert, Execution, Service, Team
 from medic.ops import alerts as alert_ops
+from medic.ops import executions as execution_ops
 from medic.ops import maintenance as maintenance_ops
+from medic.ops import playbooks as playbook_ops
 from medic.ops import services as service_ops
 from medic.ops.actor import Actor
-from medic.ops.errors import MedicError, NotFound
+from medic.ops.errors import Conflict, MedicError, NotFound
 from medic.runtime import Medic
 from medic.slack import commands as c
 from medic.slack.access import actor_for, may_operate, refusal
@@ -32,7 +36,9 @@ WHAT = {
     c.Unmute: "unmute services",
     c.Ack: "acknowledge alerts",
     c.Maintenance: "open maintenance windows",
+    c.Run: "run playbooks",
 }
+PLAYBOOKS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -43,12 +49,17 @@ class Reply:
     blocks: list[dict[str, Any]] | None = None
 
 
-def run_command(medic: Medic, user_id: str, command: c.Command) -> Reply:
+def run_command(
+    medic: Medic, user_id: str, command: c.Command, channel_id: str | None = None
+) -> Reply:
+    """`channel_id` is where the command was typed (to say where an approval waits)."""
     settings = medic.settings
     if isinstance(command, c.WRITES) and not may_operate(settings, user_id):
         return Reply(refusal(settings, WHAT[type(command)]))
     actor = actor_for(settings, user_id)
     try:
+        if isinstance(command, c.Run):
+            return _run(medic, actor, command, channel_id)
         return _HANDLERS[type(command)](medic, actor, command)
     except MedicError as exc:
         return Reply(f":warning: {exc.message}")
@@ -195,6 +206,57 @@ def _maintenance(medic: Medic, actor: Actor, command: c.Maintenance) -> Reply:
         f":construction: Maintenance window #{window.window_id} is open for {covers} "
         f"until {slack_time(window.ends_at)}; their alerts are silenced meanwhile."
     )
+
+
+def _run(medic: Medic, actor: Actor, command: c.Run, channel_id: str | None) -> Reply:
+    request = execution_ops.ExecuteRequest(service=command.service)
+    try:
+        execution = execution_ops.execute_playbook(
+            medic.db, medic.settings, actor, command.playbook, request
+        )
+    except NotFound as exc:
+        if str(exc.message).startswith("no playbook"):
+            return Reply(f":warning: {exc.message}. {_known_playbooks(medic, actor)}")
+        return Reply(f":warning: {exc.message}. Check the name with `/medic list`.")
+    except Conflict as exc:
+        return Reply(f":no_entry: Not started: {exc.message}.")
+    on = f" on `{escape(command.service)}`" if command.service else ""
+    started = (
+        f"Execution #{execution.execution_id} of playbook *{escape(execution.playbook_name)}* "
+        f"v{execution.version}{on}"
+    )
+    if execution.state == "pending_approval":
+        where = _approval_channel(medic, execution)
+        place = "in this channel" if where is None or where == channel_id else f"in <#{where}>"
+        return Reply(
+            f":hourglass_flowing_sand: {started} is waiting for approval {place}: an approver "
+            f"clicks Accept or Decline (until {slack_time(execution.approval_deadline)})."
+        )
+    return Reply(f":arrow_forward: {started} is {execution.state}.")
+
+
+def _known_playbooks(medic: Medic, actor: Actor) -> str:
+    found, total = playbook_ops.list_playbooks(medic.db, actor, limit=PLAYBOOKS_SHOWN)
+    if not found:
+        return "No playbooks exist yet; an admin applies them with `medic playbook apply`."
+    names = ", ".join(f"`{escape(playbook.name)}`" for playbook, _ in found)
+    more = f" and {total - len(found)} more" if total > len(found) else ""
+    return f"Playbooks: {names}{more}."
+
+
+def _approval_channel(medic: Medic, execution: Execution) -> str | None:
+    """Where the request is posted: the service team's channel, else SLACK_CHANNEL_ID."""
+    if execution.service_id is not None:
+        with medic.db.session() as session:
+            service = session.get(Service, execution.service_id)
+            team = (
+                session.exec(select(Team).where(Team.name == service.team)).first()
+                if service
+                else None
+            )
+            if team is not None and team.slack_channel_id:
+                return team.slack_channel_id
+    return medic.settings.slack_channel_id
 
 
 _HANDLERS: dict[type, Callable[[Medic, Actor, Any], Reply]] = {

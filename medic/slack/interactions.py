@@ -1,4 +1,5 @@
-"""The buttons on alert messages: Acknowledge, Mute 1 h, Unmute.
+"""The buttons on alert messages (Acknowledge, Mute 1 h, Unmute) and on approval
+requests (Accept, Decline).
 
 Each click acks Slack at once, runs one operations-layer call as the clicking user in
 a worker thread, then edits the clicked message (chat.update) to say who did what.
@@ -20,12 +21,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.concurrency import run_in_threadpool
 
+from medic.models import Execution
 from medic.ops import alerts as alert_ops
+from medic.ops import executions as execution_ops
 from medic.ops import services as service_ops
 from medic.ops.actor import Actor
-from medic.ops.errors import InvalidInput, MedicError
+from medic.ops.errors import Conflict, Forbidden, InvalidInput, MedicError
 from medic.runtime import Medic
-from medic.slack.access import actor_for, may_operate, refusal
+from medic.slack.access import actor_for, decider_for, may_operate, refusal
+from medic.slack.approval_blocks import (
+    ACCEPT_ACTION,
+    DECLINE_ACTION,
+    decided_blocks,
+    outcome_line,
+)
 from medic.slack.blocks import (
     ACK_ACTION,
     MUTE_ACTION,
@@ -87,6 +96,8 @@ BUTTONS: dict[str, tuple[Operation, str]] = {
 def register(app: AsyncApp, medic: Medic) -> None:
     for action_id, (operation, what) in BUTTONS.items():
         app.action(action_id)(_listener(medic, operation, what))
+    app.action(ACCEPT_ACTION)(_decision_listener(medic, accept=True))
+    app.action(DECLINE_ACTION)(_decision_listener(medic, accept=False))
 
 
 def _listener(medic: Medic, operation: Operation, what: str) -> Callable[..., Any]:
@@ -149,3 +160,82 @@ async def tell(body: dict[str, Any], client: AsyncWebClient, text: str) -> None:
             await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
     except Exception:
         log.exception("could not tell Slack user %s: %s", user_id, text)
+
+
+def decide(medic: Medic, actor: Actor, value: str, accept: bool) -> str:
+    """Accept or decline as the clicking user; the outcome line for the message."""
+    execution = execution_ops.decide(
+        medic.db, medic.settings, actor, _number(value, "execution"), accept
+    )
+    return outcome_line(execution.state, execution.decided_by, execution.decided_at)
+
+
+def refused_decision(medic: Medic, value: str, error: MedicError) -> str:
+    """Why a click changed nothing, for the clicker only; says who decided if someone did."""
+    if isinstance(error, Forbidden):
+        return f":no_entry: You cannot decide this request: {error.message}."
+    if not isinstance(error, Conflict):
+        return f":warning: {error.message}"
+    text = f":information_source: Nothing changed: {error.message}"
+    if value.isdigit() and 0 < int(value) < 2**31:
+        with medic.db.session() as session:
+            execution = session.get(Execution, int(value))
+        if execution is not None and execution.decided_by:
+            verb = "declined" if execution.state == "cancelled" else "accepted"
+            text += (
+                f" ({verb} by {mention(execution.decided_by)} "
+                f"at {slack_time(execution.decided_at)})"
+            )
+    return text + "."
+
+
+def _decision_listener(medic: Medic, accept: bool) -> Callable[..., Any]:
+    async def on_decision(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any
+    ) -> None:
+        await ack()
+        user_id = str((body.get("user") or {}).get("id") or "")
+        value = str(action.get("value", ""))
+        if not user_id:
+            await tell(body, client, ":no_entry: Medic cannot tell who clicked; nothing changed.")
+            return
+        try:
+            line = await run_in_threadpool(decide, medic, decider_for(user_id), value, accept)
+        except MedicError as exc:
+            try:
+                text = await run_in_threadpool(refused_decision, medic, value, exc)
+            except Exception:
+                log.exception("could not explain a refused decision")
+                text = f":warning: {exc.message}"
+            await tell(body, client, text)
+            return
+        except Exception:
+            log.exception("Slack button %s failed", action.get("action_id"))
+            await tell(body, client, ":boom: Medic could not do that; please try again.")
+            return
+        await edit_request(body, client, line)
+
+    on_decision.__name__ = "on_accept" if accept else "on_decline"
+    return on_decision
+
+
+async def edit_request(body: dict[str, Any], client: AsyncWebClient, line: str) -> None:
+    """Amend the approval request in place: buttons gone, who decided; else tell the clicker."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or message.get("ts")
+    blocks = message.get("blocks")
+    if not (channel and ts and blocks):
+        await tell(body, client, line)
+        return
+    try:
+        await client.chat_update(
+            channel=channel,
+            ts=ts,
+            text=f"{message.get('text') or 'Approval request'} — {line}"[:3000],
+            blocks=decided_blocks(blocks, line),
+        )
+    except SlackApiError as exc:
+        log.warning("chat.update failed after a decision: %s", exc.response.get("error"))
+        await tell(body, client, f"{line} (the message could not be updated)")
