@@ -71,6 +71,7 @@ PUBLIC_PATHS = frozenset(
 PUBLIC_PREFIXES = (
     "/ping/",  # the unguessable uuid is the credential
     "/v2/hooks/",  # an HMAC signature is the credential (tests/executions/test_hooks.py)
+    "/approvals/",  # the link's token shows; deciding takes a key in the form
 )
 SCOPES = ("read", "write", "admin")
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from medic import __version__
-from medic.api import errors, health, ping, v1, v2
+from medic.api import approvals, errors, health, ping, v1, v2
 from medic.api.middleware import MedicMiddleware
 from medic.config import Settings
 from medic.runtime import Medic
@@ -82,5 +82,6 @@ def create_app(settings: Settings | None = None, medic: Medic | None = None) -> 
     app.include_router(v2.router)
     app.include_router(v1.router, prefix="/v1")
     app.include_router(slack_router(medic))
+    app.include_router(approvals.router)
     app.add_middleware(MedicMiddleware, max_body_bytes=medic.settings.medic_max_body_bytes)
     return app

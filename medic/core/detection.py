@@ -148,17 +148,26 @@ def _count_missed(facts: ServiceFacts, now: datetime) -> tuple[int, datetime | N
     return count, last or previous
 
 
+DEADLINES_PER_CHUNK = 1000
+
+
 def _deadlines_after(
     schedule: Schedule, after: datetime, until: datetime
 ) -> tuple[int, datetime | None]:
     """How many deadlines follow `after` up to `until`, and the last of them. Interval
     schedules are counted by arithmetic, however long the outage; cron and window ones
-    fire by fire, at most 1000 per evaluation (a longer outage is caught up over passes)."""
+    fire by fire, in chunks, so every deadline up to `until` is counted now and the next
+    check is always in the future."""
     if schedule.schedule_type == "interval":
         count = max(0, (until - after) // schedule.interval)
         return count, (after + schedule.interval * count if count else None)
-    later = deadlines_between(schedule, after, until)
-    return len(later), (later[-1] if later else None)
+    count, last = 0, None
+    while True:
+        later = deadlines_between(schedule, last or after, until, DEADLINES_PER_CHUNK)
+        count += len(later)
+        last = later[-1] if later else last
+        if len(later) < DEADLINES_PER_CHUNK:
+            return count, last
 
 
 def _next_check(facts: ServiceFacts, now: datetime, next_count: datetime | None) -> datetime | None:

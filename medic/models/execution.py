@@ -63,6 +63,11 @@ class Execution(SQLModel, table=True):
     front_door: str = Field(max_length=16)
     reason: str | None = Field(default=None, max_length=1000)
     approval_deadline: datetime | None = None
+    # The capability in the approval page's link (/approvals/{token}): it shows the
+    # request to whoever has the link; deciding still takes an approver's key.
+    approval_token: str | None = Field(
+        default=None, max_length=64, sa_column_kwargs={"unique": True}
+    )
     approval_on_deadline: str | None = Field(default=None, max_length=8)
     decided_by: str | None = Field(default=None, max_length=255)
     decided_at: datetime | None = None

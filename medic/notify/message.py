@@ -67,6 +67,8 @@ class ExecutionFacts:
     approval_deadline: datetime | None
     decided_by: str | None = None
     decided_at: datetime | None = None
+    # The approval page (MEDIC_BASE_URL/approvals/{token}).
+    approval_url: str | None = None
 
 
 @dataclass(frozen=True)

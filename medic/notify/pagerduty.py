@@ -28,6 +28,9 @@ SEVERITY_BY_PRIORITY = {
     "p5": "info",
 }
 MAX_SUMMARY = 1024
+# An approval request is sent on the alert's own dedup_key: PagerDuty adds it to the
+# open incident, with the link to the approval page, instead of opening another.
+KINDS = ("alert.opened", "alert.resolved", "execution.approval_requested")
 
 
 def dedup_key_for(alert_id: int) -> str:
@@ -43,7 +46,7 @@ class PagerDutySender:
         routing_key = target.config.get("routing_key") or self.settings.pagerduty_routing_key
         if not routing_key:
             return Outcome.refused("no PagerDuty routing key: set PAGERDUTY_ROUTING_KEY")
-        if message.alert is None or message.kind not in ("alert.opened", "alert.resolved"):
+        if message.alert is None or message.kind not in KINDS:
             return Outcome.refused(f"PagerDuty takes alerts, not {message.kind}")
         dedup_key = str(
             message.opened_reference.get("dedup_key") or dedup_key_for(message.alert.alert_id)
@@ -53,7 +56,7 @@ class PagerDutySender:
         except pagerduty.UrlError as exc:
             return Outcome.refused(f"PAGERDUTY_BASE_URL is not usable: {exc}")
         try:
-            if message.kind == "alert.opened":
+            if message.kind in ("alert.opened", "execution.approval_requested"):
                 returned = client.trigger(
                     message.summary()[:MAX_SUMMARY],
                     message.service.heartbeat_name if message.service else "medic",
@@ -125,6 +128,8 @@ def _details(message: Message) -> dict[str, Any]:
 
 def _links(message: Message) -> list[dict[str, str]]:
     links = []
+    if message.execution is not None and message.execution.approval_url:
+        links.append({"href": message.execution.approval_url, "text": "Approve or decline"})
     if message.service_url:
         links.append({"href": message.service_url, "text": "Service in Medic"})
     runbook = message.service.runbook if message.service else None

@@ -78,8 +78,12 @@ def choose_targets(
         if told is not None:
             return "all", told
     if notification.kind == "execution.approval_requested":
-        # Approvals go to the team's channel, where its approvers are, whatever the routing.
-        return "all", [Target("slack", "slack")] if settings.slack_api_token else []
+        # Approvals go to the team's channel, where its approvers are, whatever the
+        # routing; and to the alert's PagerDuty incident, as a link to the approval page.
+        targets = [Target("slack", "slack")] if settings.slack_api_token else []
+        if settings.pagerduty_routing_key and notification.alert_id is not None:
+            targets.append(Target("pagerduty", "pagerduty"))
+        return "all", targets
     service = session.get(Service, notification.service_id) if notification.service_id else None
     plan = load_plan(session, service, now)
     if plan is None:

@@ -37,7 +37,7 @@ def message_for(session: Session, delivery: Delivery, settings: Settings) -> Mes
         service=_service_facts(service, details) if service else None,
         alert=_alert_facts(alert) if alert else None,
         window=_window_facts(window) if window else None,
-        execution=_execution_facts(session, details.get("execution_id")),
+        execution=_execution_facts(session, details.get("execution_id"), settings),
         slack_channel=_slack_channel(session, service, settings),
         opened_reference=_opened_reference(session, delivery),
         details=details,
@@ -86,7 +86,9 @@ def _window_facts(window: MaintenanceWindow) -> WindowFacts:
     )
 
 
-def _execution_facts(session: Session, execution_id: object) -> ExecutionFacts | None:
+def _execution_facts(
+    session: Session, execution_id: object, settings: Settings
+) -> ExecutionFacts | None:
     if not isinstance(execution_id, int):
         return None
     execution = session.get(Execution, execution_id)
@@ -112,6 +114,11 @@ def _execution_facts(session: Session, execution_id: object) -> ExecutionFacts |
         approval_deadline=execution.approval_deadline,
         decided_by=execution.decided_by,
         decided_at=execution.decided_at,
+        approval_url=(
+            f"{settings.medic_base_url.rstrip('/')}/approvals/{execution.approval_token}"
+            if execution.approval_token
+            else None
+        ),
     )
 
 

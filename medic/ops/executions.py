@@ -5,6 +5,7 @@ scheduler, which hands it to a worker, so any front door can start one."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from secrets import token_urlsafe
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -172,6 +173,7 @@ def _start(
         )
         execution.approval_deadline = window.deadline
         execution.approval_on_deadline = window.on_deadline
+        execution.approval_token = token_urlsafe(24)
         execution.wake_at = window.deadline
     session.add(execution)
     session.flush()
@@ -317,3 +319,18 @@ def decide(
             reason=refused,
         )
     raise error(refused)
+
+
+def find_by_approval_token(db: Database, token: str) -> ExecutionView:
+    """The execution an approval link names. The token is the capability to look; no
+    actor check here, as with a ping URL's uuid."""
+    with db.session() as session:
+        execution = session.exec(select(Execution).where(Execution.approval_token == token)).first()
+        if execution is None or not token:
+            raise NotFound("no approval request behind this link")
+        steps = session.exec(
+            select(ExecutionStep)
+            .where(ExecutionStep.execution_id == execution.execution_id)
+            .order_by(col(ExecutionStep.position))
+        ).all()
+        return ExecutionView.of(execution, list(steps))

@@ -143,7 +143,12 @@ def approval_blocks(message: Message) -> list[Block]:
                     "text": f"*Requested by:* {mention(execution.requested_by)} "
                     f"via {front_door(execution.front_door)}",
                 },
-                {"type": "mrkdwn", "text": f"*Execution:* #{execution.execution_id}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Execution:* <{execution.approval_url}|#{execution.execution_id}>"
+                    if execution.approval_url
+                    else f"*Execution:* #{execution.execution_id}",
+                },
             ],
         },
         _context(

@@ -363,6 +363,25 @@ class TestConsecutiveFailures:
         assert verdict.check_at > now
         assert verdict.consecutive_failures == 2001
 
+    @pytest.mark.parametrize(
+        "schedule",
+        [
+            Schedule(schedule_type="window", alert_interval_minutes=5, threshold=1),
+            Schedule(schedule_type="cron", cron_expression="*/5 * * * *", timezone="UTC"),
+        ],
+    )
+    def test_a_long_outage_on_window_and_cron_schedules_is_counted_in_full(
+        self, schedule: Schedule
+    ) -> None:
+        """Hypothesis found it: 1,000+ windows missed, `now` exactly on a boundary."""
+        never_beat = dataclasses.replace(service(schedule), state="new", next_due_at=T + 5 * MINUTE)
+        now = T + 5 * MINUTE * 2500
+
+        verdict = evaluate(never_beat, now)
+
+        assert verdict.consecutive_failures == 2500
+        assert verdict.check_at == now + 5 * MINUTE
+
 
 # --------------------------------------------------------------------------- job runs
 

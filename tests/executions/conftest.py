@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from medic.models import Execution, ExecutionStep
 from medic.playbooks.engine import advance
 from medic.runtime import Medic
-from tests.fakes.receiver import webhook_receiver  # noqa: F401
+from tests.fakes.receiver import Receiver, webhook_receiver  # noqa: F401
 
 SECRETS_KEY = base64.b64encode(bytes(range(32))).decode()
 
@@ -86,3 +86,27 @@ def execute(client: TestClient, write_headers: dict[str, str]) -> Callable[..., 
         return response.json()
 
     return start
+
+
+APPROVAL_PLAYBOOK = """
+name: restart-worker
+approval: required
+steps:
+  - name: restart
+    type: webhook
+    url: "{url}/restart"
+"""
+
+
+@pytest.fixture
+def pending(
+    register: Callable[..., dict[str, Any]],
+    apply_playbook: Callable[[str], dict[str, Any]],
+    execute: Callable[..., dict[str, Any]],
+    webhook_receiver: Receiver,  # noqa: F811
+) -> int:
+    register("worker-1")
+    apply_playbook(APPROVAL_PLAYBOOK.format(url=webhook_receiver.url))
+    started = execute("restart-worker", service="worker-1")["results"]
+    assert started["state"] == "pending_approval" and started["approval_deadline"]
+    return int(started["execution_id"])

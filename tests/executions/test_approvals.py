@@ -17,29 +17,6 @@ from tests.executions.conftest import Runner
 from tests.fakes.receiver import Receiver
 from tests.support import Clock
 
-PLAYBOOK = """
-name: restart-worker
-approval: required
-steps:
-  - name: restart
-    type: webhook
-    url: "{url}/restart"
-"""
-
-
-@pytest.fixture
-def pending(
-    register: Callable[..., dict[str, Any]],
-    apply_playbook: Callable[[str], dict[str, Any]],
-    execute: Callable[..., dict[str, Any]],
-    webhook_receiver: Receiver,
-) -> int:
-    register("worker-1")
-    apply_playbook(PLAYBOOK.format(url=webhook_receiver.url))
-    started = execute("restart-worker", service="worker-1")["results"]
-    assert started["state"] == "pending_approval" and started["approval_deadline"]
-    return int(started["execution_id"])
-
 
 def _post(client: TestClient, key: str, execution_id: int, decision: str) -> Any:
     return client.post(f"/v2/executions/{execution_id}/{decision}", headers=auth(key))

@@ -1,0 +1,107 @@
+"""`/approvals/{token}`: the approval page PagerDuty and Slack link to (SRE-22).
+
+A plain server-rendered page: the full context of the request, and a form where an
+approver enters their API key and accepts or declines. The link's token only lets
+one look; the decision goes through the same rules as everywhere (an approver, never
+the requester, once, before the deadline), as the key's holder via the dashboard.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from medic.api.auth import get_medic, identify
+from medic.ops import executions
+from medic.ops.errors import MedicError
+from medic.runtime import Medic
+
+router = APIRouter(tags=["approvals"], include_in_schema=False)
+MedicDep = Annotated[Medic, Depends(get_medic)]
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Medic approval #{id}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}
+dt{{font-weight:600}}dd{{margin:0 0 .6rem 0}}.note{{padding:.6rem;background:#f4f4f4}}</style>
+</head><body>
+<h1>Run playbook <code>{playbook}</code> v{version}?</h1>
+{note}
+<dl>
+<dt>State</dt><dd>{state}</dd>
+<dt>Service</dt><dd>{service}</dd>
+<dt>Why</dt><dd>{reason}</dd>
+<dt>Requested by</dt><dd>{requested_by} via {front_door}</dd>
+<dt>Decide before</dt><dd>{deadline}</dd>
+<dt>Decided by</dt><dd>{decided_by}</dd>
+</dl>
+{form}
+</body></html>
+"""
+FORM = """<form method="post">
+<p><label>Your Medic API key (an approver's; never the requester's)<br>
+<input type="password" name="api_key" required autocomplete="off" size="60"></label></p>
+<button name="decision" value="accept">Accept</button>
+<button name="decision" value="decline">Decline</button>
+</form>"""
+
+
+def _page(view: executions.ExecutionView, note: str = "", status_code: int = 200) -> HTMLResponse:
+    pending = view.state == "pending_approval"
+    html = PAGE.format(
+        id=view.execution_id,
+        playbook=escape(view.playbook),
+        version=view.version,
+        note=f'<p class="note">{escape(note)}</p>' if note else "",
+        state=escape(view.state),
+        service=escape(str(view.service_id)) if view.service_id else "none",
+        reason=escape(view.reason or "—"),
+        requested_by=escape(view.requested_by),
+        front_door=escape(view.front_door),
+        deadline=escape(view.approval_deadline.isoformat() if view.approval_deadline else "—"),
+        decided_by=escape(view.decided_by or "—"),
+        form=FORM if pending else "",
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+@router.get("/approvals/{token}", response_class=HTMLResponse)
+async def approval_page(token: str, medic: MedicDep) -> HTMLResponse:
+    try:
+        view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
+    except MedicError as exc:
+        return HTMLResponse(f"<p>{escape(exc.message)}</p>", status_code=exc.status_code)
+    return _page(view)
+
+
+@router.post("/approvals/{token}", response_class=HTMLResponse)
+async def decide_on_page(
+    token: str,
+    medic: MedicDep,
+    api_key: Annotated[str, Form()],
+    decision: Annotated[str, Form()],
+) -> HTMLResponse:
+    try:
+        view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
+        actor = (await identify(medic, api_key.strip())).actor("dashboard")
+        await run_in_threadpool(
+            executions.decide,
+            medic.db,
+            medic.settings,
+            actor,
+            view.execution_id,
+            decision == "accept",
+        )
+    except MedicError as exc:
+        try:
+            view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
+        except MedicError:
+            return HTMLResponse(f"<p>{escape(exc.message)}</p>", status_code=exc.status_code)
+        return _page(view, f"Nothing changed: {exc.message}", exc.status_code)
+    view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
+    verb = "Accepted" if decision == "accept" else "Declined"
+    return _page(view, f"{verb}. Thank you.")
