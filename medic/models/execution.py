@@ -23,6 +23,7 @@ class Execution(SQLModel, table=True):
             sqlite_where=text("state IN ('pending_approval', 'running', 'waiting')"),
         ),
         Index("ix_executions_breaker", "playbook_id", "service_id", "created_at"),
+        Index("uq_executions_approval_token", "approval_token", unique=True),
         # An alert starts each playbook once, however many schedulers notice it.
         Index(
             "uq_executions_playbook_alert",
@@ -65,9 +66,7 @@ class Execution(SQLModel, table=True):
     approval_deadline: datetime | None = None
     # The capability in the approval page's link (/approvals/{token}): it shows the
     # request to whoever has the link; deciding still takes an approver's key.
-    approval_token: str | None = Field(
-        default=None, max_length=64, sa_column_kwargs={"unique": True}
-    )
+    approval_token: str | None = Field(default=None, max_length=64)
     approval_on_deadline: str | None = Field(default=None, max_length=8)
     decided_by: str | None = Field(default=None, max_length=255)
     decided_at: datetime | None = None
