@@ -75,3 +75,37 @@ def test_an_event_pagerduty_rejects_is_not_retried(
     (delivery,) = postman.deliveries()
     assert delivery.status == "failed" and delivery.attempts == 1
     assert "refused" in (delivery.last_error or "")
+
+
+def test_an_approval_request_for_an_alert_adds_its_link_to_the_incident(
+    client: Any,
+    admin_headers: dict[str, str],
+    outage: Callable[..., Any],
+    postman: Postman,
+    fake_pagerduty: FakePagerDuty,
+) -> None:
+    playbook = """
+name: restart-worker
+trigger:
+  service_pattern: "worker-*"
+approval: required
+steps:
+  - name: settle
+    type: wait
+    duration: 1s
+"""
+    response = client.post(
+        "/v2/playbooks",
+        content=playbook,
+        headers={**admin_headers, "Content-Type": "application/yaml"},
+    )
+    assert response.status_code == 201, response.text
+    outage("worker-1")
+    postman.deliver()
+
+    (opened, approval) = fake_pagerduty.events
+    assert approval["dedup_key"] == opened["dedup_key"], "the same incident, not a new one"
+    assert approval["payload"]["summary"].startswith("Approval needed: run playbook")
+    (link,) = [link for link in approval["links"] if link["text"] == "Approve or decline"]
+    assert link["href"].startswith("http://medic.test/approvals/")
+    assert client.get(link["href"].removeprefix("http://medic.test")).status_code == 200
