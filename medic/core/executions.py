@@ -17,6 +17,7 @@ from medic.core.playbook_definition import Approval
 
 State = Literal["pending_approval", "running", "waiting", "completed", "failed", "cancelled"]
 FINAL_STATES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+UNFINISHED_STATES: tuple[str, ...] = ("pending_approval", "running", "waiting")
 MOVES: dict[str, frozenset[str]] = {
     "pending_approval": frozenset({"running", "cancelled"}),
     "running": frozenset({"waiting", "completed", "failed", "cancelled"}),

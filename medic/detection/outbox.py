@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, or_, select
 
 from medic.bulk import update_rows
+from medic.core.executions import UNFINISHED_STATES
 from medic.db import Database
 from medic.models import Delivery, Execution, Notification
 
@@ -115,7 +116,7 @@ def relay_executions(db: Database, send: Callable[[int], None], now: datetime) -
     with db.session() as session:
         ids = session.exec(
             select(Execution.execution_id)
-            .where(col(Execution.state).in_(["pending_approval", "running", "waiting"]))
+            .where(col(Execution.state).in_(UNFINISHED_STATES))
             .where(col(Execution.wake_at) <= now)
             .where(
                 or_(

@@ -29,8 +29,6 @@ from medic.ops.actor import Actor
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from medic.ops.services import find_service
 
-ACTIVE = ("pending_approval", "running", "waiting")
-
 
 class ExecuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
