@@ -13,10 +13,10 @@ message (or its worker died mid-send) and is sent again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlmodel import col, or_, select
+from sqlmodel import Session, SQLModel, col, or_, select
 
 from medic.bulk import update_rows
 from medic.core.executions import UNFINISHED_STATES
@@ -96,14 +96,7 @@ def relay_deliveries(
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)
             ).all()
-            for delivery_id in ids:
-                send(delivery_id)
-            update_rows(
-                session.connection(),
-                Delivery.__table__,  # type: ignore[attr-defined]
-                "delivery_id",
-                [{"delivery_id": delivery_id, "next_attempt_at": now} for delivery_id in ids],
-            )
+            _send_and_stamp(session, Delivery, "delivery_id", ids, send, next_attempt_at=now)
         sent += len(ids)
         if len(ids) < BATCH:
             return sent
@@ -127,12 +120,24 @@ def relay_executions(db: Database, send: Callable[[int], None], now: datetime) -
             .limit(BATCH)
             .with_for_update(skip_locked=True)
         ).all()
-        for execution_id in ids:
-            send(execution_id)
-        update_rows(
-            session.connection(),
-            Execution.__table__,  # type: ignore[attr-defined]
-            "execution_id",
-            [{"execution_id": execution_id, "enqueued_at": now} for execution_id in ids],
-        )
+        _send_and_stamp(session, Execution, "execution_id", ids, send, enqueued_at=now)
     return len(ids)
+
+
+def _send_and_stamp(
+    session: Session,
+    model: type[SQLModel],
+    key: str,
+    ids: Sequence[int],
+    send: Callable[[int], None],
+    **stamp: datetime,
+) -> None:
+    """Send each id, and stamp its row in the same transaction as the claim."""
+    for row_id in ids:
+        send(row_id)
+    update_rows(
+        session.connection(),
+        model.__table__,  # type: ignore[attr-defined]
+        key,
+        [{key: row_id, **stamp} for row_id in ids],
+    )
