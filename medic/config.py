@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     medic_audit_retention_days: int = Field(default=90, ge=1)
     medic_playbook_max_executions_per_hour: int = Field(default=3, ge=1, le=1000)
     medic_approval_expiry_minutes: int = Field(default=60, ge=1, le=10_080)
+    # always: a playbook an AI assistant starts over MCP waits for a human, whatever its
+    # own approval setting; playbook: MCP follows the playbook's setting like a person.
+    medic_mcp_approval: Literal["always", "playbook"] = "always"
     medic_retention_schedule: str = Field(
         default="15 3 * * *", description="cron, in MEDIC_TIMEZONE: when retention runs"
     )

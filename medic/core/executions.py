@@ -58,9 +58,13 @@ class ApprovalWindow:
 
 
 def approval_window(
-    approval: Approval, requested_at: datetime, required_expiry: timedelta
+    approval: Approval,
+    requested_at: datetime,
+    required_expiry: timedelta,
+    human_approval_forced: bool = False,
 ) -> ApprovalWindow:
-    if approval.kind == "timeout" and approval.minutes is not None:
+    """A forced approval is a `required` one: silence never lets it run."""
+    if approval.kind == "timeout" and approval.minutes is not None and not human_approval_forced:
         return ApprovalWindow(requested_at + timedelta(minutes=approval.minutes), "run")
     return ApprovalWindow(requested_at + required_expiry, "cancel")
 

@@ -108,19 +108,33 @@ def execute_playbook(
         service_id = service.service_id if service else None
         refusal = _runaway(session, settings, playbook, service_id, now)
         if refusal is None:
-            execution = _start(
-                db,
-                session,
-                actor,
-                playbook,
-                version,
-                definition,
-                service_id,
-                alert_id,
-                request,
-                settings,
-                now,
+            execution = Execution(
+                playbook_id=playbook.playbook_id,
+                playbook_name=playbook.name,
+                version=version.version,
+                service_id=service_id,
+                alert_id=alert_id,
+                requested_by=actor.name,
+                front_door=actor.front_door,
+                reason=request.reason,
+                wake_at=now,
+                created_at=now,
+                updated_at=now,
             )
+            forced = actor.front_door == "mcp" and settings.medic_mcp_approval == "always"
+            execution.state = rules.first_state(definition.approval, human_approval_forced=forced)
+            if execution.state == "pending_approval":
+                window = rules.approval_window(
+                    definition.approval,
+                    now,
+                    timedelta(minutes=settings.medic_approval_expiry_minutes),
+                    human_approval_forced=forced,
+                )
+                execution.approval_deadline = window.deadline
+                execution.approval_on_deadline = window.on_deadline
+                execution.approval_token = token_urlsafe(24)
+                execution.wake_at = window.deadline
+            _start(db, session, actor, execution)
             return execution
     # Outside the transaction that read the history: the refusal is audited on its own.
     with db.session() as session:
@@ -137,53 +151,21 @@ def execute_playbook(
     raise Conflict(refusal)
 
 
-def _start(
-    db: Database,
-    session: Session,
-    actor: Actor,
-    playbook: Playbook,
-    version: PlaybookVersion,
-    definition: Any,
-    service_id: int | None,
-    alert_id: int | None,
-    request: ExecuteRequest,
-    settings: Settings,
-    now: datetime,
-) -> Execution:
-    state = rules.first_state(definition.approval)
-    execution = Execution(
-        playbook_id=playbook.playbook_id,
-        playbook_name=playbook.name,
-        version=version.version,
-        service_id=service_id,
-        alert_id=alert_id,
-        state=state,
-        requested_by=actor.name,
-        front_door=actor.front_door,
-        reason=request.reason,
-        wake_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    if state == "pending_approval":
-        window = rules.approval_window(
-            definition.approval, now, timedelta(minutes=settings.medic_approval_expiry_minutes)
-        )
-        execution.approval_deadline = window.deadline
-        execution.approval_on_deadline = window.on_deadline
-        execution.approval_token = token_urlsafe(24)
-        execution.wake_at = window.deadline
+def _start(db: Database, session: Session, actor: Actor, execution: Execution) -> None:
     session.add(execution)
     session.flush()
-    if state == "pending_approval":
+    if execution.state == "pending_approval":
         # Sent to the team's Slack channel by the outbox, like an alert.
         session.add(
             Notification(
                 kind="execution.approval_requested",
-                service_id=service_id,
-                alert_id=alert_id,
-                created_at=now,
-                details={"execution_id": execution.execution_id, "playbook": playbook.name},
+                service_id=execution.service_id,
+                alert_id=execution.alert_id,
+                created_at=execution.created_at,
+                details={
+                    "execution_id": execution.execution_id,
+                    "playbook": execution.playbook_name,
+                },
             )
         )
     db.wake_scheduler(session)
@@ -193,13 +175,12 @@ def _start(
         "execution.start",
         "execution",
         execution.execution_id,
-        playbook=playbook.name,
-        version=version.version,
-        service_id=service_id,
-        state=state,
-        reason=request.reason,
+        playbook=execution.playbook_name,
+        version=execution.version,
+        service_id=execution.service_id,
+        state=execution.state,
+        reason=execution.reason,
     )
-    return execution
 
 
 def _runaway(

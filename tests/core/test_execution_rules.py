@@ -59,6 +59,11 @@ def test_timeout_approval_proceeds_and_required_expires() -> None:
     assert (window.deadline, window.on_deadline) == (NOW + timedelta(hours=4), "cancel")
 
 
+def test_a_forced_approval_never_runs_on_silence() -> None:
+    window = approval_window(Approval("timeout", 30), NOW, timedelta(hours=4), True)
+    assert (window.deadline, window.on_deadline) == (NOW + timedelta(hours=4), "cancel")
+
+
 def test_an_approver_other_than_the_requester_may_decide_once_before_the_deadline() -> None:
     deadline = NOW + timedelta(minutes=30)
     assert may_decide(
