@@ -15,6 +15,9 @@ KINDS = (
     "maintenance.started",
     "maintenance.ended",
     "execution.approval_requested",
+    "execution.refused",
+    "execution.failed",
+    "execution.escalated",
 )
 
 

@@ -52,7 +52,7 @@ class WindowFacts:
 
 @dataclass(frozen=True)
 class ExecutionFacts:
-    """A playbook execution waiting for a human: what will run, on what, and why."""
+    """A playbook execution: what runs (or ran), on what, why, and how it ended."""
 
     execution_id: int
     playbook: str
@@ -69,6 +69,7 @@ class ExecutionFacts:
     decided_at: datetime | None = None
     # The approval page (MEDIC_BASE_URL/approvals/{token}).
     approval_url: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,11 @@ class Message:
                 f"Approval needed: run playbook {self.execution.playbook!r} on {name}"
                 f" (requested by {self.execution.requested_by})"
             )
+        if self.kind in ("execution.failed", "execution.escalated") and self.execution:
+            verb = "failed and needs a human" if self.kind == "execution.escalated" else "failed"
+            return f"Playbook {self.execution.playbook!r} on {name} {verb}"
+        if self.kind == "execution.refused":
+            return f"Playbook {self.details.get('playbook')!r} on {name} refused: runaway loop"
         return f"{name}: {self.kind}"
 
     def as_json(self) -> dict[str, Any]:

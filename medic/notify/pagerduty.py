@@ -29,12 +29,22 @@ SEVERITY_BY_PRIORITY = {
 }
 MAX_SUMMARY = 1024
 # An approval request is sent on the alert's own dedup_key: PagerDuty adds it to the
-# open incident, with the link to the approval page, instead of opening another.
-KINDS = ("alert.opened", "alert.resolved", "execution.approval_requested")
+# open incident, with the link to the approval page, instead of opening another. An
+# escalated playbook failure is an incident of its own: someone must act now.
+TRIGGERS = ("alert.opened", "execution.approval_requested", "execution.escalated")
+KINDS = (*TRIGGERS, "alert.resolved")
 
 
 def dedup_key_for(alert_id: int) -> str:
     return f"medic-alert-{alert_id}"
+
+
+def _dedup_key(message: Message) -> str | None:
+    if message.kind == "execution.escalated" and message.execution is not None:
+        return f"medic-execution-{message.execution.execution_id}"
+    if message.alert is None:
+        return None
+    return str(message.opened_reference.get("dedup_key") or dedup_key_for(message.alert.alert_id))
 
 
 class PagerDutySender:
@@ -46,17 +56,15 @@ class PagerDutySender:
         routing_key = target.config.get("routing_key") or self.settings.pagerduty_routing_key
         if not routing_key:
             return Outcome.refused("no PagerDuty routing key: set PAGERDUTY_ROUTING_KEY")
-        if message.alert is None or message.kind not in KINDS:
+        dedup_key = _dedup_key(message) if message.kind in KINDS else None
+        if dedup_key is None:
             return Outcome.refused(f"PagerDuty takes alerts, not {message.kind}")
-        dedup_key = str(
-            message.opened_reference.get("dedup_key") or dedup_key_for(message.alert.alert_id)
-        )
         try:
             client = self._client(routing_key)
         except pagerduty.UrlError as exc:
             return Outcome.refused(f"PAGERDUTY_BASE_URL is not usable: {exc}")
         try:
-            if message.kind in ("alert.opened", "execution.approval_requested"):
+            if message.kind in TRIGGERS:
                 returned = client.trigger(
                     message.summary()[:MAX_SUMMARY],
                     message.service.heartbeat_name if message.service else "medic",
@@ -122,6 +130,13 @@ def _details(message: Message) -> dict[str, Any]:
             alert_id=message.alert.alert_id,
             since=message.alert.created_date.isoformat(),
             consecutive_failures=message.details.get("consecutive_failures"),
+        )
+    if message.execution is not None:
+        details.update(
+            execution_id=message.execution.execution_id,
+            playbook=message.execution.playbook,
+            execution_state=message.execution.state,
+            execution_error=message.execution.error,
         )
     return details
 

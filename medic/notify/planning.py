@@ -26,7 +26,8 @@ from medic.ops.routing_plan import load_plan
 log = logging.getLogger("medic.notify")
 
 BUILT_IN_TARGETS = ("slack", "pagerduty")
-ALERT_KINDS = ("alert.opened", "alert.resolved")
+# What may page: incidents, and a playbook that failed and asked for a human.
+PAGING_KINDS = ("alert.opened", "alert.resolved", "execution.escalated")
 
 
 def plan_deliveries(
@@ -90,8 +91,8 @@ def choose_targets(
         mode, targets = "all", _built_in_defaults(settings)
     else:
         mode, targets = plan.mode, _resolve(session, plan.targets)
-    if notification.kind not in ALERT_KINDS:
-        # PagerDuty is for incidents; maintenance news goes to the chat and hooks.
+    if notification.kind not in PAGING_KINDS:
+        # PagerDuty is for incidents; maintenance and playbook news go to the chat and hooks.
         targets = [t for t in targets if t.kind != "pagerduty"]
     return mode, targets
 

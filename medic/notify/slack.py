@@ -1,6 +1,6 @@
 """Slack channel messages: an alert with buttons, edited in place when it recovers;
 maintenance windows opening and closing; a playbook execution waiting for Accept or
-Decline.
+Decline, and one that failed, escalated or was refused by the circuit breaker.
 
 The channel is the target's own (`config.channel`), else the service team's, else
 SLACK_CHANNEL_ID. One attempt per call: the delivery engine retries what is worth it
@@ -23,6 +23,7 @@ from medic.net.tls import client_ssl_context
 from medic.notify.message import Message, Outcome, Target
 from medic.slack.approval_blocks import approval_blocks
 from medic.slack.blocks import alert_blocks, maintenance_blocks, recovered_blocks
+from medic.slack.execution_blocks import execution_notice_blocks
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
         return maintenance_blocks(message)
     if message.kind == "execution.approval_requested":
         return approval_blocks(message)
+    if message.kind.startswith("execution."):
+        return execution_notice_blocks(message)
     return [{"type": "section", "text": {"type": "mrkdwn", "text": message.summary()}}]
 
 

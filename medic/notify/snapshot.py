@@ -114,6 +114,7 @@ def _execution_facts(
         approval_deadline=execution.approval_deadline,
         decided_by=execution.decided_by,
         decided_at=execution.decided_at,
+        error=execution.error,
         approval_url=(
             f"{settings.medic_base_url.rstrip('/')}/approvals/{execution.approval_token}"
             if execution.approval_token

@@ -136,8 +136,18 @@ def execute_playbook(
                 execution.wake_at = window.deadline
             _start(db, session, actor, execution)
             return execution
-    # Outside the transaction that read the history: the refusal is audited on its own.
+    # Outside the transaction that read the history: the refusal is recorded on its own,
+    # in the audit log and, through the outbox, in the team's channel.
     with db.session() as session:
+        session.add(
+            Notification(
+                kind="execution.refused",
+                service_id=service_id,
+                alert_id=alert_id,
+                created_at=now,
+                details={"playbook": name, "reason": refusal, "requested_by": actor.name},
+            )
+        )
         audit.record(
             session,
             actor,

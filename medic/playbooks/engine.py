@@ -34,7 +34,14 @@ from medic.core.sealing import SealBroken
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.db import Database
 from medic.metrics import PLAYBOOK_EXECUTIONS, PLAYBOOK_STEP_DURATION
-from medic.models import Execution, ExecutionStep, HeartbeatEvent, PlaybookVersion, Service
+from medic.models import (
+    Execution,
+    ExecutionStep,
+    HeartbeatEvent,
+    Notification,
+    PlaybookVersion,
+    Service,
+)
 from medic.ops import audit
 from medic.ops.actor import SYSTEM
 from medic.ops.errors import MedicError
@@ -282,6 +289,20 @@ def _record(db: Database, claim: _Claim, outcome: StepResult | _Later, now: date
             if on_failure == "escalate":
                 error += " (escalated to a human)"
             _finish(session, execution, "failed", now, error=error)
+            # The team hears of it; an escalation also pages (its own PagerDuty incident).
+            session.add(
+                Notification(
+                    kind="execution.escalated" if on_failure == "escalate" else "execution.failed",
+                    service_id=execution.service_id,
+                    alert_id=execution.alert_id,
+                    created_at=now,
+                    details={
+                        "execution_id": execution.execution_id,
+                        "playbook": execution.playbook_name,
+                        "step": claim.step.name,
+                    },
+                )
+            )
             return Next()
         execution.next_step += 1
         execution.wake_at = now
