@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 import pytest
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
@@ -36,25 +31,10 @@ from medic.db import Database
 from medic.detection.scheduler import Scheduler
 from medic.models import Alert, Notification, Service
 from medic.runtime import Medic
+from tests.processes import REDIS_URL, Spawn, wait_for
 from tests.support import Clock
 
-REDIS_URL = os.environ.get("MEDIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-MEDIC = Path(sys.executable).with_name("medic")
-T = TypeVar("T")
-
 postgres_only = pytest.mark.parametrize("backend", ["postgres"])
-
-
-def wait_for(what: str, probe: Callable[[], T], timeout: float) -> T:
-    """Poll `probe` until it returns something truthy; fail after `timeout` real seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what} (last: {value!r})")
-        time.sleep(0.02)
 
 
 def alerts(medic: Medic) -> list[Alert]:
@@ -112,20 +92,6 @@ def start_background(medic: Medic) -> Iterator[Callable[..., Background]]:
     for _, own in started:
         if own is not None:
             own.dispose()
-
-
-@pytest.fixture
-def redis_namespace() -> Iterator[str]:
-    """A broker namespace of this test's own; its Redis keys are deleted afterwards."""
-    namespace = f"medic-test-{uuid.uuid4().hex[:12]}"
-    yield namespace
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(connection.scan_iter(match=f"{namespace}*"))
-        if keys:
-            connection.delete(*keys)
-    finally:
-        connection.close()
 
 
 def beat(client: TestClient, headers: dict[str, str], name: str, status: str = "UP") -> None:
@@ -252,43 +218,6 @@ def test_three_schedulers_and_two_workers_make_one_alert_per_incident(
     assert deliveries(caplog.records) == expected
 
 
-@pytest.fixture
-def spawn(
-    medic: Medic, redis_namespace: str, tmp_path: Path
-) -> Iterator[Callable[[str, str], subprocess.Popen[bytes]]]:
-    """Start `medic worker` / `medic scheduler` on this test's database and namespace,
-    its output in tmp_path/<name>.log; every process is ended at teardown."""
-    processes: list[subprocess.Popen[bytes]] = []
-    env = {
-        **os.environ,
-        "DATABASE_URL": medic.settings.libpq_url,
-        "REDIS_URL": REDIS_URL,
-        "MEDIC_BROKER_NAMESPACE": redis_namespace,
-        "MEDIC_WORKER_THREADS": "2",
-        "MEDIC_TIMEZONE": "UTC",
-        "LOG_LEVEL": "INFO",
-    }
-
-    def start(command: str, name: str) -> subprocess.Popen[bytes]:
-        with (tmp_path / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(
-                [str(MEDIC), command], env=env, cwd=tmp_path, stdout=log, stderr=log
-            )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def delivered_lines(log: Path, notification_id: int) -> int:
     count = 0
     for line in log.read_text(errors="replace").splitlines():
@@ -305,7 +234,7 @@ def test_killing_a_worker_mid_message_loses_nothing(
     register: Callable[..., dict[str, Any]],
     write_headers: dict[str, str],
     redis_namespace: str,
-    spawn: Callable[[str, str], subprocess.Popen[bytes]],
+    spawn: Spawn,
     tmp_path: Path,
 ) -> None:
     # The subprocesses see real time, so nothing here travels: the pass is just run later.
