@@ -31,7 +31,12 @@ from tests.cli import medic_cli  # noqa: F401  (shared fixture)
 from tests.support import Clock, RecordingScheduler
 
 # Fixture modules shared by several test packages.
-pytest_plugins = ["tests.processes"]
+pytest_plugins = [
+    "tests.processes",
+    "tests.fakes.slack",
+    "tests.fakes.receiver",
+    "tests.fakes.pagerduty",
+]
 
 PG_ADMIN_URL = os.environ.get("MEDIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MEDIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
