@@ -47,7 +47,7 @@ class Background:
             self.scheduler = Scheduler(
                 db,
                 settings,
-                self.actors.send_notification,
+                self.actors.send_notifications,
                 self.actors.send_periodic,
                 self.actors.send_delivery,
                 self.actors.send_execution,

@@ -231,6 +231,6 @@ def clock() -> Iterator[Clock]:
 def scheduler(medic: Medic) -> RecordingScheduler:
     sent: list[int] = []
     jobs: list[str] = []
-    instance = RecordingScheduler(medic.db, medic.settings, sent.append, jobs.append)
+    instance = RecordingScheduler(medic.db, medic.settings, sent.extend, jobs.append)
     instance.sent, instance.jobs = sent, jobs
     return instance

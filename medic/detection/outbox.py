@@ -37,7 +37,7 @@ def resend_after(attempts: int) -> timedelta:
 
 
 def relay(
-    db: Database, send: Callable[[int], None], now: datetime, everything: bool = False
+    db: Database, send: Callable[[list[int]], None], now: datetime, everything: bool = False
 ) -> int:
     """Send undelivered notifications never sent or due to be sent again (`everything`:
     all undelivered ones, at a scheduler's start)."""
@@ -58,8 +58,8 @@ def relay(
                     or_(col(Notification.resend_at).is_(None), col(Notification.resend_at) <= now)
                 )
             rows = session.exec(statement).all()
-            for notification_id, _ in rows:
-                send(notification_id)
+            if rows:
+                send([notification_id for notification_id, _ in rows])
             update_rows(
                 session.connection(),
                 Notification.__table__,  # type: ignore[attr-defined]

@@ -67,14 +67,14 @@ class Scheduler:
         self,
         db: Database,
         settings: Settings,
-        send_notification: Callable[[int], None],
+        send_notifications: Callable[[list[int]], None],
         run_job: Callable[[str], None],
         send_delivery: Callable[[int], None] | None = None,
         send_execution: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
-        self.send_notification = send_notification
+        self.send_notifications = send_notifications
         self.send_delivery = send_delivery
         self.send_execution = send_execution
         self.triggers = Triggers(db, settings)
@@ -107,8 +107,8 @@ class Scheduler:
                         session, services, now, self.settings.medic_timezone, windows, counts
                     )
             sending = time.perf_counter()
-            for notification_id in counts.to_send:
-                self.send_notification(notification_id)
+            if counts.to_send:
+                self.send_notifications(list(counts.to_send))
             send_seconds += time.perf_counter() - sending
             sent += len(counts.to_send)
             counts.to_send.clear()
@@ -119,7 +119,7 @@ class Scheduler:
             self.db, self.periodic_schedules, self.settings.medic_timezone, now
         ):
             self.run_job(job)
-        sent += outbox.relay(self.db, self.send_notification, now)
+        sent += outbox.relay(self.db, self.send_notifications, now)
         if self.send_delivery is not None:
             outbox.relay_deliveries(self.db, self.send_delivery, now)
         if self.send_execution is not None:
@@ -207,7 +207,7 @@ class Scheduler:
         """Pass, sleep, repeat, until `stop()`. Errors are logged; the loop goes on."""
         try:
             now = datetime.now(UTC)
-            outbox.relay(self.db, self.send_notification, now, everything=True)
+            outbox.relay(self.db, self.send_notifications, now, everything=True)
             if self.send_delivery is not None:
                 outbox.relay_deliveries(self.db, self.send_delivery, now, everything=True)
         except Exception:

@@ -56,7 +56,7 @@ def test_a_failed_webhook_is_retried_by_the_worker_a_second_later(
     background.start()
     try:
         for notification_id in scheduler.sent:
-            background.actors.send_notification(notification_id)
+            background.actors.send_notifications([notification_id])
         webhook_receiver.wait_for(2, timeout=15)
         deadline = time.monotonic() + 10
         while postman.deliveries()[0].status != "sent" and time.monotonic() < deadline:

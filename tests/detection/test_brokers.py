@@ -63,7 +63,7 @@ def test_a_notification_is_delivered_over_each_broker(
     background = Background(settings, medic.db, scheduler=False, broker_namespace=namespace)
     background.start()
     try:
-        background.actors.send_notification(notification_id)
+        background.actors.send_notifications([notification_id])
         deadline = time.monotonic() + 10
         while not _delivered(medic, notification_id) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -116,3 +116,28 @@ def test_the_retention_job_runs_on_a_worker(
 def _event_count(medic: Medic) -> int:
     with medic.db.session() as session:
         return len(session.exec(select(HeartbeatEvent)).all())
+
+
+def test_a_burst_of_notifications_travels_fifty_to_a_message_and_each_is_planned(
+    medic: Medic,
+) -> None:
+    with medic.db.session() as session:
+        burst = [
+            Notification(kind="maintenance.started", created_at=datetime.now(UTC))
+            for _ in range(120)
+        ]
+        session.add_all(burst)
+        session.flush()
+        ids = [n.notification_id for n in burst if n.notification_id is not None]
+    background = Background(
+        medic.settings, medic.db, broker_namespace=f"medic-test-{uuid.uuid4().hex[:8]}"
+    )
+    queue = background.actors.notify.queue_name
+    background.actors.send_notifications(ids)
+    assert background.broker.queues[queue].qsize() == 3
+    background.start()
+    try:
+        background.broker.join(queue, timeout=10_000)
+        assert all(_delivered(medic, notification_id) for notification_id in ids)
+    finally:
+        background.stop()

@@ -255,7 +255,7 @@ def test_killing_a_worker_mid_message_loses_nothing(
         locker_pid = locker.info.backend_pid
         broker = RedisBroker(url=REDIS_URL, namespace=redis_namespace)
         try:
-            declare_actors(broker, medic.db, settings, redis_namespace).send_notification(nid)
+            declare_actors(broker, medic.db, settings, redis_namespace).send_notifications([nid])
         finally:
             broker.close()
 

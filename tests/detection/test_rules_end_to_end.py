@@ -380,9 +380,9 @@ def test_a_backlog_waiting_to_be_resent_does_not_hold_back_new_notifications(
             )
         session.add(Notification(kind="maintenance.ended"))
     sent: list[int] = []
-    assert outbox.relay(medic.db, sent.append, now) == 1
+    assert outbox.relay(medic.db, sent.extend, now) == 1
     assert sent == [5]
-    assert outbox.relay(medic.db, sent.append, now, everything=True) == 5
+    assert outbox.relay(medic.db, sent.extend, now, everything=True) == 5
 
 
 def test_a_service_that_cannot_be_evaluated_does_not_stop_the_others(
