@@ -15,6 +15,7 @@ from medic import __version__
 from medic.api import approvals, errors, health, ping, v1, v2
 from medic.api.middleware import MedicMiddleware
 from medic.config import Settings
+from medic.mcp_server.http import McpEndpoint
 from medic.runtime import Medic
 from medic.slack.routes import slack_router
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, medic: Medic | None = None) -> 
         from medic.config import get_settings
 
         medic = Medic(settings or get_settings())
+    mcp = McpEndpoint(medic)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +62,8 @@ def create_app(settings: Settings | None = None, medic: Medic | None = None) -> 
         health.active_alerts.medic = medic
         socket = await _slack_socket_mode(medic)
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             if socket is not None:
                 await socket.close_async()
@@ -83,5 +86,7 @@ def create_app(settings: Settings | None = None, medic: Medic | None = None) -> 
     app.include_router(v1.router, prefix="/v1")
     app.include_router(slack_router(medic))
     app.include_router(approvals.router)
+    # Last, and as exact paths (/mcp and its metadata), never a catch-all mount.
+    app.router.routes.extend(mcp.routes())
     app.add_middleware(MedicMiddleware, max_body_bytes=medic.settings.medic_max_body_bytes)
     return app

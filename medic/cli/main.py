@@ -8,6 +8,7 @@ HTTP with `MEDIC_URL` and `MEDIC_API_KEY`, exactly like any other API client.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -164,6 +165,19 @@ def worker() -> None:
 def scheduler() -> None:
     """Run the detection scheduler; any number may run against one database."""
     _run_background(worker=False, scheduler=True, name="scheduler")
+
+
+@cli.command("mcp")
+def mcp() -> None:
+    """Serve MCP over stdio for an AI assistant, as the key in MEDIC_API_KEY: from the
+    database, or relayed to the Medic at MEDIC_URL when that is set."""
+    from medic.mcp_server.stdio import StartupError, serve
+
+    try:
+        serve(os.environ, settings_or_exit)
+    except StartupError as exc:
+        click.echo(f"medic mcp: {exc}", err=True)
+        sys.exit(2)
 
 
 cli.add_command(keys)

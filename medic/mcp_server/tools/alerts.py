@@ -1,0 +1,62 @@
+"""Alerts: list them (open ones first of all), acknowledge one."""
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
+from pydantic import Field
+
+from medic.mcp_server.backend import Backend, backend_of
+from medic.mcp_server.inputs import AlertId, Offset, ServiceName, page_size
+from medic.mcp_server.schemas import AlertList, AlertView
+from medic.mcp_server.tools.define import define
+from medic.mcp_server.tools.hints import ACKNOWLEDGE, READ
+from medic.models import Alert
+from medic.ops import alerts, services
+from medic.ops.actor import Actor
+
+
+def alert_views(backend: Backend, actor: Actor, rows: list[Alert]) -> list[AlertView]:
+    """Alerts with their service's heartbeat name, which is what the other tools take."""
+    names = {
+        service_id: services.get_service(backend.db, actor, service_id).heartbeat_name
+        for service_id in {alert.service_id for alert in rows}
+    }
+    return [AlertView.of(alert, names.get(alert.service_id)) for alert in rows]
+
+
+def list_alerts(
+    ctx: Context,
+    active: Annotated[
+        bool | None,
+        Field(description="true (default): open alerts only; false: closed ones; null: all"),
+    ] = True,
+    service: Annotated[ServiceName | None, Field(description="only this service's alerts")] = None,
+    limit: Annotated[int, page_size(50, 500)] = 50,
+    offset: Offset = 0,
+) -> AlertList:
+    """Alerts, newest first. An alert opens when a service is late or reports a
+    failure and closes when it recovers; `acknowledged_by` says someone is on it."""
+    backend = backend_of(ctx)
+    actor = backend.actor()
+    service_id = services.get_service(backend.db, actor, service).service_id if service else None
+    rows, total = alerts.list_alerts(
+        backend.db, actor, active=active, service_id=service_id, limit=limit, offset=offset
+    )
+    return AlertList(items=alert_views(backend, actor, rows), total=total)
+
+
+def acknowledge_alert(ctx: Context, alert_id: AlertId) -> AlertView:
+    """Mark an open alert as acknowledged (someone is on it), in your key's name. It
+    silences nothing (mute_service does); acknowledging again keeps the first one."""
+    backend = backend_of(ctx)
+    actor = backend.actor()
+    alert = alerts.acknowledge(backend.db, actor, alert_id)
+    return alert_views(backend, actor, [alert])[0]
+
+
+def tools() -> list[Tool]:
+    return [
+        define(list_alerts, "List alerts", READ),
+        define(acknowledge_alert, "Acknowledge an alert", ACKNOWLEDGE),
+    ]

@@ -1,0 +1,125 @@
+"""Silencing notifications: mute and unmute a service, open a maintenance window.
+Both silence notifications only; detection goes on and states still change."""
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
+from pydantic import AwareDatetime, Field
+
+from medic.mcp_server.backend import backend_of
+from medic.mcp_server.inputs import Duration, Reason, ServiceName, duration_of
+from medic.mcp_server.schemas import ServiceView
+from medic.mcp_server.tools.define import define
+from medic.mcp_server.tools.hints import SILENCE, UNMUTE
+from medic.ops import maintenance
+from medic.ops import services as service_ops
+from medic.ops.errors import InvalidInput
+from medic.ops.maintenance import WindowSpec, WindowView
+
+
+def mute_service(
+    ctx: Context, service: ServiceName, duration: Duration, reason: Reason
+) -> ServiceView:
+    """Silence a service's notifications for a while, e.g. during a known outage or a
+    deploy. Detection goes on (its state and alerts still change); it unmutes itself
+    when `duration` passes. Muting again restarts the duration from now."""
+    backend = backend_of(ctx)
+    muted = service_ops.mute(
+        backend.db,
+        backend.actor(),
+        service,
+        duration_of(duration),
+        reason,
+        backend.settings.alert_auto_unmute_hours,
+    )
+    return ServiceView.of(muted)
+
+
+def unmute_service(ctx: Context, service: ServiceName) -> ServiceView:
+    """Resume a muted service's notifications now. If it went down while muted, that
+    is announced at once."""
+    backend = backend_of(ctx)
+    return ServiceView.of(service_ops.unmute(backend.db, backend.actor(), service))
+
+
+def create_maintenance_window(
+    ctx: Context,
+    name: Annotated[
+        str, Field(min_length=1, max_length=255, description="a short title, e.g. 'db upgrade'")
+    ],
+    reason: Reason,
+    services: Annotated[
+        list[ServiceName] | None,
+        Field(
+            min_length=1, max_length=200, description="heartbeat names of the services it covers"
+        ),
+    ] = None,
+    all_services: Annotated[
+        bool, Field(description="true: cover every service (then leave `services` out)")
+    ] = False,
+    starts_at: Annotated[
+        AwareDatetime | None,
+        Field(description="one-time window: when it opens, ISO 8601 with offset; default now"),
+    ] = None,
+    ends_at: Annotated[
+        AwareDatetime | None,
+        Field(description="one-time window: when it closes (or give `duration`)"),
+    ] = None,
+    duration: Annotated[
+        Duration | None,
+        Field(
+            description="one-time: how long from starts_at, instead of ends_at; "
+            "recurring: how long each occurrence lasts. E.g. '2h'"
+        ),
+    ] = None,
+    cron_expression: Annotated[
+        str | None,
+        Field(
+            max_length=255,
+            description="recurring window: five-field cron at which each occurrence opens, "
+            "e.g. '0 2 * * 0' (Sundays at 02:00); needs `duration`",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None, Field(max_length=64, description="IANA zone for the cron; default the server's")
+    ] = None,
+) -> WindowView:
+    """Silence notifications for some services (or all) during planned work: once
+    (starts_at .. ends_at, or starts_at + duration) or on a schedule (cron_expression +
+    duration). Medic announces its start and end; states still change inside it."""
+    backend = backend_of(ctx)
+    actor = backend.actor()
+    if all_services == bool(services):
+        raise InvalidInput("name the `services` it covers, or set all_services (not both)")
+    service_ids = (
+        None
+        if all_services
+        else [service_ops.get_service(backend.db, actor, n).service_id for n in services or ()]
+    )
+    length = duration_of(duration) if duration else None
+    common = {"name": name, "reason": reason, "service_ids": service_ids, "timezone": timezone}
+    if cron_expression is not None:
+        if starts_at or ends_at:
+            raise InvalidInput("a recurring window takes cron_expression and duration only")
+        if length is None:
+            raise InvalidInput("a recurring window needs duration (of each occurrence)")
+        minutes = math.ceil(length.total_seconds() / 60)
+        spec = WindowSpec(**common, cron_expression=cron_expression, duration_minutes=minutes)
+    else:
+        if (ends_at is None) == (length is None):
+            raise InvalidInput("a one-time window needs ends_at or duration (one of them)")
+        opens = starts_at or datetime.now(UTC)
+        spec = WindowSpec(**common, starts_at=opens, ends_at=ends_at or opens + length)
+    window = maintenance.create_window(backend.db, actor, spec, backend.settings.medic_timezone)
+    return WindowView.of(window)
+
+
+def tools() -> list[Tool]:
+    return [
+        define(mute_service, "Mute a service", SILENCE),
+        define(unmute_service, "Unmute a service", UNMUTE),
+        define(create_maintenance_window, "Create a maintenance window", SILENCE),
+    ]

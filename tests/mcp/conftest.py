@@ -1,0 +1,159 @@
+"""Fixtures for the MCP server, driven through the official MCP client (ClientSession):
+
+* `medic_server`: the real API (create_app) served by uvicorn on 127.0.0.1, a free
+  port, in a thread; `/mcp` on it is what an assistant's HTTP client talks to.
+* `connect(key)`: a ClientSession over streamable HTTP to that server, as `key`.
+* `spawn(key, **env)`: `medic mcp` started as a subprocess (the console script), with
+  the environment pointing at this test's database; a ClientSession over its stdio.
+
+Every wait is bounded: uvicorn's start and stop, the subprocess, each MCP request.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import uvicorn
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult
+
+from medic.api.app import create_app
+from medic.config import Settings
+from medic.models import Alert, Service
+from medic.ops import services
+from medic.ops.actor import cli_operator
+from medic.runtime import Medic
+
+MEDIC = str(Path(sys.executable).with_name("medic"))
+REQUEST_TIMEOUT = 30.0
+Connect = Callable[[str | None], AbstractAsyncContextManager[ClientSession]]
+Spawn = Callable[..., AbstractAsyncContextManager[ClientSession]]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def medic_server(medic: Medic) -> Iterator[str]:
+    """The API on a real socket; yields its base URL (http://127.0.0.1:PORT)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(create_app(medic=medic), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(15)
+    listener.close()
+
+
+def bearer(key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+@pytest.fixture
+def connect(medic_server: str) -> Connect:
+    @asynccontextmanager
+    async def session(key: str | None) -> AsyncIterator[ClientSession]:
+        timeout = httpx2.Timeout(REQUEST_TIMEOUT)
+        async with (
+            httpx2.AsyncClient(headers=bearer(key), timeout=timeout) as http,
+            streamable_http_client(f"{medic_server}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write, read_timeout_seconds=REQUEST_TIMEOUT) as client,
+        ):
+            await client.initialize()
+            yield client
+
+    return session
+
+
+def medic_env(settings: Settings, key: str | None, **extra: str) -> dict[str, str]:
+    """What `medic mcp` reads: this test's database and settings, and the key."""
+    env = {
+        "DATABASE_URL": str(settings.database_url),
+        "MEDIC_TIMEZONE": settings.medic_timezone,
+        "MEDIC_BASE_URL": settings.medic_base_url,
+        "MEDIC_RATE_LIMITER_TYPE": "memory",
+        "LOG_LEVEL": "WARNING",
+        "MEDIC_URL": "",
+    }
+    if key is not None:
+        env["MEDIC_API_KEY"] = key
+    return {**env, **extra}
+
+
+@pytest.fixture
+def spawn(settings: Settings, tmp_path: Path) -> Spawn:
+    """`medic mcp` as an assistant starts it (cwd without a .env file)."""
+
+    @asynccontextmanager
+    async def session(key: str, **extra: str) -> AsyncIterator[ClientSession]:
+        params = StdioServerParameters(
+            command=MEDIC, args=["mcp"], env=medic_env(settings, key, **extra), cwd=tmp_path
+        )
+        async with (
+            stdio_client(params) as (read, write),
+            ClientSession(read, write, read_timeout_seconds=REQUEST_TIMEOUT) as client,
+        ):
+            await client.initialize()
+            yield client
+
+    return session
+
+
+@pytest.fixture
+def add_service(medic: Medic) -> Callable[..., Service]:
+    """Register a service through the operations layer (as an operator would)."""
+
+    def add(name: str = "nightly-backup", **fields: Any) -> Service:
+        spec = services.ServiceSpec(heartbeat_name=name, alert_interval=5, **fields)
+        return services.register(medic.db, cli_operator(), spec, "UTC").service
+
+    return add
+
+
+@pytest.fixture
+def open_alert(medic: Medic) -> Callable[[Service], int]:
+    """An open alert on a service, as detection writes it."""
+
+    def open_one(service: Service) -> int:
+        with medic.db.session() as session:
+            alert = Alert(service_id=service.service_id, active=True, alert_name="late heartbeat")
+            session.add(alert)
+            session.flush()
+            assert alert.alert_id is not None
+            return alert.alert_id
+
+    return open_one
+
+
+def result(answer: CallToolResult) -> dict[str, Any]:
+    """A successful tool call's structured content."""
+    assert not answer.is_error, answer.content
+    assert answer.structured_content is not None
+    return answer.structured_content
+
+
+def error(answer: CallToolResult) -> str:
+    """A failed tool call's message."""
+    assert answer.is_error, answer.structured_content
+    return " ".join(getattr(block, "text", "") for block in answer.content)
