@@ -96,7 +96,7 @@ def main() -> None:
 
             broker = make_broker(settings, namespace)
             actors = declare_actors(broker, db, settings, namespace)
-            scheduler = Scheduler(db, settings, actors.send_notifications, lambda _job: None)
+            scheduler = Scheduler(db, settings, actors)
             scheduler.run_pass()  # creates the periodic job rows once
 
             idle = [scheduler.run_pass().seconds for _ in range(args.passes)]
@@ -159,13 +159,19 @@ def measure_delays(
     enqueued: dict[int, float] = {}
     lock = threading.Lock()
 
-    def send(notification_ids: list[int]) -> None:
-        actors.send_notifications(notification_ids)
-        with lock:
-            for notification_id in notification_ids:
-                enqueued.setdefault(notification_id, time.time())
+    class Timed:
+        """The actors, noting when each notification was enqueued."""
 
-    scheduler = Scheduler(db, settings, send, lambda _job: None)  # type: ignore[arg-type]
+        def send_notifications(self, notification_ids: list[int]) -> None:
+            actors.send_notifications(notification_ids)
+            with lock:
+                for notification_id in notification_ids:
+                    enqueued.setdefault(notification_id, time.time())
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(actors, name)
+
+    scheduler = Scheduler(db, settings, Timed())  # type: ignore[arg-type]
     listener = PostgresListener(libpq, db.wakeup)
     listener.start()
     scheduler.start()

@@ -44,14 +44,7 @@ class Background:
                 self.broker, worker_threads=settings.medic_worker_threads, worker_timeout=100
             )
         if scheduler:
-            self.scheduler = Scheduler(
-                db,
-                settings,
-                self.actors.send_notifications,
-                self.actors.send_periodic,
-                self.actors.send_delivery,
-                self.actors.send_execution,
-            )
+            self.scheduler = Scheduler(db, settings, self.actors)
             if not settings.is_sqlite:
                 self.listener = PostgresListener(settings.libpq_url, db.wakeup)
 

@@ -27,15 +27,18 @@ from medic.migrate import upgrade
 from medic.ops import keys
 from medic.ops.actor import cli_operator
 from medic.runtime import Medic
-from tests.cli import medic_cli  # noqa: F401  (shared fixture)
 from tests.support import Clock, RecordingScheduler
 
 # Fixture modules shared by several test packages.
 pytest_plugins = [
+    "tests.cli",
     "tests.processes",
+    "tests.postman",
+    "tests.playbook_runs",
     "tests.fakes.slack",
     "tests.fakes.receiver",
     "tests.fakes.pagerduty",
+    "tests.fakes.smtp",
 ]
 
 PG_ADMIN_URL = os.environ.get("MEDIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -229,8 +232,4 @@ def clock() -> Iterator[Clock]:
 
 @pytest.fixture
 def scheduler(medic: Medic) -> RecordingScheduler:
-    sent: list[int] = []
-    jobs: list[str] = []
-    instance = RecordingScheduler(medic.db, medic.settings, sent.extend, jobs.append)
-    instance.sent, instance.jobs = sent, jobs
-    return instance
+    return RecordingScheduler(medic.db, medic.settings)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import time_machine
 
+from medic.config import Settings
+from medic.db import Database
 from medic.detection.scheduler import Scheduler
 
 
@@ -29,8 +33,39 @@ class Clock:
         return self.now()
 
 
-class RecordingScheduler(Scheduler):
-    """The real scheduler; what it would enqueue is kept in `sent` and `jobs` instead."""
+@dataclass
+class Recorder:
+    """A scheduler's Dispatch that keeps what it would enqueue, for the test to do."""
 
-    sent: list[int]
-    jobs: list[str]
+    sent: list[int] = field(default_factory=list)
+    deliveries: list[int] = field(default_factory=list)
+    executions: list[int] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)
+
+    def send_notifications(self, notification_ids: Sequence[int]) -> None:
+        self.sent.extend(notification_ids)
+
+    def send_delivery(self, delivery_id: int, delay_seconds: float = 0) -> None:
+        self.deliveries.append(delivery_id)
+
+    def send_execution(self, execution_id: int, delay_seconds: float = 0) -> None:
+        self.executions.append(execution_id)
+
+    def send_periodic(self, job: str) -> None:
+        self.jobs.append(job)
+
+
+class RecordingScheduler(Scheduler):
+    """The real scheduler; what it would enqueue is kept in `recorded` instead."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.recorded = Recorder()
+        super().__init__(db, settings, self.recorded)
+
+    @property
+    def sent(self) -> list[int]:
+        return self.recorded.sent
+
+    @property
+    def jobs(self) -> list[str]:
+        return self.recorded.jobs

@@ -37,7 +37,7 @@ def resend_after(attempts: int) -> timedelta:
 
 
 def relay(
-    db: Database, send: Callable[[list[int]], None], now: datetime, everything: bool = False
+    db: Database, send: Callable[[Sequence[int]], None], now: datetime, everything: bool = False
 ) -> int:
     """Send undelivered notifications never sent or due to be sent again (`everything`:
     all undelivered ones, at a scheduler's start)."""

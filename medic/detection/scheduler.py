@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, func, or_, select, update
 
@@ -62,23 +63,22 @@ def _look_again_at_down_services(
     session.exec(statement)  # type: ignore[call-overload]
 
 
+class Dispatch(Protocol):
+    """Where a pass hands its work to workers: the Dramatiq actors (medic.actors.Actors)
+    in production; a recorder in tests."""
+
+    def send_notifications(self, notification_ids: Sequence[int]) -> None: ...
+    def send_delivery(self, delivery_id: int, delay_seconds: float = 0) -> None: ...
+    def send_execution(self, execution_id: int, delay_seconds: float = 0) -> None: ...
+    def send_periodic(self, job: str) -> None: ...
+
+
 class Scheduler:
-    def __init__(
-        self,
-        db: Database,
-        settings: Settings,
-        send_notifications: Callable[[list[int]], None],
-        run_job: Callable[[str], None],
-        send_delivery: Callable[[int], None] | None = None,
-        send_execution: Callable[[int], None] | None = None,
-    ) -> None:
+    def __init__(self, db: Database, settings: Settings, dispatch: Dispatch) -> None:
         self.db = db
         self.settings = settings
-        self.send_notifications = send_notifications
-        self.send_delivery = send_delivery
-        self.send_execution = send_execution
+        self.dispatch = dispatch
         self.triggers = Triggers(db, settings)
-        self.run_job = run_job
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -108,7 +108,7 @@ class Scheduler:
                     )
             sending = time.perf_counter()
             if counts.to_send:
-                self.send_notifications(list(counts.to_send))
+                self.dispatch.send_notifications(list(counts.to_send))
             send_seconds += time.perf_counter() - sending
             sent += len(counts.to_send)
             counts.to_send.clear()
@@ -118,12 +118,10 @@ class Scheduler:
         for job in periodic.claim_due_jobs(
             self.db, self.periodic_schedules, self.settings.medic_timezone, now
         ):
-            self.run_job(job)
-        sent += outbox.relay(self.db, self.send_notifications, now)
-        if self.send_delivery is not None:
-            outbox.relay_deliveries(self.db, self.send_delivery, now)
-        if self.send_execution is not None:
-            outbox.relay_executions(self.db, self.send_execution, now)
+            self.dispatch.send_periodic(job)
+        sent += outbox.relay(self.db, self.dispatch.send_notifications, now)
+        outbox.relay_deliveries(self.db, self.dispatch.send_delivery, now)
+        outbox.relay_executions(self.db, self.dispatch.send_execution, now)
         seconds = time.perf_counter() - started
         SCHEDULER_PASS_DURATION.observe(seconds)
         if counts.opened or counts.recovered or windows_changed:
@@ -207,9 +205,8 @@ class Scheduler:
         """Pass, sleep, repeat, until `stop()`. Errors are logged; the loop goes on."""
         try:
             now = datetime.now(UTC)
-            outbox.relay(self.db, self.send_notifications, now, everything=True)
-            if self.send_delivery is not None:
-                outbox.relay_deliveries(self.db, self.send_delivery, now, everything=True)
+            outbox.relay(self.db, self.dispatch.send_notifications, now, everything=True)
+            outbox.relay_deliveries(self.db, self.dispatch.send_delivery, now, everything=True)
         except Exception:
             log.exception("could not re-send undelivered notifications at start")
         while not self._stopping.is_set():

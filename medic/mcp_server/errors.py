@@ -42,8 +42,8 @@ def message(error: MedicError) -> str:
     return f"{error.kind}: {error.message}"
 
 
-def tool_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a tool so Medic's errors become tool errors; keeps the signature (schema)."""
+def _translated(fn: Callable[P, R], to: Callable[[MedicError], Exception]) -> Callable[P, R]:
+    """`fn`, with Medic's errors raised as `to(error)`; keeps the signature (schema)."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -53,25 +53,19 @@ def tool_errors(fn: Callable[P, R]) -> Callable[P, R]:
             error = as_medic_error(exc)
             if error is None:
                 raise
-            raise ToolError(message(error)) from None
+            raise to(error) from None
 
     return wrapper
+
+
+def tool_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a tool so Medic's errors become tool errors the model can read and retry."""
+    return _translated(fn, lambda error: ToolError(message(error)))
 
 
 def protocol_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Wrap a resource or prompt so Medic's errors become JSON-RPC errors."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            error = as_medic_error(exc)
-            if error is None:
-                raise
-            raise MCPError(code=_code(error), message=message(error)) from None
-
-    return wrapper
+    return _translated(fn, lambda error: MCPError(code=_code(error), message=message(error)))
 
 
 def _code(error: MedicError) -> int:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.cli import Run
-from tests.delivery.conftest import Postman
 from tests.fakes.receiver import Receiver
+from tests.postman import Postman
 
 
 @pytest.fixture

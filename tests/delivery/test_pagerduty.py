@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from medic.models import Alert
 from medic.runtime import Medic
-from tests.delivery.conftest import Postman
 from tests.fakes.pagerduty import FakePagerDuty
+from tests.postman import Postman
 
 ROUTING_KEY = "R" * 32
 

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medic.notify.attempts import RETRY_DELAYS_SECONDS
-from tests.delivery.conftest import Postman
 from tests.fakes.receiver import Receiver
+from tests.postman import Postman
 from tests.support import Clock
 
 

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from medic.background import Background
 from medic.config import Settings
 from medic.runtime import Medic
-from tests.delivery.conftest import Postman
 from tests.detection.test_brokers import _forget
 from tests.fakes.receiver import Receiver
+from tests.postman import Postman
 from tests.support import RecordingScheduler
 
 

@@ -32,7 +32,7 @@ from medic.detection.scheduler import Scheduler
 from medic.models import Alert, Notification, Service
 from medic.runtime import Medic
 from tests.processes import REDIS_URL, Spawn, wait_for
-from tests.support import Clock
+from tests.support import Clock, Recorder
 
 postgres_only = pytest.mark.parametrize("backend", ["postgres"])
 
@@ -240,7 +240,7 @@ def test_killing_a_worker_mid_message_loses_nothing(
     # The subprocesses see real time, so nothing here travels: the pass is just run later.
     register("nightly-backup", alert_interval=1)
     beat(client, write_headers, "nightly-backup")
-    offline = Scheduler(medic.db, settings, lambda _id: None, lambda _job: None)
+    offline = Scheduler(medic.db, settings, Recorder())
     assert offline.run_pass(datetime.now(UTC) + timedelta(minutes=2)).opened == 1
     (notification,) = notifications(medic, "alert.opened")
     nid = notification.notification_id

@@ -352,8 +352,7 @@ def test_retention_deletes_only_old_events_in_small_batches(
 def test_retention_is_triggered_once_per_scheduled_time_by_any_number_of_schedulers(
     medic: Medic, clock: Clock, scheduler: RecordingScheduler
 ) -> None:
-    other = RecordingScheduler(medic.db, medic.settings, [].append, [].append)
-    other.sent, other.jobs = [], []
+    other = RecordingScheduler(medic.db, medic.settings)
     scheduler.run_pass()
     other.run_pass()
     assert scheduler.jobs + other.jobs == []

@@ -1,21 +1,15 @@
-"""Fixtures for executions: a playbook applied over the API, and a Runner that does a
-worker's execution work inline (advance until nothing is due)."""
+"""Fixtures for executions: webhooks to 127.0.0.1 allowed, a secrets key, and an
+execution waiting for approval. Playbook runs themselves are in tests/playbook_runs."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlmodel import col, select
 
-from medic.models import Execution, ExecutionStep
-from medic.playbooks.engine import advance
-from medic.runtime import Medic
-from tests.fakes.receiver import Receiver, webhook_receiver  # noqa: F401
+from tests.fakes.receiver import Receiver
 
 SECRETS_KEY = base64.b64encode(bytes(range(32))).decode()
 
@@ -23,69 +17,6 @@ SECRETS_KEY = base64.b64encode(bytes(range(32))).decode()
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     return {"medic_allowed_webhook_hosts": "127.0.0.1", "medic_secrets_key": SECRETS_KEY}
-
-
-class Runner:
-    def __init__(self, medic: Medic) -> None:
-        self.medic = medic
-
-    def run(self, execution_id: int, rounds: int = 20) -> Execution:
-        """Advance while the execution has something to do now."""
-        for _ in range(rounds):
-            following = advance(self.medic.db, self.medic.settings, execution_id)
-            if following.in_seconds is None or following.in_seconds > 0:
-                break
-        return self.execution(execution_id)
-
-    def execution(self, execution_id: int) -> Execution:
-        with self.medic.db.session() as session:
-            execution = session.get(Execution, execution_id)
-            assert execution is not None
-            return execution
-
-    def steps(self, execution_id: int) -> list[ExecutionStep]:
-        with self.medic.db.session() as session:
-            return list(
-                session.exec(
-                    select(ExecutionStep)
-                    .where(ExecutionStep.execution_id == execution_id)
-                    .order_by(col(ExecutionStep.position))
-                ).all()
-            )
-
-    def due_now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-@pytest.fixture
-def runner(medic: Medic) -> Runner:
-    return Runner(medic)
-
-
-@pytest.fixture
-def apply_playbook(
-    client: TestClient, admin_headers: dict[str, str]
-) -> Callable[[str], dict[str, Any]]:
-    def apply(yaml_text: str) -> dict[str, Any]:
-        response = client.post(
-            "/v2/playbooks",
-            content=yaml_text,
-            headers={**admin_headers, "Content-Type": "application/yaml"},
-        )
-        assert response.status_code in (200, 201), response.text
-        return response.json()["results"]
-
-    return apply
-
-
-@pytest.fixture
-def execute(client: TestClient, write_headers: dict[str, str]) -> Callable[..., dict[str, Any]]:
-    def start(name: str, expect: int = 202, **body: Any) -> dict[str, Any]:
-        response = client.post(f"/v2/playbooks/{name}/execute", json=body, headers=write_headers)
-        assert response.status_code == expect, response.text
-        return response.json()
-
-    return start
 
 
 APPROVAL_PLAYBOOK = """
@@ -103,7 +34,7 @@ def pending(
     register: Callable[..., dict[str, Any]],
     apply_playbook: Callable[[str], dict[str, Any]],
     execute: Callable[..., dict[str, Any]],
-    webhook_receiver: Receiver,  # noqa: F811
+    webhook_receiver: Receiver,
 ) -> int:
     register("worker-1")
     apply_playbook(APPROVAL_PLAYBOOK.format(url=webhook_receiver.url))

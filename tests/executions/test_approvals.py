@@ -13,8 +13,8 @@ from medic.ops import executions
 from medic.ops.actor import Actor
 from medic.runtime import Medic
 from tests.conftest import auth
-from tests.executions.conftest import Runner
 from tests.fakes.receiver import Receiver
+from tests.playbook_runs import Runner
 from tests.support import Clock
 
 

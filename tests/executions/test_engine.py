@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from medic.models import AuditEntry
 from medic.runtime import Medic
-from tests.executions.conftest import Runner
 from tests.fakes.receiver import Receiver
+from tests.playbook_runs import Runner
 from tests.support import Clock
 
 TOKEN = "restart-token-4f7a9c"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.executions.conftest import SECRETS_KEY, Runner
+from tests.executions.conftest import SECRETS_KEY
+from tests.playbook_runs import Runner
 
 PLAYBOOK = """
 name: clear-cache

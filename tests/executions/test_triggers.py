@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from medic.models import Execution
 from medic.runtime import Medic
-from tests.executions.conftest import Runner
 from tests.fakes.receiver import Receiver
+from tests.playbook_runs import Runner
 from tests.support import Clock, RecordingScheduler
 
 PLAYBOOK = """
@@ -51,7 +51,7 @@ def test_a_matching_service_down_for_three_deadlines_starts_the_playbook_once(
         register(name, alert_interval=1)
         beat = {"heartbeat_name": name, "status": "UP"}
         assert client.post("/v2/heartbeats", json=beat, headers=write_headers).status_code == 201
-    other = RecordingScheduler(medic.db, medic.settings, [].append, [].append)
+    other = RecordingScheduler(medic.db, medic.settings)
 
     clock.advance(seconds=61)
     scheduler.run_pass()  # down: 1 missed deadline, alert opened

@@ -10,8 +10,8 @@ from typing import Any
 
 from medic.background import Background
 from medic.runtime import Medic
-from tests.executions.conftest import Runner
 from tests.fakes.receiver import Receiver
+from tests.playbook_runs import Runner
 
 PLAYBOOK = """
 name: poke

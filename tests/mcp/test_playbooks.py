@@ -14,11 +14,11 @@ from medic.models import Service
 from medic.ops import audit, playbooks
 from medic.ops.actor import cli_operator
 from medic.runtime import Medic
-from tests.delivery.conftest import Postman, postman  # noqa: F401
-from tests.executions.conftest import Runner
-from tests.fakes.receiver import Receiver, webhook_receiver  # noqa: F401
-from tests.fakes.slack import BOT_TOKEN, FakeSlack, fake_slack  # noqa: F401
+from tests.fakes.receiver import Receiver
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.mcp.conftest import Connect, error, result
+from tests.playbook_runs import Runner
+from tests.postman import Postman
 from tests.support import RecordingScheduler
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +40,7 @@ def mcp_approval() -> str:
 
 
 @pytest.fixture
-def settings_overrides(fake_slack: FakeSlack, mcp_approval: str) -> dict[str, Any]:  # noqa: F811
+def settings_overrides(fake_slack: FakeSlack, mcp_approval: str) -> dict[str, Any]:
     return {
         "slack_api_token": BOT_TOKEN,
         "slack_api_base_url": fake_slack.base_url,
@@ -54,7 +54,7 @@ def settings_overrides(fake_slack: FakeSlack, mcp_approval: str) -> dict[str, An
 def playbook(
     medic: Medic,
     add_service: Callable[..., Service],
-    webhook_receiver: Receiver,  # noqa: F811
+    webhook_receiver: Receiver,
 ) -> Callable[[str], str]:
     """worker-1, and restart-worker with the given approval setting."""
     add_service("worker-1")
@@ -77,9 +77,9 @@ async def test_a_request_waits_for_a_human_and_the_approval_request_lands_in_sla
     make_key: Callable[..., str],
     playbook: Callable[[str], str],
     scheduler: RecordingScheduler,
-    postman: Postman,  # noqa: F811
-    fake_slack: FakeSlack,  # noqa: F811
-    webhook_receiver: Receiver,  # noqa: F811
+    postman: Postman,
+    fake_slack: FakeSlack,
+    webhook_receiver: Receiver,
 ) -> None:
     async with connect(make_key("write", name="claude")) as mcp:
         requested = await _request(mcp, playbook("required"))
@@ -158,7 +158,7 @@ async def test_with_mcp_approval_playbook_it_runs_at_once_and_step_output_is_unt
     connect: Connect,
     make_key: Callable[..., str],
     playbook: Callable[[str], str],
-    webhook_receiver: Receiver,  # noqa: F811
+    webhook_receiver: Receiver,
 ) -> None:
     async with connect(make_key("write")) as mcp:
         requested = await _request(mcp, playbook("none"))

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 
 from medic.notify.message import AlertFacts, Message, ServiceFacts, WindowFacts
-from tests.fakes.receiver import webhook_receiver  # noqa: F401
-from tests.fakes.smtp import smtp_server, smtp_server_tls  # noqa: F401
 
 OPENED_AT = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
 RESOLVED_AT = datetime(2026, 11, 23, 14, 35, tzinfo=UTC)

@@ -16,7 +16,6 @@ from medic.models import Alert, AuditEntry, Service
 from medic.notify.message import AlertFacts, Message, ServiceFacts
 from medic.runtime import Medic
 from tests.fakes import slack as fakes
-from tests.fakes.slack import fake_slack, slack_signer  # noqa: F401
 
 CHANNEL = "C0ALERTS"
 ALICE = "U0ALICE"
@@ -30,7 +29,7 @@ def extra_settings() -> dict[str, Any]:
 
 @pytest.fixture
 def settings_overrides(
-    fake_slack: fakes.FakeSlack,  # noqa: F811
+    fake_slack: fakes.FakeSlack,
     extra_settings: dict[str, Any],
 ) -> dict[str, Any]:
     return {
@@ -90,8 +89,8 @@ class SlackDriver:
 @pytest.fixture
 def slack(
     client: TestClient,
-    slack_signer: fakes.SlackSigner,  # noqa: F811
-    fake_slack: fakes.FakeSlack,  # noqa: F811
+    slack_signer: fakes.SlackSigner,
+    fake_slack: fakes.FakeSlack,
 ) -> SlackDriver:
     return SlackDriver(client, slack_signer, fake_slack)
 

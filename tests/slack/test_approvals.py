@@ -18,10 +18,10 @@ from medic.notify.slack import SlackSender
 from medic.runtime import Medic
 from medic.slack.approval_blocks import ACCEPT_ACTION, DECLINE_ACTION
 from medic.slack.commands import Run, parse
-from tests.delivery.conftest import Postman, postman  # noqa: F401
-from tests.executions.conftest import Runner, apply_playbook, execute  # noqa: F401
-from tests.fakes.receiver import Receiver, webhook_receiver  # noqa: F401
+from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack, block_actions_body
+from tests.playbook_runs import Runner
+from tests.postman import Postman
 from tests.slack.conftest import ALICE, CHANNEL, SlackDriver, action_ids, button
 from tests.support import Clock, RecordingScheduler
 
@@ -54,8 +54,8 @@ def payments(
     client: TestClient,
     admin_headers: dict[str, str],
     register: Callable[..., dict[str, Any]],
-    apply_playbook: Callable[[str], dict[str, Any]],  # noqa: F811
-    webhook_receiver: Receiver,  # noqa: F811
+    apply_playbook: Callable[[str], dict[str, Any]],
+    webhook_receiver: Receiver,
 ) -> dict[str, Any]:
     """The payments team (its channel, BOB approves), worker-1 in it, and the playbook."""
     team = {"name": "payments", "slack_channel_id": TEAM_CHANNEL, "approvers": [BOB]}
@@ -96,7 +96,7 @@ class Request:
 @pytest.fixture
 def deliver(
     scheduler: RecordingScheduler,
-    postman: Postman,  # noqa: F811
+    postman: Postman,
     fake_slack: FakeSlack,
 ) -> Callable[[int], Request]:
     """Relay the outbox and deliver: the one request posted for `execution_id`."""
@@ -112,14 +112,14 @@ def deliver(
     return go
 
 
-def _ts(postman: Postman) -> Any:  # noqa: F811
+def _ts(postman: Postman) -> Any:
     return (d.reference["ts"] for d in postman.deliveries() if d.target_kind == "slack")
 
 
 @pytest.fixture
 def requested(
     payments: dict[str, Any],
-    execute: Callable[..., dict[str, Any]],  # noqa: F811
+    execute: Callable[..., dict[str, Any]],
     deliver: Callable[[int], Request],
 ) -> Request:
     """restart-worker on worker-1, requested over the API by the key `test-writer`."""
@@ -171,7 +171,7 @@ def test_an_approver_accepts_the_playbook_runs_and_the_message_says_who(
     requested: Request,
     fetch: Callable[[str], Any],
     audit: Callable[[str], list[Any]],
-    webhook_receiver: Receiver,  # noqa: F811
+    webhook_receiver: Receiver,
 ) -> None:
     requested.click(slack, ACCEPT_ACTION, BOB)
 
@@ -195,7 +195,7 @@ def test_a_decline_cancels_it_and_the_message_says_who_declined(
     fake_slack: FakeSlack,
     requested: Request,
     fetch: Callable[[str], Any],
-    webhook_receiver: Receiver,  # noqa: F811
+    webhook_receiver: Receiver,
 ) -> None:
     requested.click(slack, DECLINE_ACTION, BOB)
 
@@ -343,8 +343,8 @@ def test_run_without_a_service_waits_in_the_default_channel(
 def test_run_with_no_approval_needed_says_it_is_running(
     slack: SlackDriver,
     payments: dict[str, Any],
-    apply_playbook: Callable[[str], dict[str, Any]],  # noqa: F811
-    webhook_receiver: Receiver,  # noqa: F811
+    apply_playbook: Callable[[str], dict[str, Any]],
+    webhook_receiver: Receiver,
     fetch: Callable[[str], Any],
 ) -> None:
     apply_playbook(

@@ -13,14 +13,14 @@ from sqlmodel import select
 from medic.models import Alert, Service
 from medic.runtime import Medic
 from medic.slack.blocks import MUTE_ACTION
-from tests.delivery.conftest import Postman, outage, postman  # noqa: F401
-from tests.fakes.pagerduty import FakePagerDuty, fake_pagerduty, tls_ca  # noqa: F401
+from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
+from tests.postman import Postman
 from tests.slack.conftest import ALICE, CHANNEL, SlackDriver
 
 
 @pytest.fixture
-def extra_settings(fake_pagerduty: FakePagerDuty) -> dict[str, Any]:  # noqa: F811
+def extra_settings(fake_pagerduty: FakePagerDuty) -> dict[str, Any]:
     return {
         "pagerduty_routing_key": "R" * 32,
         "pagerduty_base_url": fake_pagerduty.base_url,
@@ -30,11 +30,11 @@ def extra_settings(fake_pagerduty: FakePagerDuty) -> dict[str, Any]:  # noqa: F8
 
 def test_heartbeat_stops_slack_and_pagerduty_mute_in_slack_recovery_resolves_and_edits(
     medic: Medic,
-    outage: Callable[..., Any],  # noqa: F811
-    postman: Postman,  # noqa: F811
+    outage: Callable[..., Any],
+    postman: Postman,
     slack: SlackDriver,
     fake_slack: FakeSlack,
-    fake_pagerduty: FakePagerDuty,  # noqa: F811
+    fake_pagerduty: FakePagerDuty,
 ) -> None:
     service = outage("nightly-backup", priority="p2", runbook="https://wiki.example.com/backup")
     postman.deliver()

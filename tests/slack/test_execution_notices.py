@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.delivery.conftest import Postman, postman  # noqa: F401
-from tests.executions.conftest import Runner, apply_playbook, execute, runner  # noqa: F401
-from tests.fakes.pagerduty import FakePagerDuty, fake_pagerduty, tls_ca  # noqa: F401
-from tests.fakes.receiver import Receiver, webhook_receiver  # noqa: F401
+from tests.fakes.pagerduty import FakePagerDuty
+from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack
+from tests.playbook_runs import Runner
+from tests.postman import Postman
 from tests.support import Clock, RecordingScheduler
 
 TEAM_CHANNEL = "C0PLATFORM"
@@ -36,7 +36,7 @@ steps:
 
 
 @pytest.fixture
-def extra_settings(fake_pagerduty: FakePagerDuty) -> dict[str, Any]:  # noqa: F811
+def extra_settings(fake_pagerduty: FakePagerDuty) -> dict[str, Any]:
     return {
         "medic_allowed_webhook_hosts": "127.0.0.1",
         "pagerduty_routing_key": "R" * 32,
@@ -61,7 +61,7 @@ def worker(
 @pytest.fixture
 def posted(
     scheduler: RecordingScheduler,
-    postman: Postman,  # noqa: F811
+    postman: Postman,
     fake_slack: FakeSlack,
 ) -> Callable[[], list[dict[str, Any]]]:
     """Relay the outbox, deliver, and return what was posted to the team's channel."""
@@ -80,8 +80,8 @@ def _text(blocks: list[dict[str, Any]]) -> str:
 
 
 def run_until_the_condition_gives_up(
-    execute: Callable[..., dict[str, Any]],  # noqa: F811
-    runner: Runner,  # noqa: F811
+    execute: Callable[..., dict[str, Any]],
+    runner: Runner,
     clock: Clock,
 ) -> int:
     execution_id = int(execute("restart-worker", service="worker-1")["results"]["execution_id"])
@@ -93,13 +93,13 @@ def run_until_the_condition_gives_up(
 
 def test_an_escalated_failure_is_told_in_the_channel_and_pages_on_its_own_incident(
     worker: dict[str, Any],
-    apply_playbook: Callable[[str], dict[str, Any]],  # noqa: F811
-    execute: Callable[..., dict[str, Any]],  # noqa: F811
-    runner: Runner,  # noqa: F811
+    apply_playbook: Callable[[str], dict[str, Any]],
+    execute: Callable[..., dict[str, Any]],
+    runner: Runner,
     clock: Clock,
-    webhook_receiver: Receiver,  # noqa: F811
+    webhook_receiver: Receiver,
     posted: Callable[[], list[dict[str, Any]]],
-    fake_pagerduty: FakePagerDuty,  # noqa: F811
+    fake_pagerduty: FakePagerDuty,
 ) -> None:
     apply_playbook(RESTART.format(url=webhook_receiver.url, on_failure="escalate"))
     execution_id = run_until_the_condition_gives_up(execute, runner, clock)
@@ -116,13 +116,13 @@ def test_an_escalated_failure_is_told_in_the_channel_and_pages_on_its_own_incide
 
 def test_a_failed_execution_is_told_in_the_channel_without_paging(
     worker: dict[str, Any],
-    apply_playbook: Callable[[str], dict[str, Any]],  # noqa: F811
-    execute: Callable[..., dict[str, Any]],  # noqa: F811
-    runner: Runner,  # noqa: F811
+    apply_playbook: Callable[[str], dict[str, Any]],
+    execute: Callable[..., dict[str, Any]],
+    runner: Runner,
     clock: Clock,
-    webhook_receiver: Receiver,  # noqa: F811
+    webhook_receiver: Receiver,
     posted: Callable[[], list[dict[str, Any]]],
-    fake_pagerduty: FakePagerDuty,  # noqa: F811
+    fake_pagerduty: FakePagerDuty,
 ) -> None:
     apply_playbook(RESTART.format(url=webhook_receiver.url, on_failure="fail"))
     run_until_the_condition_gives_up(execute, runner, clock)
@@ -135,11 +135,11 @@ def test_a_failed_execution_is_told_in_the_channel_without_paging(
 
 def test_the_circuit_breaker_says_in_the_channel_that_it_refused_a_loop(
     worker: dict[str, Any],
-    apply_playbook: Callable[[str], dict[str, Any]],  # noqa: F811
-    execute: Callable[..., dict[str, Any]],  # noqa: F811
-    webhook_receiver: Receiver,  # noqa: F811
+    apply_playbook: Callable[[str], dict[str, Any]],
+    execute: Callable[..., dict[str, Any]],
+    webhook_receiver: Receiver,
     posted: Callable[[], list[dict[str, Any]]],
-    fake_pagerduty: FakePagerDuty,  # noqa: F811
+    fake_pagerduty: FakePagerDuty,
 ) -> None:
     apply_playbook(RESTART.format(url=webhook_receiver.url, on_failure="fail"))
     for _ in range(3):

@@ -1,5 +1,5 @@
-"""Fixtures for delivery tests: the fakes, and a Postman that does a worker's
-notification work inline (route, attempt, retry when due) without a broker."""
+"""`postman`, a worker's notification work done inline (route, attempt, retry when
+due) without a broker, and `outage`, a service that goes down and recovers."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from medic.notify.message import Sender
 from medic.notify.planning import plan_deliveries
 from medic.notify.senders import make_senders
 from medic.runtime import Medic
-from tests.fakes.pagerduty import fake_pagerduty, tls_ca  # noqa: F401
-from tests.fakes.receiver import webhook_receiver  # noqa: F401
 from tests.support import Clock, RecordingScheduler
 
 
