@@ -119,3 +119,27 @@ def playbook_execution(execution_id: int, as_json: bool) -> None:
     """Where an execution is: its state and each step's outcome."""
     result = Remote().call("GET", f"/v2/executions/{execution_id}")["results"]
     click.echo(json.dumps(result, indent=2) if as_json else _describe(result))
+
+
+def _decide(execution_id: int, verb: str, as_json: bool) -> None:
+    answer = Remote().call("POST", f"/v2/executions/{execution_id}/{verb}")
+    if as_json:
+        click.echo(json.dumps(answer["results"], indent=2))
+    else:
+        click.echo(f"{answer['message']}\n{_describe(answer['results'])}")
+
+
+@playbook.command("approve")
+@click.argument("execution_id", type=int)
+@json_option
+def playbook_approve(execution_id: int, as_json: bool) -> None:
+    """Approve a pending execution (an admin key; never the one that requested it)."""
+    _decide(execution_id, "approve", as_json)
+
+
+@playbook.command("decline")
+@click.argument("execution_id", type=int)
+@json_option
+def playbook_decline(execution_id: int, as_json: bool) -> None:
+    """Decline a pending execution: it is cancelled and never runs."""
+    _decide(execution_id, "decline", as_json)

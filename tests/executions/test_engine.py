@@ -239,6 +239,31 @@ def test_an_operator_runs_a_playbook_and_follows_it_from_the_cli(
     assert "404" in medic_cli("playbook", "run", "nope", code=1).output
 
 
+def test_an_admin_approves_or_declines_from_the_cli_but_never_their_own_request(
+    medic_cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    make_key: Callable[..., str],
+    register: Callable[..., dict[str, Any]],
+    apply_playbook: Callable[[str], dict[str, Any]],
+    runner: Runner,
+    webhook_receiver: Receiver,
+) -> None:
+    register("worker-1")
+    apply_playbook(restart_worker(webhook_receiver, approval="required"))
+    for _ in range(2):
+        medic_cli("playbook", "run", "restart-worker", "--service", "worker-1")
+    refused = medic_cli("playbook", "approve", "1", code=1).output
+    assert "403: the requester of an execution cannot approve it" in refused
+    monkeypatch.setenv("MEDIC_API_KEY", make_key("admin", name="on-call-lead"))
+    approved = medic_cli("playbook", "approve", "1").output
+    assert approved.startswith("approved\nexecution 1: restart-worker v1 is running")
+    declined = medic_cli("playbook", "decline", "2").output
+    assert declined.startswith("declined\nexecution 2: restart-worker v1 is cancelled")
+    again = medic_cli("playbook", "approve", "2", code=1).output
+    assert "409" in again
+    assert runner.execution(2).decided_by == "on-call-lead"
+
+
 def test_a_secret_that_is_not_set_fails_the_step_and_says_which(
     register: Callable[..., dict[str, Any]],
     apply_playbook: Callable[[str], dict[str, Any]],
