@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from medic.config import Settings
-from medic.core.playbook_definition import parse_playbook
+from medic.core.playbook_parsing import parse_playbook
 from medic.models import (
     Alert,
     Delivery,

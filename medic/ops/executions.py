@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 
 from medic.config import Settings
 from medic.core import executions as rules
-from medic.core.playbook_definition import ConditionStep, parse_playbook
+from medic.core.playbook_definition import ConditionStep
+from medic.core.playbook_parsing import parse_playbook
 from medic.db import Database
 from medic.models import (
     Execution,

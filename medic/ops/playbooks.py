@@ -23,8 +23,8 @@ from medic.core.playbook_definition import (
     PlaybookError,
     canonical,
     content_hash,
-    parse_playbook,
 )
+from medic.core.playbook_parsing import parse_playbook
 from medic.db import Database
 from medic.models import Playbook, PlaybookVersion
 from medic.models.columns import utcnow

@@ -27,9 +27,9 @@ from medic.core.playbook_definition import (
     Step,
     WaitStep,
     WebhookStep,
-    parse_playbook,
     variables_in,
 )
+from medic.core.playbook_parsing import parse_playbook
 from medic.core.sealing import SealBroken
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.db import Database

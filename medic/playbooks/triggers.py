@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from medic.config import Settings
-from medic.core.playbook_definition import PlaybookDefinition, parse_playbook
+from medic.core.playbook_definition import PlaybookDefinition
+from medic.core.playbook_parsing import parse_playbook
 from medic.db import Database
 from medic.models import Alert, Execution, Playbook, PlaybookVersion, Service
 from medic.ops.actor import SYSTEM

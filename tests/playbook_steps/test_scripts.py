@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from medic.config import Settings, load_settings
-from medic.core.playbook_definition import ScriptStep, parse_playbook
+from medic.core.playbook_definition import ScriptStep
+from medic.core.playbook_parsing import parse_playbook
 from medic.playbooks.context import StepContext
 from medic.playbooks.scripts import registered_scripts, run_script_step
 from medic.playbooks.substitute import MASK

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from medic.config import Settings, load_settings
-from medic.core.playbook_definition import WebhookStep, parse_playbook
+from medic.core.playbook_definition import WebhookStep
+from medic.core.playbook_parsing import parse_playbook
 from medic.playbooks.context import StepContext
 from medic.playbooks.substitute import MASK
 from medic.playbooks.webhook_step import OUTPUT_BYTES, run_webhook_step

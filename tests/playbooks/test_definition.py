@@ -16,9 +16,9 @@ from medic.core.playbook_definition import (
     WebhookStep,
     canonical,
     content_hash,
-    parse_playbook,
     variables_in,
 )
+from medic.core.playbook_parsing import parse_playbook
 from tests.playbooks import SEED_EXAMPLE
 
 
