@@ -41,7 +41,10 @@ def execution_notice_blocks(message: Message) -> list[Block]:
             "the limit is MEDIC_PLAYBOOK_MAX_EXECUTIONS_PER_HOUR."
         )
     if message.kind == "execution.escalated":
-        lines.append("The playbook asked for a human: the on-call is paged.")
+        lines.append(
+            "The playbook asked for a human to take over: escalated to the on-call"
+            " (PagerDuty, where this service's routing includes it)."
+        )
     if message.service is not None and message.service.runbook:
         lines.append(f"*Runbook:* {escape(message.service.runbook)}")
     return [

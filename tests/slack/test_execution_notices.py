@@ -108,7 +108,7 @@ def test_an_escalated_failure_is_told_in_the_channel_and_pages_on_its_own_incide
     assert message["text"] == "Playbook 'restart-worker' on worker-1 failed and needs a human"
     shown = _text(message["blocks"])
     assert "no heartbeat within 60s" in shown and f"|#{execution_id}>" in shown
-    assert "the on-call is paged" in shown and "https://wiki.example/worker" in shown
+    assert "escalated to the on-call" in shown and "https://wiki.example/worker" in shown
     assert fake_pagerduty.actions() == [("trigger", f"medic-execution-{execution_id}")]
     details = fake_pagerduty.events[0]["payload"]["custom_details"]
     assert details["playbook"] == "restart-worker" and "escalated" in details["execution_error"]
@@ -129,7 +129,7 @@ def test_a_failed_execution_is_told_in_the_channel_without_paging(
 
     [message] = posted()
     assert message["text"] == "Playbook 'restart-worker' on worker-1 failed"
-    assert "paged" not in _text(message["blocks"])
+    assert "escalated" not in _text(message["blocks"])
     assert fake_pagerduty.actions() == []
 
 
