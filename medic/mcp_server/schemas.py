@@ -3,8 +3,9 @@
 
 Two rules shape them. Nothing here carries a service's ping URL or uuid: that
 capability posts heartbeats, and a model must never be able to fake liveness. Text
-that a monitored job wrote (heartbeat messages, playbook step output) is wrapped in
-`Untrusted`, so a model sees that it is data to report, never instructions to follow.
+that a monitored job wrote or chose (heartbeat messages, run ids, a state reason that
+quotes a run id, playbook step output) is wrapped in `Untrusted`, so a model sees that
+it is data to report, never instructions to follow.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ class ServiceView(BaseModel):
     priority: str
     active: bool
     state: str
-    state_reason: str | None
+    state_reason: Untrusted | None = Field(
+        description="why it is in that state; may quote a run id the job chose"
+    )
     state_changed_at: datetime | None
     down: bool
     muted: bool
@@ -70,7 +73,9 @@ class ServiceView(BaseModel):
 
     @classmethod
     def of(cls, service: Service) -> ServiceView:
-        return cls.model_validate(service.model_dump())
+        values = service.model_dump()
+        values["state_reason"] = Untrusted.of(service.state_reason)
+        return cls.model_validate(values)
 
 
 class ServiceList(BaseModel):
@@ -82,7 +87,7 @@ class HeartbeatItem(BaseModel):
     heartbeat_id: int
     time: datetime
     status: str
-    run_id: str | None
+    run_id: Untrusted | None
     message: Untrusted | None
 
     @classmethod
@@ -91,7 +96,7 @@ class HeartbeatItem(BaseModel):
             heartbeat_id=view.heartbeat_id,
             time=view.time,
             status=view.status,
-            run_id=view.run_id,
+            run_id=Untrusted.of(view.run_id),
             message=Untrusted.of(view.message),
         )
 
