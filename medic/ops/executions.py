@@ -138,8 +138,11 @@ def execute_playbook(
             _start(db, session, actor, execution)
             return execution
     # Outside the transaction that read the history: the refusal is recorded on its own,
-    # in the audit log and, through the outbox, in the team's channel.
+    # in the audit log and, through the outbox, in the team's channel; for an alert, once,
+    # however many schedulers ask and however often they restart.
     with db.session() as session:
+        if alert_id is not None and _refused_before(session, name, alert_id):
+            raise Conflict(refusal)
         session.add(
             Notification(
                 kind="execution.refused",
@@ -160,6 +163,15 @@ def execute_playbook(
             reason=refusal,
         )
     raise Conflict(refusal)
+
+
+def _refused_before(session: Session, playbook: str, alert_id: int) -> bool:
+    earlier = session.exec(
+        select(Notification.details)
+        .where(Notification.kind == "execution.refused")
+        .where(Notification.alert_id == alert_id)
+    ).all()
+    return any(details.get("playbook") == playbook for details in earlier)
 
 
 def _start(db: Database, session: Session, actor: Actor, execution: Execution) -> None:
