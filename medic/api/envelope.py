@@ -3,8 +3,9 @@
 `results` is a list for v1 reads, an object for v2 reads, and "" on errors (v1).
 """
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -25,6 +26,11 @@ def envelope(
 ) -> JSONResponse:
     body = {"success": success, "message": message, "results": jsonable_encoder(results)}
     return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+# A page of a list route: `limit: Limit = 100, offset: Offset = 0`.
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
 
 
 def page(items: list[Any], total: int, limit: int, offset: int) -> JSONResponse:

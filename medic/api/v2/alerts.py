@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.api.envelope import Envelope, envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.api.v2.schemas import AlertOut
 from medic.ops import alerts
 from medic.ops.actor import Actor
@@ -23,8 +23,8 @@ def list_alerts(
     actor: Actor = Depends(read_access),
     active: bool | None = None,
     service_id: int | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> JSONResponse:
     rows, total = alerts.list_alerts(
         medic.db, actor, active=active, service_id=service_id, limit=limit, offset=offset

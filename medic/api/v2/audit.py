@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
 from medic.api.auth import admin_access, get_medic
-from medic.api.envelope import Envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, page
 from medic.ops import audit
 from medic.ops.actor import Actor
 from medic.runtime import Medic
@@ -40,8 +40,8 @@ def list_audit(
     medic: Annotated[Medic, Depends(get_medic)],
     where: Filter,
     actor: Actor = Depends(admin_access),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> JSONResponse:
     rows, total = audit.list_entries(medic.db, actor, where, limit=limit, offset=offset)
     return page([r.model_dump() for r in rows], total, limit, offset)

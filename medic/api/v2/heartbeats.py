@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from medic.api.auth import get_medic, heartbeat_access, read_access
-from medic.api.envelope import Envelope, envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.api.v2.schemas import HeartbeatOut
 from medic.core.names import name_key
 from medic.core.statuses import Status
@@ -141,8 +141,8 @@ def list_heartbeats(
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> JSONResponse:
     wanted = heartbeats.status_from(status) if status else None
     rows, total = heartbeats.list_heartbeats(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.api.envelope import Envelope, envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.ops import maintenance
 from medic.ops.actor import Actor
 from medic.runtime import Medic
@@ -28,8 +28,8 @@ def list_windows(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
     active: bool = Query(False, description="only windows open now"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> JSONResponse:
     windows = maintenance.list_windows(medic.db, actor, active_only=active)
     now = datetime.now(UTC)

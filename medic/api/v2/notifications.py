@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access
-from medic.api.envelope import Envelope, envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.ops import notifications
 from medic.ops.actor import Actor
 from medic.runtime import Medic
@@ -24,8 +24,8 @@ def list_notifications(
     service_id: int | None = None,
     alert_id: int | None = None,
     kind: str | None = Query(None, description="alert.opened, alert.resolved, maintenance.…"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> JSONResponse:
     rows, total = notifications.list_notifications(
         medic.db,

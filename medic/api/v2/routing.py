@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.api.envelope import Envelope, envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.ops import routing_policies, targets, working_hours
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput
@@ -21,8 +21,6 @@ from medic.runtime import Medic
 
 router = APIRouter()
 MedicDep = Annotated[Medic, Depends(get_medic)]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _dump(view: Callable[[Any], Any]) -> Callable[[Any], dict]:

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access
-from medic.api.envelope import Envelope, envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.ops import runs
 from medic.ops.actor import Actor
 from medic.runtime import Medic
 
 router = APIRouter(prefix="/services", tags=["v2 runs"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.get(

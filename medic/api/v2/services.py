@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from medic.api.auth import admin_access, get_medic, read_access, write_access
-from medic.api.envelope import Envelope, envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.api.v2.schemas import ServiceOut
 from medic.core.durations import parse_duration
 from medic.ops import services
@@ -41,8 +41,8 @@ def list_services(
     state: str | None = None,
     active: bool | None = None,
     service_name: str | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> JSONResponse:
     rows, total = services.list_services(
         medic.db,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.api.envelope import Envelope, envelope, page
+from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.ops import teams
 from medic.ops.actor import Actor
 from medic.runtime import Medic
@@ -25,8 +25,8 @@ def _out(team: object) -> dict:
 def list_teams(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> JSONResponse:
     rows, total = teams.list_teams(medic.db, actor, limit, offset)
     return page([_out(t) for t in rows], total, limit, offset)
