@@ -6,18 +6,17 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from medic.config import Settings
-from medic.core.playbook_parsing import parse_playbook
 from medic.models import (
     Alert,
     Delivery,
     Execution,
     MaintenanceWindow,
     Notification,
-    PlaybookVersion,
     Service,
     Team,
 )
 from medic.notify.message import AlertFacts, ExecutionFacts, Message, ServiceFacts, WindowFacts
+from medic.ops.playbooks import pinned_definition
 
 
 def message_for(session: Session, delivery: Delivery, settings: Settings) -> Message:
@@ -94,12 +93,7 @@ def _execution_facts(
     execution = session.get(Execution, execution_id)
     if execution is None:
         return None
-    version = session.exec(
-        select(PlaybookVersion)
-        .where(PlaybookVersion.playbook_id == execution.playbook_id)
-        .where(PlaybookVersion.version == execution.version)
-    ).one()
-    definition = parse_playbook(version.source_yaml)
+    definition = pinned_definition(session, execution)
     return ExecutionFacts(
         execution_id=execution_id,
         playbook=execution.playbook_name,

@@ -26,7 +26,7 @@ from medic.core.playbook_definition import (
 )
 from medic.core.playbook_parsing import parse_playbook
 from medic.db import Database
-from medic.models import Playbook, PlaybookVersion
+from medic.models import Execution, Playbook, PlaybookVersion
 from medic.models.columns import utcnow
 from medic.ops import audit
 from medic.ops.actor import Actor
@@ -136,6 +136,16 @@ def validate(yaml_text: str) -> PlaybookDefinition:
         return parse_playbook(yaml_text)
     except PlaybookError as exc:
         raise InvalidInput(str(exc)) from None
+
+
+def pinned_definition(session: Session, execution: Execution) -> PlaybookDefinition:
+    """The definition an execution started with: a later version never changes it."""
+    version = session.exec(
+        select(PlaybookVersion)
+        .where(PlaybookVersion.playbook_id == execution.playbook_id)
+        .where(PlaybookVersion.version == execution.version)
+    ).one()
+    return parse_playbook(version.source_yaml)
 
 
 def _version(session: Session, playbook: Playbook, number: int) -> PlaybookVersion:

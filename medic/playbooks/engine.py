@@ -22,14 +22,12 @@ from medic.config import Settings
 from medic.core import executions as rules
 from medic.core.playbook_definition import (
     ConditionStep,
-    PlaybookDefinition,
     ScriptStep,
     Step,
     WaitStep,
     WebhookStep,
     variables_in,
 )
-from medic.core.playbook_parsing import parse_playbook
 from medic.core.sealing import SealBroken
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.db import Database
@@ -39,12 +37,12 @@ from medic.models import (
     ExecutionStep,
     HeartbeatEvent,
     Notification,
-    PlaybookVersion,
     Service,
 )
 from medic.ops import audit
 from medic.ops.actor import SYSTEM
 from medic.ops.errors import MedicError
+from medic.ops.playbooks import pinned_definition
 from medic.ops.secrets import reveal
 from medic.playbooks.context import StepContext, StepResult
 from medic.playbooks.scripts import run_script_step
@@ -98,15 +96,6 @@ def advance(db: Database, settings: Settings, execution_id: int) -> Next:
     return _record(db, claim, outcome, datetime.now(UTC))
 
 
-def definition_of(session: Session, execution: Execution) -> PlaybookDefinition:
-    version = session.exec(
-        select(PlaybookVersion)
-        .where(PlaybookVersion.playbook_id == execution.playbook_id)
-        .where(PlaybookVersion.version == execution.version)
-    ).one()
-    return parse_playbook(version.source_yaml)
-
-
 def _claim(db: Database, settings: Settings, execution_id: int, now: datetime) -> _Claim | None:
     with db.session() as session:
         execution = session.exec(
@@ -120,7 +109,7 @@ def _claim(db: Database, settings: Settings, execution_id: int, now: datetime) -
         if execution.state == "pending_approval" and not _approval_ran_out(session, execution, now):
             session.add(execution)
             return None
-        definition = definition_of(session, execution)
+        definition = pinned_definition(session, execution)
         if execution.next_step >= len(definition.steps):
             _finish(session, execution, "completed", now)
             return None
