@@ -124,25 +124,39 @@ def _listener(medic: Medic, operation: Operation, what: str) -> Callable[..., An
 
 
 async def edit_message(body: dict[str, Any], client: AsyncWebClient, done: Done) -> None:
-    """Amend the clicked message in place; if that is impossible, tell the clicker."""
+    """Amend the clicked alert message: the activity line added, the used button gone."""
+    original = (body.get("message") or {}).get("text")
+    await amend_clicked(
+        body,
+        client,
+        done.line,
+        original or done.line,
+        lambda blocks: with_activity(blocks, done.line, done.remove_action),
+    )
+
+
+async def amend_clicked(
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    line: str,
+    text: str,
+    amend: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+) -> None:
+    """Edit the clicked message in place to `amend(blocks)`; if that is impossible, tell
+    the clicker `line` instead, so the outcome is never silent."""
     container = body.get("container") or {}
     message = body.get("message") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or message.get("ts")
     blocks = message.get("blocks")
     if not (channel and ts and blocks):
-        await tell(body, client, done.line)
+        await tell(body, client, line)
         return
     try:
-        await client.chat_update(
-            channel=channel,
-            ts=ts,
-            text=message.get("text") or done.line,
-            blocks=with_activity(blocks, done.line, done.remove_action),
-        )
+        await client.chat_update(channel=channel, ts=ts, text=text, blocks=amend(blocks))
     except SlackApiError as exc:
-        log.warning("chat.update failed after a button click: %s", exc.response.get("error"))
-        await tell(body, client, f"{done.line} (the message could not be updated)")
+        log.warning("chat.update failed after a click: %s", exc.response.get("error"))
+        await tell(body, client, f"{line} (the message could not be updated)")
 
 
 async def tell(body: dict[str, Any], client: AsyncWebClient, text: str) -> None:
@@ -220,22 +234,12 @@ def _decision_listener(medic: Medic, accept: bool) -> Callable[..., Any]:
 
 
 async def edit_request(body: dict[str, Any], client: AsyncWebClient, line: str) -> None:
-    """Amend the approval request in place: buttons gone, who decided; else tell the clicker."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or message.get("ts")
-    blocks = message.get("blocks")
-    if not (channel and ts and blocks):
-        await tell(body, client, line)
-        return
-    try:
-        await client.chat_update(
-            channel=channel,
-            ts=ts,
-            text=f"{message.get('text') or 'Approval request'} — {line}"[:3000],
-            blocks=decided_blocks(blocks, line),
-        )
-    except SlackApiError as exc:
-        log.warning("chat.update failed after a decision: %s", exc.response.get("error"))
-        await tell(body, client, f"{line} (the message could not be updated)")
+    """Amend the approval request: buttons gone, who decided."""
+    original = (body.get("message") or {}).get("text") or "Approval request"
+    await amend_clicked(
+        body,
+        client,
+        line,
+        f"{original} — {line}"[:3000],
+        lambda blocks: decided_blocks(blocks, line),
+    )
