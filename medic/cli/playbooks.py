@@ -106,10 +106,7 @@ def playbook_run(name: str, service: str | None, reason: str | None, as_json: bo
     """Start NAME's current version; it runs on the workers (see `playbook execution`)."""
     body = {k: v for k, v in {"service": service, "reason": reason}.items() if v}
     answer = Remote().call("POST", f"/v2/playbooks/{quote(name, safe='')}/execute", json=body)
-    if as_json:
-        click.echo(json.dumps(answer["results"], indent=2))
-    else:
-        click.echo(f"{answer['message']}\n{_describe(answer['results'])}")
+    _print_answer(answer, as_json)
 
 
 @playbook.command("execution")
@@ -121,12 +118,16 @@ def playbook_execution(execution_id: int, as_json: bool) -> None:
     click.echo(json.dumps(result, indent=2) if as_json else _describe(result))
 
 
-def _decide(execution_id: int, verb: str, as_json: bool) -> None:
-    answer = Remote().call("POST", f"/v2/executions/{execution_id}/{verb}")
+def _print_answer(answer: dict[str, Any], as_json: bool) -> None:
+    """An execution the server just started or decided: its message, then where it is."""
     if as_json:
         click.echo(json.dumps(answer["results"], indent=2))
     else:
         click.echo(f"{answer['message']}\n{_describe(answer['results'])}")
+
+
+def _decide(execution_id: int, verb: str, as_json: bool) -> None:
+    _print_answer(Remote().call("POST", f"/v2/executions/{execution_id}/{verb}"), as_json)
 
 
 @playbook.command("approve")
