@@ -88,7 +88,8 @@ def execute_playbook(
     request: ExecuteRequest,
     alert_id: int | None = None,
 ) -> Execution:
-    """Start the playbook's current version, unless the circuit breaker is open."""
+    """Start the playbook's current version, unless the circuit breaker is open. The
+    execution returned has run no step yet: `ExecutionView.of(execution, steps=[])`."""
     actor.require("write")
     now = datetime.now(UTC)
     with db.session() as session:

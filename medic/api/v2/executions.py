@@ -31,8 +31,7 @@ def execute(
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
     execution = executions.execute_playbook(medic.db, medic.settings, actor, name, request)
-    assert execution.execution_id is not None
-    view = executions.get_execution(medic.db, actor, execution.execution_id)
+    view = executions.ExecutionView.of(execution, steps=[])
     message = (
         "execution waits for a human approval"
         if view.state == "pending_approval"

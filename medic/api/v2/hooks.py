@@ -69,6 +69,5 @@ async def start_from_hook(
     execution = await run_in_threadpool(
         executions.execute_playbook, medic.db, medic.settings, actor, name, spec
     )
-    assert execution.execution_id is not None
-    view = executions.get_execution(medic.db, actor, execution.execution_id)
+    view = executions.ExecutionView.of(execution, steps=[])
     return envelope(view.model_dump(), f"execution {view.execution_id} is {view.state}", 202)

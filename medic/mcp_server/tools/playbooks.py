@@ -59,8 +59,7 @@ def execute_playbook(
     actor = backend.actor()
     request = executions.ExecuteRequest(service=service, reason=reason)
     started = executions.execute_playbook(backend.db, backend.settings, actor, playbook, request)
-    assert started.execution_id is not None
-    view = _view(backend, actor, started.execution_id)
+    view = ExecutionOut.of(executions.ExecutionView.of(started, steps=[]))
     return ExecutionRequested(approval_required=view.state == "pending_approval", execution=view)
 
 
