@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+def migrations_dir() -> Path:
+    """The Alembic directory, found from the medic package's files: a wheel ships the
+    checkout's top-level migrations/ as medic/_migrations (see pyproject.toml); an
+    editable install runs them in place. (medic._migrations has no __init__.py, and
+    setuptools' editable finder cannot import such a package, so it is not imported.)"""
+    medic = resources.files("medic")
+    if isinstance(medic, Path):  # a directory, not a zip
+        candidates = [medic / "_migrations"]
+        if (medic.parent / "pyproject.toml").is_file():  # the checkout itself
+            candidates.append(medic.parent / "migrations")
+        for candidate in candidates:
+            if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
+                return candidate
+    raise RuntimeError(f"Medic's migrations are missing beside {medic}; reinstall Medic")
 
 
 def alembic_config(engine: Engine) -> Config:
-    if not MIGRATIONS_DIR.is_dir():
-        raise RuntimeError(
-            f"migrations not found at {MIGRATIONS_DIR}; install Medic from its checkout"
-        )
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["engine"] = engine
     return config
 

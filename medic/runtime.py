@@ -8,8 +8,10 @@ import logging
 
 from medic.config import Settings
 from medic.db import Database, make_async_engine
+from medic.ops.actor import Actor
 from medic.ops.ingest import IngestWriter
 from medic.ops.keys import KeyIdentity, VerifiedKeyCache
+from medic.ops.operation import Context
 from medic.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,11 @@ class Medic:
         self.key_cache = VerifiedKeyCache(settings.medic_key_cache_seconds)
         self.key_verifications: dict[str, asyncio.Future[KeyIdentity]] = {}
         self.limiter = RateLimiter(settings, rate_limit_prefix)
+
+    def context(self, actor: Actor) -> Context:
+        """What a door hands an operation: this process's database and key cache, and
+        who acts."""
+        return Context(self.db, actor, self.key_cache)
 
     async def start(self) -> None:
         await self.writer.start()

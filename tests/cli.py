@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 
-from medic.cli.main import cli
+from medic.console import cli
 
 Run = Callable[..., Result]
 

@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from medic.api.app import create_app
+from medic.app import create_app
 from medic.config import Settings, load_settings
 from medic.migrate import upgrade
 from medic.ops import keys
@@ -32,6 +32,7 @@ from tests.support import Clock, RecordingScheduler
 # Fixture modules shared by several test packages.
 pytest_plugins = [
     "tests.cli",
+    "tests.mcp_client",
     "tests.processes",
     "tests.postman",
     "tests.playbook_runs",
@@ -179,14 +180,10 @@ def make_key(medic: Medic) -> Callable[..., str]:
     counter = iter(range(1_000_000))
 
     def create(*scopes: str, name: str | None = None, **options: Any) -> str:
-        issued = keys.create_key(
-            medic.db,
-            cli_operator(),
-            name or f"key-{next(counter)}",
-            list(scopes or ("read",)),
-            **options,
+        command = keys.CreateKey.of(
+            name=name or f"key-{next(counter)}", scopes=list(scopes or ("read",)), **options
         )
-        return issued.plaintext
+        return keys.create_key(medic.context(cli_operator()), command).key
 
     return create
 

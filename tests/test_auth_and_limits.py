@@ -264,7 +264,8 @@ def _expired(medic: Medic, make_key: Callable[..., str]) -> str:
 
 def _revoked(medic: Medic, make_key: Callable[..., str]) -> str:
     key = make_key("admin")
-    keys.revoke_key(medic.db, medic.key_cache, cli_operator(), key_row(medic, key).api_key_id)
+    revoke = keys.RevokeKey.of(key=key_row(medic, key).api_key_id)
+    keys.revoke_key(medic.context(cli_operator()), revoke)
     return key
 
 
@@ -385,6 +386,25 @@ def test_an_expiry_in_the_past_is_refused(
     )
     assert answer.status_code == 400
     assert "future" in answer.json()["message"]
+
+
+def test_an_expiry_may_be_a_duration_from_now(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    created = create_key(client, admin_headers, expires_in="90d")
+    expires_at = datetime.fromisoformat(created["expires_at"])
+    assert abs(expires_at - (datetime.now(UTC) + timedelta(days=90))) < timedelta(minutes=1)
+
+    for body, message in (
+        ({"expires_in": "0m"}, "expires_in: duration must be positive"),
+        (
+            {"expires_in": "1d", "expires_at": "2099-01-01T00:00:00+00:00"},
+            "give expires_at or expires_in, not both",
+        ),
+    ):
+        answer = client.post("/v2/keys", json={"name": "x", **body}, headers=admin_headers)
+        assert answer.status_code == 400, answer.text
+        assert message in answer.json()["message"]
 
 
 @pytest.mark.parametrize("style", STYLES)

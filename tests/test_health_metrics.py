@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from medic.api import health
-from medic.api.app import create_app
+from medic.app import create_app
 from medic.config import Settings
 from medic.models import Alert
 from medic.runtime import Medic

@@ -154,7 +154,7 @@ def test_migrated_schema_keeps_one_open_alert_per_service(empty_engine: Engine) 
 
 
 def medic_cli_available() -> bool:
-    return importlib.util.find_spec("medic.cli.main") is not None and MEDIC_BIN.exists()
+    return importlib.util.find_spec("medic.console") is not None and MEDIC_BIN.exists()
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
@@ -162,7 +162,7 @@ def test_medic_migrate_command(
     database: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     if not medic_cli_available():
-        pytest.skip("the `medic` command line (medic/cli/main.py) is not there yet")
+        pytest.skip("the `medic` command line (medic/console.py) is not there yet")
     if database == "postgres":
         url = request.getfixturevalue("postgres_database")
     else:
@@ -198,7 +198,7 @@ def test_medic_migrate_command(
 
 def test_medic_migrate_refuses_a_bad_database_url(tmp_path: Path) -> None:
     if not medic_cli_available():
-        pytest.skip("the `medic` command line (medic/cli/main.py) is not there yet")
+        pytest.skip("the `medic` command line (medic/console.py) is not there yet")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
     environment["DATABASE_URL"] = "mysql://nope"
     result = subprocess.run(

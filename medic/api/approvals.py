@@ -15,10 +15,12 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from medic.api.auth import get_medic, identify
+from medic.api.auth import get_medic
 from medic.ops import executions
 from medic.ops.errors import MedicError
+from medic.ops.executions import ApproveExecution, DeclineExecution
 from medic.runtime import Medic
+from medic.web.identity import identify
 
 router = APIRouter(tags=["approvals"], include_in_schema=False)
 MedicDep = Annotated[Medic, Depends(get_medic)]
@@ -88,14 +90,12 @@ async def decide_on_page(
     try:
         view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
         actor = (await identify(medic, api_key.strip())).actor("dashboard")
-        await run_in_threadpool(
-            executions.decide,
-            medic.db,
-            medic.settings,
-            actor,
-            view.execution_id,
-            decision == "accept",
-        )
+        if decision == "accept":
+            approve = ApproveExecution.of(execution_id=view.execution_id)
+            await run_in_threadpool(executions.approve, medic.context(actor), approve)
+        else:
+            decline = DeclineExecution.of(execution_id=view.execution_id)
+            await run_in_threadpool(executions.decline, medic.context(actor), decline)
     except MedicError as exc:
         try:
             view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from medic.api.auth import enforce_rate_limit, get_medic
+from medic.api.auth import get_medic
 from medic.core.statuses import Status, exit_status_to_status
 from medic.ops import heartbeats
 from medic.ops.errors import InvalidInput, NotFound
@@ -22,6 +22,7 @@ from medic.ops.heartbeats import MAX_MESSAGE_BYTES
 from medic.ops.ingest import ServiceRef
 from medic.ratelimit import HEARTBEATS
 from medic.runtime import Medic
+from medic.web.identity import enforce_rate_limit
 
 router = APIRouter(tags=["ping"])
 UuidPath = Annotated[str, Path(description="the service's ping uuid")]

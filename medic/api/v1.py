@@ -13,14 +13,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from medic.api.auth import authenticated, get_medic, read_access, write_access
-from medic.api.envelope import Envelope, envelope
-from medic.api.errors import validated
-from medic.models import Alert, Service
 from medic.ops import alerts, heartbeats, services
 from medic.ops.actor import Actor
+from medic.ops.alerts import AlertView, ListAlerts
+from medic.ops.errors import InvalidInput
+from medic.ops.heartbeats import ListHeartbeats
 from medic.ops.ingest import ServiceRef
+from medic.ops.service_commands import (
+    GetService,
+    ListServices,
+    RegisterService,
+    ServiceChanges,
+)
+from medic.ops.service_view import ServiceView
+from medic.ops.validation import validated
 from medic.ratelimit import HEARTBEATS
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, envelope
 
 router = APIRouter(tags=["v1"])
 v1_heartbeat_access = authenticated("write", HEARTBEATS, anonymous_v1=True)
@@ -53,6 +62,9 @@ class V1Service(BaseModel):
 
 
 class V1ServiceUpdate(BaseModel):
+    """`muted: 1` mutes with the default duration (ALERT_AUTO_UNMUTE_HOURS), `0` unmutes.
+    `down` follows the service's state; sending it is refused."""
+
     model_config = ConfigDict(extra="forbid")
     service_name: str | None = Field(default=None, max_length=255)
     muted: Flag | None = None
@@ -62,10 +74,10 @@ class V1ServiceUpdate(BaseModel):
     team: str | None = Field(default=None, max_length=255)
     priority: str | None = None
     runbook: str | None = Field(default=None, max_length=2048)
-    down: Flag | None = None
+    down: Flag | None = Field(default=None, description="refused: follows the state")
 
 
-def v1_service(service: Service) -> dict[str, Any]:
+def v1_service(service: ServiceView) -> dict[str, Any]:
     return {
         "service_id": service.service_id,
         "heartbeat_name": service.heartbeat_name,
@@ -84,7 +96,7 @@ def v1_service(service: Service) -> dict[str, Any]:
     }
 
 
-def v1_alert(alert: Alert) -> dict[str, Any]:
+def v1_alert(alert: AlertView) -> dict[str, Any]:
     return {
         "alert_id": alert.alert_id,
         "alert_name": alert.alert_name,
@@ -124,13 +136,10 @@ def get_heartbeats(
     service_name: str | None = None,
     max_count: int = Query(250, alias="maxCount", ge=1, description="at most 250"),
 ) -> JSONResponse:
-    rows, _ = heartbeats.list_heartbeats(
-        medic.db,
-        actor,
-        heartbeat_name=heartbeat_name,
-        service_name=service_name,
-        limit=min(max_count, 250),
+    query = ListHeartbeats.of(
+        heartbeat_name=heartbeat_name, service_name=service_name, limit=min(max_count, 250)
     )
+    rows, _ = heartbeats.list_heartbeats(medic.context(actor), query)
     results = [
         {
             "heartbeat_id": r.heartbeat_id,
@@ -156,11 +165,11 @@ def get_heartbeats(
 def post_service(
     body: V1Service, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    spec = validated(services.ServiceSpec, body.model_dump(exclude_none=True))
-    result = services.register(medic.db, actor, spec, medic.settings.medic_timezone)
-    if result.created:
-        return envelope([v1_service(result.service)], "Heartbeat successfully registered.", 201)
-    return envelope([v1_service(result.service)], "Heartbeat is already registered.", 200)
+    command = RegisterService.of(**body.model_dump(exclude_none=True))
+    service, created = services.register(medic.context(actor), command)
+    if created:
+        return envelope([v1_service(service)], "Heartbeat successfully registered.", 201)
+    return envelope([v1_service(service)], "Heartbeat is already registered.", 200)
 
 
 @router.get("/service", response_model=Envelope, summary="List registered heartbeats")
@@ -170,12 +179,10 @@ def get_services(
     service_name: str | None = None,
     active: QueryFlag | None = None,
 ) -> JSONResponse:
-    rows, _ = services.list_services(
-        medic.db,
-        actor,
-        service_name=service_name,
-        active=None if active is None else active == "1",
+    query = ListServices.of(
+        service_name=service_name, active=None if active is None else active == "1"
     )
+    rows, _ = services.list_services(medic.context(actor), query)
     return envelope([v1_service(s) for s in rows])
 
 
@@ -187,7 +194,8 @@ def get_services(
 def get_service(
     heartbeat_name: str, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
-    return envelope([v1_service(services.get_service(medic.db, actor, heartbeat_name))])
+    service = services.get_service(medic.context(actor), GetService.of(service=heartbeat_name))
+    return envelope([v1_service(service)])
 
 
 @router.post(
@@ -202,18 +210,13 @@ def update_service(
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
     values = body.model_dump(exclude_unset=True)
-    for flag in ("muted", "active", "down"):
+    if "down" in values:
+        raise InvalidInput("down follows the service's state (detection sets it); it cannot be set")
+    for flag in ("muted", "active"):
         if flag in values and values[flag] is not None:
             values[flag] = bool(values[flag])
-    changes = validated(services.ServiceChanges, values)
-    service = services.update_service(
-        medic.db,
-        actor,
-        heartbeat_name,
-        changes,
-        medic.settings.medic_timezone,
-        medic.settings.alert_auto_unmute_hours,
-    )
+    changes = validated(ServiceChanges, values)
+    service = services.apply_changes(medic.context(actor), heartbeat_name, changes)
     return envelope([v1_service(service)], "Heartbeat successfully updated.")
 
 
@@ -221,7 +224,8 @@ def update_service(
 def get_alerts(
     medic: MedicDep, actor: Actor = Depends(read_access), active: QueryFlag | None = None
 ) -> JSONResponse:
-    rows, _ = alerts.list_alerts(medic.db, actor, active=None if active is None else active == "1")
+    query = ListAlerts.of(active=None if active is None else active == "1")
+    rows, _ = alerts.list_alerts(medic.context(actor), query)
     return envelope([v1_alert(a) for a in rows])
 
 

@@ -5,35 +5,34 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
-from medic.core.durations import parse_duration
 from medic.core.scopes import SCOPES
 from medic.ops import keys as key_ops
 from medic.ops.actor import cli_operator
 from medic.ops.errors import MedicError
+from medic.ops.keys import CreateKey, ListKeys, RevokeKey, RotateKey
 from medic.runtime import Medic
 
 
 def _medic() -> Medic:
-    from medic.cli.main import settings_or_exit
+    from medic.cli.settings import settings_or_exit
 
     return Medic(settings_or_exit())
 
 
-def _expiry(value: str | None) -> datetime | None:
+def _expiry(value: str | None) -> dict[str, Any]:
+    """`--expires`: an ISO 8601 time (UTC unless it says otherwise), else a duration
+    from now, which the command parses."""
     if value is None:
-        return None
-    try:
-        return datetime.now(UTC) + parse_duration(value)
-    except ValueError:
-        pass
+        return {}
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter("use a duration like 90d or an ISO 8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return {"expires_in": value}
+    return {"expires_at": parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)}
 
 
 def _reference(value: str) -> int | str:
@@ -73,33 +72,30 @@ def create(
     """Create a key; it is printed once, alone on the last line."""
     medic = _medic()
     try:
-        issued = key_ops.create_key(
-            medic.db,
-            cli_operator(),
-            name,
-            list(scopes),
-            _expiry(expires),
-            heartbeat_rate_limit,
-            management_rate_limit,
+        command = CreateKey.of(
+            name=name,
+            scopes=list(scopes),
+            heartbeat_rate_limit=heartbeat_rate_limit,
+            management_rate_limit=management_rate_limit,
+            **_expiry(expires),
         )
+        issued = key_ops.create_key(medic.context(cli_operator()), command)
     except MedicError as exc:
         _fail(exc)
     click.echo(
-        f"created key {name!r} with scopes {', '.join(issued.key.scopes)}; it is shown only now:",
+        f"created key {name!r} with scopes {', '.join(issued.scopes)}; it is shown only now:",
         err=True,
     )
-    click.echo(issued.plaintext)
+    click.echo(issued.key)
 
 
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json: bool) -> None:
     """List keys (never their secrets)."""
-    rows = key_ops.list_keys(_medic().db, cli_operator())
+    rows = key_ops.list_keys(_medic().context(cli_operator()), ListKeys.of())
     if as_json:
-        click.echo(
-            json.dumps([r.model_dump(exclude={"key_hash"}, mode="json") for r in rows], indent=2)
-        )
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
     click.echo(f"{'ID':>4}  {'NAME':<24} {'SCOPES':<18} {'EXPIRES':<26} STATE")
     for row in rows:
@@ -116,11 +112,12 @@ def rotate(key: str) -> None:
     """Give a key a new secret (printed once); the old one stops working."""
     medic = _medic()
     try:
-        issued = key_ops.rotate_key(medic.db, medic.key_cache, cli_operator(), _reference(key))
+        command = RotateKey.of(key=_reference(key))
+        issued = key_ops.rotate_key(medic.context(cli_operator()), command)
     except MedicError as exc:
         _fail(exc)
-    click.echo(f"rotated key {issued.key.name!r}; the new secret is shown only now:", err=True)
-    click.echo(issued.plaintext)
+    click.echo(f"rotated key {issued.name!r}; the new secret is shown only now:", err=True)
+    click.echo(issued.key)
 
 
 @keys.command("revoke")
@@ -129,7 +126,7 @@ def revoke(key: str) -> None:
     """Revoke a key for good."""
     medic = _medic()
     try:
-        row = key_ops.revoke_key(medic.db, medic.key_cache, cli_operator(), _reference(key))
+        row = key_ops.revoke_key(medic.context(cli_operator()), RevokeKey.of(key=_reference(key)))
     except MedicError as exc:
         _fail(exc)
     click.echo(f"revoked key {row.name!r}")

@@ -16,7 +16,10 @@ class Remote:
     def __init__(self) -> None:
         self.url = os.environ.get("MEDIC_URL", "http://localhost:8080").rstrip("/")
         key = os.environ.get("MEDIC_API_KEY")
-        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # The API audits what the CLI does as front door `cli`, not `api`.
+        self.headers = {"X-Medic-Client": "cli"}
+        if key:
+            self.headers["Authorization"] = f"Bearer {key}"
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

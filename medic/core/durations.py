@@ -3,7 +3,7 @@
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
+_PART = re.compile(r"([0-9]+)\s*([smhdw])", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_DURATION = timedelta(days=366)
 
@@ -11,13 +11,18 @@ MAX_DURATION = timedelta(days=366)
 def parse_duration(text: str) -> timedelta:
     """Parse `1h30m`; a bare number means minutes. Refuse zero, negatives and > 1 year."""
     cleaned = text.strip().lower().replace(" ", "")
-    if cleaned.isdigit():
+    if cleaned.isascii() and cleaned.isdigit():
+        if len(cleaned) > 9:
+            raise ValueError("duration must be at most 366 days")
         total = timedelta(minutes=int(cleaned))
     else:
         parts = _PART.findall(cleaned)
         if not parts or "".join(n + u for n, u in parts) != cleaned:
             raise ValueError(f"invalid duration {text!r}; use forms like 30m, 1h, 1h30m, 2d")
-        total = sum((timedelta(**{_UNITS[u.lower()]: int(n)}) for n, u in parts), timedelta())
+        try:
+            total = sum((timedelta(**{_UNITS[u.lower()]: int(n)}) for n, u in parts), timedelta())
+        except OverflowError:
+            raise ValueError("duration must be at most 366 days") from None
     if total <= timedelta(0):
         raise ValueError("duration must be positive")
     if total > MAX_DURATION:

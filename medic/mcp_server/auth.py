@@ -14,8 +14,6 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from medic.api.auth import enforce_rate_limit, identify, presented_key
-from medic.api.envelope import failure
 from medic.core.scopes import SCOPES, grants
 from medic.mcp_server.backend import FRONT_DOOR
 from medic.metrics import AUTH_FAILURES
@@ -24,6 +22,8 @@ from medic.ops.errors import RateLimited, Unauthorized
 from medic.ops.keys import KeyIdentity
 from medic.ratelimit import MANAGEMENT
 from medic.runtime import Medic
+from medic.web.envelope import failure
+from medic.web.identity import enforce_rate_limit, identify, presented_key
 
 # Every key may connect; each tool's operation then asks for read, write or admin.
 REQUIRED_SCOPE = "read"

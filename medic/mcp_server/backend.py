@@ -22,6 +22,7 @@ from mcp.server.mcpserver import Context
 from medic.config import Settings
 from medic.db import Database
 from medic.ops.actor import Actor
+from medic.ops.operation import Context as OpsContext
 
 FRONT_DOOR = "mcp"
 
@@ -35,6 +36,10 @@ class Backend:
     def actor(self) -> Actor:
         """The calling key as an Actor at the `mcp` front door (or Unauthorized)."""
         return self.caller()
+
+    def context(self) -> OpsContext:
+        """What an operation needs: the database and the calling key."""
+        return OpsContext(self.db, self.caller())
 
     def lifespan(self) -> Callable[[Any], AbstractAsyncContextManager[Backend]]:
         """For MCPServer(lifespan=...): every request's context then carries this Backend."""

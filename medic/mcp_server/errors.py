@@ -18,8 +18,8 @@ from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 
-from medic.api.errors import describe_validation_error
 from medic.ops.errors import InvalidInput, MedicError, NotFound, Unavailable
+from medic.ops.validation import describe_validation_error
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,3 +75,7 @@ def _code(error: MedicError) -> int:
     if isinstance(error, Unavailable):
         return INTERNAL_ERROR
     return INVALID_REQUEST
+
+
+class StartupError(Exception):
+    """`medic mcp` cannot serve; the message says what to fix."""

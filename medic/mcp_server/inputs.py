@@ -3,13 +3,9 @@ looks like, because the description is all a model sees of it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import Field
-
-from medic.core.durations import parse_duration
-from medic.ops.errors import InvalidInput
 
 ServiceName = Annotated[
     str,
@@ -46,11 +42,3 @@ Offset = Annotated[int, Field(ge=0, description="skip this many items (paging)")
 def page_size(default: int, most: int) -> Any:
     """A page size argument (use as `Annotated[int, page_size(20, 200)]`)."""
     return Field(ge=1, le=most, description=f"at most this many items (default {default})")
-
-
-def duration_of(text: str) -> timedelta:
-    """A Duration argument as a timedelta, or InvalidInput saying what a good one is."""
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise InvalidInput(f"duration: {exc}") from None

@@ -10,8 +10,11 @@ from pydantic import Field
 
 from medic.mcp_server.backend import Backend
 from medic.mcp_server.errors import protocol_errors
-from medic.models import Alert, Service
 from medic.ops import alerts, services
+from medic.ops.alerts import AlertView, ListAlerts
+from medic.ops.operation import Context as OpsContext
+from medic.ops.service_commands import GetService
+from medic.ops.service_view import ServiceView
 
 MAX_ALERTS = 50
 STEPS = """Work through them, highest priority (p1) first:
@@ -28,7 +31,7 @@ STEPS = """Work through them, highest priority (p1) first:
 Finish with a short table: alert, service, assessment, action taken or proposed."""
 
 
-def _line(alert: Alert, service: Service) -> str:
+def _line(alert: AlertView, service: ServiceView) -> str:
     acknowledged = (
         f"acknowledged by {alert.acknowledged_by}" if alert.acknowledged_at else "not acknowledged"
     )
@@ -48,10 +51,11 @@ def register_prompts(server: MCPServer, backend: Backend) -> None:
     ) -> str:
         """Walk through Medic's open alerts: what is down, why, and what to do about it."""
         actor = backend.actor()
-        rows, total = alerts.list_alerts(backend.db, actor, active=True, limit=MAX_ALERTS)
+        context = OpsContext(backend.db, actor)
+        rows, total = alerts.list_alerts(context, ListAlerts.of(active=True, limit=MAX_ALERTS))
         lines = []
         for alert in rows:
-            service = services.get_service(backend.db, actor, alert.service_id)
+            service = services.get_service(context, GetService.of(service=alert.service_id))
             if team is None or service.team == team:
                 lines.append(_line(alert, service))
         scope = f" for team {team}" if team else ""

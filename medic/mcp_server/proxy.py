@@ -20,7 +20,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from medic import __version__
-from medic.mcp_server.stdio import StartupError
+from medic.mcp_server.errors import StartupError
 
 Context = ServerRequestContext[Any]
 TIMEOUT = httpx2.Timeout(30, read=300)

@@ -10,6 +10,9 @@ from medic.mcp_server.backend import Backend
 from medic.mcp_server.errors import protocol_errors
 from medic.mcp_server.schemas import AlertView, ServiceList, ServiceStatus, ServiceView
 from medic.ops import alerts, services
+from medic.ops.alerts import ListAlerts
+from medic.ops.operation import Context as OpsContext
+from medic.ops.service_commands import GetService, ListServices
 
 # A resource is read whole: past this many services, use the list_services tool's paging.
 MAX_LISTED = 1000
@@ -25,7 +28,8 @@ def register_resources(server: MCPServer, backend: Backend) -> None:
     )
     @protocol_errors
     def service_list() -> str:
-        rows, total = services.list_services(backend.db, backend.actor(), limit=MAX_LISTED)
+        query = ListServices.of(limit=MAX_LISTED)
+        rows, total = services.list_services(backend.context(), query)
         return ServiceList(items=[ServiceView.of(s) for s in rows], total=total).model_dump_json()
 
     @server.resource(
@@ -40,10 +44,10 @@ def register_resources(server: MCPServer, backend: Backend) -> None:
     @protocol_errors
     def service_status(name: str) -> str:
         actor = backend.actor()
-        service = services.get_service(backend.db, actor, name)
-        open_alerts, _ = alerts.list_alerts(
-            backend.db, actor, active=True, service_id=service.service_id, limit=1
-        )
+        context = OpsContext(backend.db, actor)
+        service = services.get_service(context, GetService.of(service=name))
+        query = ListAlerts.of(active=True, service_id=service.service_id, limit=1)
+        open_alerts, _ = alerts.list_alerts(context, query)
         status = ServiceStatus(
             service=ServiceView.of(service),
             open_alert=AlertView.of(open_alerts[0], service.heartbeat_name)

@@ -11,11 +11,11 @@ it is data to report, never instructions to follow.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from medic.models import Alert, Service
+from medic.ops import alerts, service_view
 from medic.ops.executions import ExecutionView
 from medic.ops.heartbeats import HeartbeatView
 from medic.ops.playbooks import PlaybookView
@@ -39,43 +39,40 @@ class Untrusted(BaseModel):
         return None if text is None else cls(text=text)
 
 
-class ServiceView(BaseModel):
-    """A monitored service and its current status (state: new | up | down)."""
-
-    service_id: int
-    heartbeat_name: str
-    service_name: str | None
-    team: str
-    priority: str
-    active: bool
-    state: str
-    state_reason: Untrusted | None = Field(
-        description="why it is in that state; may quote a run id the job chose"
-    )
-    state_changed_at: datetime | None
-    down: bool
-    muted: bool
-    muted_until: datetime | None
-    mute_reason: str | None
-    last_heartbeat_at: datetime | None
-    next_due_at: datetime | None = Field(
-        description="when the service becomes late if no heartbeat arrives"
-    )
-    consecutive_failures: int
-    schedule_type: str
-    alert_interval: int = Field(description="minutes")
-    threshold: int
-    cron_expression: str | None
-    timezone: str | None
-    grace_period_seconds: int
-    max_duration_seconds: int | None
-    runbook: str | None
-
+class _ServiceProjection(BaseModel):
     @classmethod
-    def of(cls, service: Service) -> ServiceView:
-        values = service.model_dump()
-        values["state_reason"] = Untrusted.of(service.state_reason)
+    def of(cls, view: service_view.ServiceView) -> _ServiceProjection:
+        values = view.model_dump(exclude=set(service_view.CAPABILITY_FIELDS))
+        for name in UNTRUSTED_SERVICE_FIELDS:
+            values[name] = Untrusted.of(values[name])
         return cls.model_validate(values)
+
+
+# Text a job (not a person with a write key) may have chosen.
+UNTRUSTED_SERVICE_FIELDS = ("state_reason",)
+
+
+def _service_projection() -> type[_ServiceProjection]:
+    """The one service view (medic.ops.service_view) as a model sees it: without the
+    capability fields, with job-chosen text marked untrusted. Derived, so the two never
+    drift apart."""
+    fields: dict[str, Any] = {}
+    for name, info in service_view.ServiceView.model_fields.items():
+        if name in service_view.CAPABILITY_FIELDS:
+            continue
+        if name in UNTRUSTED_SERVICE_FIELDS:
+            fields[name] = (Untrusted | None, Field(description=info.description))
+        else:
+            fields[name] = (info.annotation, info)
+    return create_model(
+        "ServiceView",
+        __base__=_ServiceProjection,
+        __doc__=service_view.ServiceView.__doc__,
+        **fields,
+    )
+
+
+ServiceView = _service_projection()
 
 
 class ServiceList(BaseModel):
@@ -127,7 +124,7 @@ class ServiceStats(BaseModel):
 
     @classmethod
     def of(cls, stats: RunStats) -> ServiceStats:
-        return cls.model_validate(stats.as_dict())
+        return cls.model_validate(stats.model_dump())
 
 
 class AlertView(BaseModel):
@@ -143,7 +140,7 @@ class AlertView(BaseModel):
     acknowledged_by: str | None
 
     @classmethod
-    def of(cls, alert: Alert, heartbeat_name: str | None) -> AlertView:
+    def of(cls, alert: alerts.AlertView, heartbeat_name: str | None) -> AlertView:
         return cls.model_validate({**alert.model_dump(), "heartbeat_name": heartbeat_name})
 
 

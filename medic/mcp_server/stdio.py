@@ -19,14 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from medic.config import Settings
 from medic.db import Database
 from medic.mcp_server.backend import FRONT_DOOR, Backend
+from medic.mcp_server.errors import StartupError
 from medic.mcp_server.server import build_server
 from medic.ops.actor import Actor
 from medic.ops.errors import Unauthorized
 from medic.ops.keys import VerifiedKeyCache, authenticate
-
-
-class StartupError(Exception):
-    """`medic mcp` cannot serve; the message says what to fix."""
 
 
 def serve(environ: Mapping[str, str], load_settings: Callable[[], Settings]) -> None:

@@ -20,10 +20,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from medic.config import Settings
 from medic.net.tls import client_ssl_context
+from medic.notify.blocks.alerts import alert_blocks, maintenance_blocks, recovered_blocks
+from medic.notify.blocks.approvals import approval_blocks
+from medic.notify.blocks.executions import execution_notice_blocks
 from medic.notify.message import Message, Outcome, Target
-from medic.slack.approval_blocks import approval_blocks
-from medic.slack.blocks import alert_blocks, maintenance_blocks, recovered_blocks
-from medic.slack.execution_blocks import execution_notice_blocks
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,16 @@
 """Who is acting, and through which front door. Every operation takes one."""
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from medic.core.scopes import grants
 from medic.ops.errors import Forbidden
+
+FRONT_DOORS = ("api", "cli", "dashboard", "mcp", "slack", "system")
+FrontDoor = Literal["api", "cli", "dashboard", "mcp", "slack", "system"]
+# What an HTTP client may say it is (header X-Medic-Client), so the audit log names the
+# door a person used: `medic service mute` is the CLI even though it speaks HTTP.
+CLIENT_DOORS = frozenset({"cli"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,18 @@ Slack, MCP and the CLI render the same message their own way."""
 
 
 class MedicError(Exception):
+    """`audited_refusal`: an operation that fails with this error records the attempt in
+    the audit log as refused (who tried, through which door, why)."""
+
     status_code = 500
     kind = "error"
+    audited_refusal = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, audited_refusal: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if audited_refusal is not None:
+            self.audited_refusal = audited_refusal
 
 
 class InvalidInput(MedicError):
@@ -38,6 +44,7 @@ class Unauthorized(MedicError):
 class Forbidden(MedicError):
     status_code = 403
     kind = "forbidden"
+    audited_refusal = True
 
 
 class PayloadTooLarge(MedicError):

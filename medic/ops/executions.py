@@ -26,18 +26,53 @@ from medic.models import (
     Team,
 )
 from medic.ops import audit
-from medic.ops.actor import Actor
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
+from medic.ops.fields import ServiceRef
+from medic.ops.operation import Call, Command, KeepWrites, operation
 from medic.ops.services import find_service
 
 
 class ExecuteRequest(BaseModel):
+    """What a requester says about a run: the body of a start request (REST, hooks)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    service: int | str | None = Field(
+    service: ServiceRef | None = Field(
         default=None, description="the service to act on (id or heartbeat name)"
     )
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class ExecutePlaybook(ExecuteRequest, Command):
+    """Start `playbook`'s current version, on `service` when it names one. `alert_id` is
+    the alert that triggered it: set by detection's triggers, never from a door's input."""
+
+    playbook: str = Field(description="the playbook's name")
+    alert_id: int | None = None
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "playbook", self.playbook
+
+
+class ExecutionCommand(Command):
+    """A command about one execution."""
+
+    execution_id: int
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "execution", self.execution_id
+
+
+class GetExecution(ExecutionCommand):
+    pass
+
+
+class ApproveExecution(ExecutionCommand):
+    """Let a pending execution run."""
+
+
+class DeclineExecution(ExecutionCommand):
+    """Cancel a pending execution: it never runs."""
 
 
 class StepView(BaseModel):
@@ -65,6 +100,7 @@ class ExecutionView(BaseModel):
     reason: str | None
     approval_deadline: datetime | None
     decided_by: str | None
+    decided_at: datetime | None = None
     error: str | None
     created_at: datetime
     finished_at: datetime | None
@@ -80,68 +116,33 @@ class ExecutionView(BaseModel):
         )
 
 
-def execute_playbook(
-    db: Database,
-    settings: Settings,
-    actor: Actor,
-    name: str,
-    request: ExecuteRequest,
-    alert_id: int | None = None,
-) -> Execution:
+@operation("execution.start", scope="write", audit="execution.start")
+def execute_playbook(call: Call, command: ExecutePlaybook) -> ExecutionView:
     """Start the playbook's current version, unless the circuit breaker is open. The
-    execution returned has run no step yet: `ExecutionView.of(execution, steps=[])`."""
-    actor.require("write")
+    execution returned has run no step yet."""
+    name, alert_id = command.playbook, command.alert_id
+    settings, actor, session = call.settings, call.actor, call.session
     now = datetime.now(UTC)
-    with db.session() as session:
-        playbook = session.exec(select(Playbook).where(Playbook.name == name)).first()
-        if playbook is None:
-            raise NotFound(f"no playbook named {name!r}")
-        if not playbook.enabled:
-            raise Conflict(f"playbook {name!r} is disabled")
-        version = session.exec(
-            select(PlaybookVersion)
-            .where(PlaybookVersion.playbook_id == playbook.playbook_id)
-            .where(PlaybookVersion.version == playbook.current_version)
-        ).one()
-        definition = parse_playbook(version.source_yaml)
-        service = find_service(session, request.service) if request.service is not None else None
-        if service is None and any(isinstance(s, ConditionStep) for s in definition.steps):
-            raise InvalidInput(f"playbook {name!r} checks a heartbeat: name the service to act on")
-        service_id = service.service_id if service else None
-        refusal = _runaway(session, settings, playbook, service_id, now)
-        if refusal is None:
-            execution = Execution(
-                playbook_id=playbook.playbook_id,
-                playbook_name=playbook.name,
-                version=version.version,
-                service_id=service_id,
-                alert_id=alert_id,
-                requested_by=actor.name,
-                front_door=actor.front_door,
-                reason=request.reason,
-                wake_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            forced = actor.front_door == "mcp" and settings.medic_mcp_approval == "always"
-            execution.state = rules.first_state(definition.approval, human_approval_forced=forced)
-            if execution.state == "pending_approval":
-                window = rules.approval_window(
-                    definition.approval,
-                    now,
-                    timedelta(minutes=settings.medic_approval_expiry_minutes),
-                    human_approval_forced=forced,
-                )
-                execution.approval_deadline = window.deadline
-                execution.approval_on_deadline = window.on_deadline
-                execution.approval_token = token_urlsafe(24)
-                execution.wake_at = window.deadline
-            _start(db, session, actor, execution)
-            return execution
-    # Outside the transaction that read the history: the refusal is recorded on its own,
-    # in the audit log and, through the outbox, in the team's channel; for an alert, once,
-    # however many schedulers ask and however often they restart.
-    with db.session() as session:
+    playbook = session.exec(select(Playbook).where(Playbook.name == name)).first()
+    if playbook is None:
+        raise NotFound(f"no playbook named {name!r}")
+    if not playbook.enabled:
+        raise Conflict(f"playbook {name!r} is disabled")
+    version = session.exec(
+        select(PlaybookVersion)
+        .where(PlaybookVersion.playbook_id == playbook.playbook_id)
+        .where(PlaybookVersion.version == playbook.current_version)
+    ).one()
+    definition = parse_playbook(version.source_yaml)
+    service = find_service(session, command.service) if command.service is not None else None
+    if service is None and any(isinstance(s, ConditionStep) for s in definition.steps):
+        raise InvalidInput(f"playbook {name!r} checks a heartbeat: name the service to act on")
+    service_id = service.service_id if service else None
+    refusal = _runaway(session, settings, playbook, service_id, now)
+    if refusal is not None:
+        # The refusal is kept: in the audit log and, through the outbox, in the team's
+        # channel; for an alert, once, however many schedulers ask and however often
+        # they restart.
         if alert_id is not None and _refused_before(session, name, alert_id):
             raise Conflict(refusal)
         session.add(
@@ -153,6 +154,7 @@ def execute_playbook(
                 details={"playbook": name, "reason": refusal, "requested_by": actor.name},
             )
         )
+        # Its own action, not a refused `execution.start`: nothing was asked wrongly.
         audit.record(
             session,
             actor,
@@ -163,7 +165,35 @@ def execute_playbook(
             service_id=service_id,
             reason=refusal,
         )
-    raise Conflict(refusal)
+        raise KeepWrites(Conflict(refusal))
+    execution = Execution(
+        playbook_id=playbook.playbook_id,
+        playbook_name=playbook.name,
+        version=version.version,
+        service_id=service_id,
+        alert_id=alert_id,
+        requested_by=actor.name,
+        front_door=actor.front_door,
+        reason=command.reason,
+        wake_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    forced = actor.front_door == "mcp" and settings.medic_mcp_approval == "always"
+    execution.state = rules.first_state(definition.approval, human_approval_forced=forced)
+    if execution.state == "pending_approval":
+        window = rules.approval_window(
+            definition.approval,
+            now,
+            timedelta(minutes=settings.medic_approval_expiry_minutes),
+            human_approval_forced=forced,
+        )
+        execution.approval_deadline = window.deadline
+        execution.approval_on_deadline = window.on_deadline
+        execution.approval_token = token_urlsafe(24)
+        execution.wake_at = window.deadline
+    _start(call, execution)
+    return ExecutionView.of(execution, steps=[])
 
 
 def _refused_before(session: Session, playbook: str, alert_id: int) -> bool:
@@ -175,7 +205,8 @@ def _refused_before(session: Session, playbook: str, alert_id: int) -> bool:
     return any(details.get("playbook") == playbook for details in earlier)
 
 
-def _start(db: Database, session: Session, actor: Actor, execution: Execution) -> None:
+def _start(call: Call, execution: Execution) -> None:
+    session = call.session
     session.add(execution)
     session.flush()
     if execution.state == "pending_approval":
@@ -192,11 +223,8 @@ def _start(db: Database, session: Session, actor: Actor, execution: Execution) -
                 },
             )
         )
-    db.wake_scheduler(session)
-    audit.record(
-        session,
-        actor,
-        "execution.start",
+    call.db.wake_scheduler(session)
+    call.audit(
         "execution",
         execution.execution_id,
         playbook=execution.playbook_name,
@@ -231,18 +259,21 @@ def _runaway(
     )
 
 
-def get_execution(db: Database, actor: Actor, execution_id: int) -> ExecutionView:
-    actor.require("read")
-    with db.session() as session:
-        execution = session.get(Execution, execution_id)
-        if execution is None:
-            raise NotFound(f"no execution with id {execution_id}")
-        steps = session.exec(
-            select(ExecutionStep)
-            .where(ExecutionStep.execution_id == execution_id)
-            .order_by(col(ExecutionStep.position))
-        ).all()
-        return ExecutionView.of(execution, list(steps))
+@operation("execution.get", scope="read")
+def get_execution(call: Call, command: GetExecution) -> ExecutionView:
+    execution = call.session.get(Execution, command.execution_id)
+    if execution is None:
+        raise NotFound(f"no execution with id {command.execution_id}")
+    return _view(call.session, execution)
+
+
+def _view(session: Session, execution: Execution) -> ExecutionView:
+    steps = session.exec(
+        select(ExecutionStep)
+        .where(ExecutionStep.execution_id == execution.execution_id)
+        .order_by(col(ExecutionStep.position))
+    ).all()
+    return ExecutionView.of(execution, list(steps))
 
 
 def approvers_for(session: Session, settings: Settings, execution: Execution) -> set[str]:
@@ -259,69 +290,60 @@ def approvers_for(session: Session, settings: Settings, execution: Execution) ->
     return {f"slack:{user_id}" for user_id in slack_ids}
 
 
-def decide(
-    db: Database, settings: Settings, actor: Actor, execution_id: int, accept: bool
-) -> Execution:
-    """Accept or decline a pending execution. An admin key, or a Slack user among the
-    approvers, may decide; never the principal that requested it; once only."""
-    actor.require("write")
+@operation("execution.approve", scope="write", audit="execution.approve")
+def approve(call: Call, command: ApproveExecution) -> ExecutionView:
+    """Let a pending execution run. An admin key, or a Slack user among the approvers,
+    may decide; never the principal that requested it; once only."""
+    return _decide(call, command.execution_id, accept=True)
+
+
+@operation("execution.decline", scope="write", audit="execution.decline")
+def decline(call: Call, command: DeclineExecution) -> ExecutionView:
+    """Cancel a pending execution; the same people as `approve` may."""
+    return _decide(call, command.execution_id, accept=False)
+
+
+def _decide(call: Call, execution_id: int, accept: bool) -> ExecutionView:
+    actor, session = call.actor, call.session
     now = datetime.now(UTC)
-    with db.session() as session:
-        execution = session.exec(
-            select(Execution).where(Execution.execution_id == execution_id).with_for_update()
-        ).first()
-        if execution is None:
-            raise NotFound(f"no execution with id {execution_id}")
-        approvers = approvers_for(session, settings, execution)
-        if actor.front_door != "slack" and "admin" in actor.scopes:
-            approvers.add(actor.name)
-        verdict = rules.may_decide(
-            actor.name,
-            execution.requested_by,
-            approvers,
-            execution.state,
-            execution.approval_deadline or now,
-            now,
+    execution = session.exec(
+        select(Execution).where(Execution.execution_id == execution_id).with_for_update()
+    ).first()
+    if execution is None:
+        raise NotFound(f"no execution with id {execution_id}")
+    approvers = approvers_for(session, call.settings, execution)
+    if actor.front_door != "slack" and "admin" in actor.scopes:
+        approvers.add(actor.name)
+    verdict = rules.may_decide(
+        actor.name,
+        execution.requested_by,
+        approvers,
+        execution.state,
+        execution.approval_deadline or now,
+        now,
+    )
+    if not verdict.allowed:
+        # Too late (decided, expired) is a conflict; the wrong person is forbidden. Both
+        # are refusals the audit log keeps (the declaration writes them).
+        still_open = execution.state == "pending_approval" and (
+            execution.approval_deadline is None or now < execution.approval_deadline
         )
-        if not verdict.allowed:
-            refused = verdict.reason
-            # Too late (decided, expired) is a conflict; the wrong person is forbidden.
-            still_open = execution.state == "pending_approval" and (
-                execution.approval_deadline is None or now < execution.approval_deadline
-            )
-            error: type[Conflict | Forbidden] = Forbidden if still_open else Conflict
-        else:
-            execution.decided_by, execution.decided_at = actor.name, now
-            execution.updated_at = now
-            if accept:
-                execution.state = rules.move(execution.state, "running")
-                execution.wake_at = now
-                db.wake_scheduler(session)
-            else:
-                execution.state = rules.move(execution.state, "cancelled")
-                execution.finished_at, execution.wake_at = now, None
-                execution.error = f"declined by {actor.name}"
-            session.add(execution)
-            audit.record(
-                session,
-                actor,
-                "execution.approve" if accept else "execution.decline",
-                "execution",
-                execution_id,
-                playbook=execution.playbook_name,
-            )
-            return execution
-    with db.session() as session:
-        audit.record(
-            session,
-            actor,
-            "execution.approve" if accept else "execution.decline",
-            "execution",
-            execution_id,
-            outcome="refused",
-            reason=refused,
-        )
-    raise error(refused)
+        if still_open:
+            raise Forbidden(verdict.reason)
+        raise Conflict(verdict.reason, audited_refusal=True)
+    execution.decided_by, execution.decided_at = actor.name, now
+    execution.updated_at = now
+    if accept:
+        execution.state = rules.move(execution.state, "running")
+        execution.wake_at = now
+        call.db.wake_scheduler(session)
+    else:
+        execution.state = rules.move(execution.state, "cancelled")
+        execution.finished_at, execution.wake_at = now, None
+        execution.error = f"declined by {actor.name}"
+    session.add(execution)
+    call.audit("execution", execution_id, playbook=execution.playbook_name)
+    return _view(session, execution)
 
 
 def find_by_approval_token(db: Database, token: str) -> ExecutionView:
@@ -331,9 +353,4 @@ def find_by_approval_token(db: Database, token: str) -> ExecutionView:
         execution = session.exec(select(Execution).where(Execution.approval_token == token)).first()
         if execution is None or not token:
             raise NotFound("no approval request behind this link")
-        steps = session.exec(
-            select(ExecutionStep)
-            .where(ExecutionStep.execution_id == execution.execution_id)
-            .order_by(col(ExecutionStep.position))
-        ).all()
-        return ExecutionView.of(execution, list(steps))
+        return _view(session, execution)

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
 
 from medic.core.names import name_key
 from medic.core.statuses import Status, parse_status
-from medic.db import Database
 from medic.models import HeartbeatEvent, Service
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput, NotFound
 from medic.ops.ingest import BeatRecorded, BeatRequest, IngestWriter, ServiceRef
-from medic.ops.paging import fetch_page
+from medic.ops.operation import Call, Command, operation
+from medic.ops.pagination import fetch_page
 
 MAX_MESSAGE_BYTES = 100_000
 MAX_RUN_ID_LENGTH = 255
 
 
-@dataclass(frozen=True, slots=True)
-class HeartbeatView:
+class HeartbeatView(BaseModel):
     """A stored heartbeat with the service fields v1 clients expect beside it."""
 
     heartbeat_id: int
@@ -78,21 +77,30 @@ def truncate_message(message: str) -> str:
     return encoded[:MAX_MESSAGE_BYTES].decode("utf-8", errors="ignore").replace("\x00", "")
 
 
-def list_heartbeats(
-    db: Database,
-    actor: Actor,
-    *,
-    heartbeat_name: str | None = None,
-    service_name: str | None = None,
-    service_id: int | None = None,
-    status: Status | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 250,
-    offset: int = 0,
-) -> tuple[list[HeartbeatView], int]:
+class ListHeartbeats(Command):
+    heartbeat_name: str | None = None
+    service_name: str | None = None
+    service_id: int | None = None
+    status: Status | None = None
+    since: datetime | None = None
+    until: datetime | None = Field(default=None, description="exclusive")
+    limit: int | None = Field(default=250, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_status(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("status ")) from None
+
+
+@operation("heartbeat.list", scope="read")
+def list_heartbeats(call: Call, query: ListHeartbeats) -> tuple[list[HeartbeatView], int]:
     """Newest first."""
-    actor.require("read")
     statement = select(
         HeartbeatEvent.heartbeat_id,
         Service.heartbeat_name,
@@ -105,29 +113,31 @@ def list_heartbeats(
         HeartbeatEvent.message,
         HeartbeatEvent.service_id,
     ).join(Service, col(Service.service_id) == col(HeartbeatEvent.service_id))
-    with db.session() as session:
-        if heartbeat_name is not None:
-            found = session.exec(
-                select(Service.service_id).where(Service.name_key == name_key(heartbeat_name))
-            ).first()
-            if found is None:
-                raise NotFound(f"no service {heartbeat_name!r} is registered")
-            statement = statement.where(HeartbeatEvent.service_id == found)
-        if service_id is not None:
-            statement = statement.where(HeartbeatEvent.service_id == service_id)
-        if service_name is not None:
-            statement = statement.where(Service.service_name == service_name)
-        if status is not None:
-            statement = statement.where(HeartbeatEvent.status == status.value)
-        if since is not None:
-            statement = statement.where(HeartbeatEvent.time >= since)
-        if until is not None:
-            statement = statement.where(HeartbeatEvent.time < until)
-        rows, total = fetch_page(
-            session,
-            statement,
-            [col(HeartbeatEvent.time).desc(), col(HeartbeatEvent.heartbeat_id).desc()],
-            limit,
-            offset,
-        )
-    return [HeartbeatView(*row) for row in rows], total
+    session = call.session
+    if query.heartbeat_name is not None:
+        found = session.exec(
+            select(Service.service_id).where(Service.name_key == name_key(query.heartbeat_name))
+        ).first()
+        if found is None:
+            raise NotFound(f"no service {query.heartbeat_name!r} is registered")
+        statement = statement.where(HeartbeatEvent.service_id == found)
+    if query.service_id is not None:
+        statement = statement.where(HeartbeatEvent.service_id == query.service_id)
+    if query.service_name is not None:
+        statement = statement.where(Service.service_name == query.service_name)
+    if query.status is not None:
+        statement = statement.where(HeartbeatEvent.status == query.status.value)
+    if query.since is not None:
+        statement = statement.where(HeartbeatEvent.time >= query.since)
+    if query.until is not None:
+        statement = statement.where(HeartbeatEvent.time < query.until)
+    rows, total = fetch_page(
+        session,
+        statement,
+        [col(HeartbeatEvent.time).desc(), col(HeartbeatEvent.heartbeat_id).desc()],
+        query.limit,
+        query.offset,
+    )
+    fields = list(HeartbeatView.model_fields)
+    views = [HeartbeatView.model_validate(dict(zip(fields, row, strict=True))) for row in rows]
+    return views, total

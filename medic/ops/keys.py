@@ -20,17 +20,20 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from medic.core.names import clean_name
 from medic.core.scopes import validate_scopes
 from medic.db import Database
 from medic.models import ApiKey
 from medic.models.columns import utcnow
-from medic.ops import audit
 from medic.ops.actor import Actor
-from medic.ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from medic.ops.errors import Conflict, NotFound, Unauthorized
+from medic.ops.fields import Duration
+from medic.ops.operation import Call, Command, operation
 
 KEY_PREFIX = "mdk"
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
@@ -50,14 +53,6 @@ class KeyIdentity:
 
     def actor(self, front_door: str = "api") -> Actor:
         return Actor(self.name, front_door, self.scopes, self.api_key_id)
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedKey:
-    """A key as created or rotated: the plaintext exists only here, shown once."""
-
-    key: ApiKey
-    plaintext: str
 
 
 class VerifiedKeyCache:
@@ -160,61 +155,136 @@ def _check_not_expired(expires_at: datetime | None) -> None:
         raise Unauthorized("this API key has expired", "expired")
 
 
-def _validate_rate_limit(value: int | None, field: str) -> int | None:
-    if value is not None and not 1 <= value <= 1_000_000_000:
-        raise InvalidInput(f"{field} must be between 1 and 1000000000 requests per minute")
+MAX_RATE_LIMIT = 1_000_000_000
+
+
+class KeyView(BaseModel):
+    """An API key as anyone may see it: never its secret, nor its hash."""
+
+    api_key_id: int
+    name: str
+    prefix: str = Field(description="not secret: it identifies the key")
+    scopes: list[str]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    heartbeat_rate_limit: int | None = Field(description="per minute; null: the default")
+    management_rate_limit: int | None = Field(description="per minute; null: the default")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, key: ApiKey) -> KeyView:
+        return cls.model_validate(key.model_dump(exclude={"key_hash"}))
+
+
+class IssuedKey(KeyView):
+    """A key as created or rotated: `key` is the key itself, shown only in this answer."""
+
+    key: str = Field(description="the key itself; store it now, it is not shown again")
+
+    @classmethod
+    def issued(cls, row: ApiKey, plaintext: str) -> IssuedKey:
+        return cls.model_validate({**KeyView.of(row).model_dump(), "key": plaintext})
+
+
+def _rate_limit(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= MAX_RATE_LIMIT:
+        raise ValueError(f"must be between 1 and {MAX_RATE_LIMIT} requests per minute")
     return value
 
 
-def create_key(
-    db: Database,
-    actor: Actor,
-    name: str,
-    scopes: list[str],
-    expires_at: datetime | None = None,
-    heartbeat_rate_limit: int | None = None,
-    management_rate_limit: int | None = None,
-) -> IssuedKey:
-    actor.require("admin")
-    try:
-        name = clean_name(name, "name")
-        scopes = validate_scopes(scopes)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-    if expires_at is not None and expires_at <= datetime.now(UTC):
-        raise InvalidInput("expires_at must be in the future")
+class CreateKey(Command):
+    """A new key with its scopes; it expires at `expires_at`, or `expires_in` from now,
+    or never."""
+
+    name: str = Field(max_length=255)
+    scopes: list[str] = Field(default_factory=lambda: ["read"], description="read, write, admin")
+    expires_at: datetime | None = Field(default=None, description="ISO 8601 with an offset")
+    expires_in: Duration | None = Field(default=None, description="e.g. 90d; or expires_at")
+    heartbeat_rate_limit: int | None = Field(default=None, description="per minute")
+    management_rate_limit: int | None = Field(default=None, description="per minute")
+
+    _rate_limits = field_validator("heartbeat_rate_limit", "management_rate_limit")(_rate_limit)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return clean_name(value, "name")
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str]) -> list[str]:
+        return validate_scopes(value)
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("must include a timezone offset")
+        return value
+
+    @model_validator(mode="after")
+    def _expiry(self) -> CreateKey:
+        if self.expires_at is not None and self.expires_in is not None:
+            raise ValueError("give expires_at or expires_in, not both")
+        if self.expires_at is not None and self.expires_at <= datetime.now(UTC):
+            raise ValueError("expires_at must be in the future")
+        return self
+
+    def expiry(self, now: datetime) -> datetime | None:
+        return now + self.expires_in if self.expires_in is not None else self.expires_at
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "api_key", self.name
+
+
+class KeyCommand(Command):
+    """A command about one key, by id or name."""
+
+    key: int | str = Field(description="the key's id or name")
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "api_key", self.key
+
+
+class RotateKey(KeyCommand):
+    """A new secret for the same name and scopes; the old one stops working at once."""
+
+
+class RevokeKey(KeyCommand):
+    """The key stops working for good; revoking a revoked key changes nothing."""
+
+
+class ListKeys(Command):
+    pass
+
+
+@operation("api_key.create", scope="admin", audit="api_key.create")
+def create_key(call: Call, command: CreateKey) -> IssuedKey:
     prefix, plaintext = generate_key()
     row = ApiKey(
-        name=name,
+        name=command.name,
         prefix=prefix,
         key_hash=_hasher.hash(plaintext),
-        scopes=scopes,
-        expires_at=expires_at,
-        heartbeat_rate_limit=_validate_rate_limit(heartbeat_rate_limit, "heartbeat_rate_limit"),
-        management_rate_limit=_validate_rate_limit(management_rate_limit, "management_rate_limit"),
+        scopes=command.scopes,
+        expires_at=command.expiry(datetime.now(UTC)),
+        heartbeat_rate_limit=command.heartbeat_rate_limit,
+        management_rate_limit=command.management_rate_limit,
     )
     try:
-        with db.session() as session:
-            session.add(row)
-            session.flush()
-            audit.record(
-                session,
-                actor,
-                "api_key.create",
-                "api_key",
-                row.api_key_id,
-                name=name,
-                scopes=scopes,
-            )
+        with call.session.begin_nested():
+            call.session.add(row)
+            call.session.flush()
     except IntegrityError:
-        raise Conflict(f"an API key named {name!r} already exists") from None
-    return IssuedKey(row, plaintext)
+        raise Conflict(f"an API key named {command.name!r} already exists") from None
+    call.audit("api_key", row.api_key_id, name=command.name, scopes=command.scopes)
+    return IssuedKey.issued(row, plaintext)
 
 
-def list_keys(db: Database, actor: Actor) -> list[ApiKey]:
-    actor.require("admin")
-    with db.session() as session:
-        return list(session.exec(select(ApiKey).order_by(col(ApiKey.api_key_id))).all())
+@operation("api_key.list", scope="admin")
+def list_keys(call: Call, _query: ListKeys) -> list[KeyView]:
+    rows = call.session.exec(select(ApiKey).order_by(col(ApiKey.api_key_id))).all()
+    return [KeyView.of(row) for row in rows]
 
 
 def count_keys(db: Database) -> int:
@@ -222,44 +292,50 @@ def count_keys(db: Database) -> int:
         return session.exec(select(func.count()).select_from(ApiKey)).one()
 
 
-def _find(session: object, reference: int | str) -> ApiKey:
+def _find(session: Session, reference: int | str) -> ApiKey:
     statement = (
         select(ApiKey).where(ApiKey.api_key_id == reference)
         if isinstance(reference, int)
         else select(ApiKey).where(ApiKey.name == reference)
     )
-    row = session.exec(statement).first()  # type: ignore[attr-defined]
+    row = session.exec(statement.with_for_update()).first()
     if row is None:
         raise NotFound(f"no API key {reference!r}")
     return row
 
 
-def rotate_key(
-    db: Database, cache: VerifiedKeyCache, actor: Actor, reference: int | str
-) -> IssuedKey:
+def _forget_once_committed(call: Call, api_key_id: int | None) -> None:
+    """This process stops trusting the cached old identity once the change commits
+    (forgetting earlier would let a request re-cache the old row meanwhile)."""
+    cache = call.context.key_cache
+    if cache is not None and api_key_id is not None:
+        event.listen(
+            call.session, "after_commit", lambda _session: cache.forget(api_key_id), once=True
+        )
+
+
+@operation("api_key.rotate", scope="admin", audit="api_key.rotate")
+def rotate_key(call: Call, command: RotateKey) -> IssuedKey:
     """A new secret for the same name and scopes; the old one stops working at once."""
-    actor.require("admin")
     prefix, plaintext = generate_key()
-    with db.session() as session:
-        row = _find(session, reference)
-        if row.revoked_at is not None:
-            raise Conflict(f"API key {row.name!r} is revoked; create a new one")
-        row.prefix, row.key_hash, row.updated_at = prefix, _hasher.hash(plaintext), utcnow()
-        session.add(row)
-        audit.record(session, actor, "api_key.rotate", "api_key", row.api_key_id, name=row.name)
-    assert row.api_key_id is not None
-    cache.forget(row.api_key_id)
-    return IssuedKey(row, plaintext)
+    row = _find(call.session, command.key)
+    if row.revoked_at is not None:
+        raise Conflict(f"API key {row.name!r} is revoked; create a new one")
+    row.prefix, row.key_hash, row.updated_at = prefix, _hasher.hash(plaintext), utcnow()
+    call.session.add(row)
+    call.audit("api_key", row.api_key_id, name=row.name)
+    _forget_once_committed(call, row.api_key_id)
+    return IssuedKey.issued(row, plaintext)
 
 
-def revoke_key(db: Database, cache: VerifiedKeyCache, actor: Actor, reference: int | str) -> ApiKey:
-    actor.require("admin")
-    with db.session() as session:
-        row = _find(session, reference)
-        if row.revoked_at is None:
-            row.revoked_at = row.updated_at = utcnow()
-            session.add(row)
-            audit.record(session, actor, "api_key.revoke", "api_key", row.api_key_id, name=row.name)
-    assert row.api_key_id is not None
-    cache.forget(row.api_key_id)
-    return row
+@operation("api_key.revoke", scope="admin", audit="api_key.revoke")
+def revoke_key(call: Call, command: RevokeKey) -> KeyView:
+    row = _find(call.session, command.key)
+    if row.revoked_at is None:
+        row.revoked_at = row.updated_at = utcnow()
+        call.session.add(row)
+        call.audit("api_key", row.api_key_id, name=row.name)
+    else:
+        call.unchanged()
+    _forget_once_committed(call, row.api_key_id)
+    return KeyView.of(row)

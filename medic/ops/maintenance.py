@@ -9,22 +9,23 @@ rules are medic.core.maintenance, the scheduler announces each start and end
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from croniter import croniter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 from sqlmodel import Session, col, select
 
 from medic.config import validate_timezone
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.core.schedules import next_cron_fire
-from medic.db import Database
 from medic.detection.silencing import window_rule
 from medic.models import MaintenanceWindow, Notification, Service
-from medic.ops import audit
-from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput, NotFound
+from medic.ops.fields import Duration
+from medic.ops.named import plain
+from medic.ops.operation import Call, Command, operation
 
 MAX_DURATION_MINUTES = 31 * 24 * 60  # 44640: a month
 MAX_SERVICES = 1000
@@ -39,11 +40,10 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
-class WindowSpec(BaseModel):
-    """A new window: either one-time (starts_at and ends_at) or recurring
-    (cron_expression and duration_minutes, in `timezone`)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class CreateWindow(Command):
+    """A new window: one-time (starts_at and ends_at, or a `duration` from starts_at,
+    default now) or recurring (cron_expression and duration_minutes, or a `duration`
+    for each occurrence, in `timezone`)."""
 
     name: str = Field(min_length=1, max_length=255)
     reason: str | None = Field(default=None, max_length=1000)
@@ -57,6 +57,11 @@ class WindowSpec(BaseModel):
     )
     duration_minutes: int | None = Field(
         default=None, ge=1, le=MAX_DURATION_MINUTES, description="recurring: how long each lasts"
+    )
+    duration: Duration | None = Field(
+        default=None,
+        description="instead of ends_at (one-time: from starts_at, default now) or of "
+        "duration_minutes (recurring: each occurrence), e.g. 2h",
     )
     timezone: str | None = Field(
         default=None, description="IANA name the cron is read in; default MEDIC_TIMEZONE"
@@ -85,10 +90,41 @@ class WindowSpec(BaseModel):
     def _utc(cls, value: datetime | None) -> datetime | None:
         return None if value is None else value.astimezone(UTC)
 
+    @property
+    def recurring(self) -> bool:
+        return self.cron_expression is not None or self.duration_minutes is not None
+
+    def opens_at(self, now: datetime) -> datetime | None:
+        """One-time: when it opens (a duration without starts_at starts now)."""
+        if self.starts_at is None and self.duration is not None and not self.recurring:
+            return now
+        return self.starts_at
+
+    def closes_at(self, now: datetime) -> datetime | None:
+        """One-time: when it closes."""
+        opens = self.opens_at(now)
+        if self.duration is not None and not self.recurring and opens is not None:
+            return opens + self.duration
+        return self.ends_at
+
+    def occurrence_minutes(self) -> int | None:
+        """Recurring: how long each occurrence lasts."""
+        if self.duration is not None and self.cron_expression is not None:
+            return math.ceil(self.duration.total_seconds() / 60)
+        return self.duration_minutes
+
     @model_validator(mode="after")
-    def _one_kind(self) -> WindowSpec:
-        one_time = self.starts_at is not None or self.ends_at is not None
-        recurring = self.cron_expression is not None or self.duration_minutes is not None
+    def _one_kind(self) -> CreateWindow:
+        if self.duration is not None:
+            if self.duration_minutes is not None:
+                raise ValueError("give duration or duration_minutes, not both")
+            if self.cron_expression is None and self.ends_at is not None:
+                raise ValueError("give ends_at or duration, not both")
+        now = datetime.now(UTC)
+        starts_at, ends_at = self.opens_at(now), self.closes_at(now)
+        minutes = self.occurrence_minutes()
+        one_time = starts_at is not None or ends_at is not None
+        recurring = self.cron_expression is not None or minutes is not None
         if one_time and recurring:
             raise ValueError(
                 "a window is either one-time (starts_at and ends_at) or recurring "
@@ -100,15 +136,19 @@ class WindowSpec(BaseModel):
                 "duration_minutes (recurring)"
             )
         if one_time:
-            if self.starts_at is None or self.ends_at is None:
+            if starts_at is None or ends_at is None:
                 raise ValueError("a one-time window needs both starts_at and ends_at")
-            if self.ends_at <= self.starts_at:
+            if ends_at <= starts_at:
                 raise ValueError("ends_at must be after starts_at")
             return self
         if not self.cron_expression:
             raise ValueError("a recurring window needs cron_expression")
-        if self.duration_minutes is None:
-            raise ValueError("a recurring window needs duration_minutes")
+        if minutes is None:
+            raise ValueError("a recurring window needs duration_minutes (or duration)")
+        if minutes > MAX_DURATION_MINUTES:
+            raise ValueError(
+                f"duration: each occurrence lasts at most {MAX_DURATION_MINUTES} minutes"
+            )
         if len(self.cron_expression.split()) != 5:
             raise ValueError(
                 "cron_expression must have five fields (minute hour day month weekday)"
@@ -116,6 +156,32 @@ class WindowSpec(BaseModel):
         if not croniter.is_valid(self.cron_expression):
             raise ValueError(f"cron_expression {self.cron_expression!r} is not valid")
         return self
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "maintenance_window", self.name
+
+
+class WindowCommand(Command):
+    """A command about one window, by id."""
+
+    window_id: int
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "maintenance_window", self.window_id
+
+
+class GetWindow(WindowCommand):
+    pass
+
+
+class DeleteWindow(WindowCommand):
+    """If its start was announced, its end is announced too."""
+
+
+class ListWindows(Command):
+    active: bool = Field(default=False, description="only windows open now")
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
 
 
 class WindowView(BaseModel):
@@ -193,22 +259,20 @@ def _check_services(session: Session, service_ids: list[int] | None) -> None:
         )
 
 
-def create_window(
-    db: Database, actor: Actor, spec: WindowSpec, default_timezone: str
-) -> MaintenanceWindow:
+@operation("maintenance.create", scope="write", audit="maintenance.create")
+def create_window(call: Call, command: CreateWindow) -> WindowView:
     """Store a window; the scheduler looks at it at once (it may already be open)."""
-    actor.require("write")
     now = datetime.now(UTC)
     window = MaintenanceWindow(
-        name=spec.name,
-        reason=spec.reason,
-        service_ids=spec.service_ids,
-        starts_at=spec.starts_at,
-        ends_at=spec.ends_at,
-        cron_expression=spec.cron_expression,
-        duration_minutes=spec.duration_minutes,
-        timezone=spec.timezone or default_timezone,
-        created_by=actor.name,
+        name=command.name,
+        reason=command.reason,
+        service_ids=command.service_ids,
+        starts_at=command.opens_at(now),
+        ends_at=command.closes_at(now),
+        cron_expression=command.cron_expression,
+        duration_minutes=command.occurrence_minutes(),
+        timezone=command.timezone or call.settings.medic_timezone,
+        created_by=call.actor.name,
         created_at=now,
         next_transition_at=now,
     )
@@ -223,83 +287,73 @@ def create_window(
             ) from None
     elif window.ends_at is not None and window.ends_at <= now:
         raise InvalidInput(f"ends_at {window.ends_at.isoformat()} is in the past")
-    with db.session() as session:
-        _check_services(session, spec.service_ids)
-        session.add(window)
-        session.flush()
-        db.wake_scheduler(session)
-        audit.record(
-            session,
-            actor,
-            "maintenance.create",
-            "maintenance_window",
-            window.window_id,
-            name=window.name,
-            reason=window.reason,
-            service_ids=window.service_ids,
-            starts_at=_plain(window.starts_at),
-            ends_at=_plain(window.ends_at),
-            cron_expression=window.cron_expression,
-            duration_minutes=window.duration_minutes,
-            timezone=window.timezone,
-        )
-    return window
+    session = call.session
+    _check_services(session, command.service_ids)
+    session.add(window)
+    session.flush()
+    call.db.wake_scheduler(session)
+    call.audit(
+        "maintenance_window",
+        window.window_id,
+        name=window.name,
+        reason=window.reason,
+        service_ids=window.service_ids,
+        starts_at=plain(window.starts_at),
+        ends_at=plain(window.ends_at),
+        cron_expression=window.cron_expression,
+        duration_minutes=window.duration_minutes,
+        timezone=window.timezone,
+    )
+    return WindowView.of(window, now)
 
 
-def list_windows(db: Database, actor: Actor, active_only: bool = False) -> list[MaintenanceWindow]:
-    """Every window, oldest first; `active_only`: only those open now."""
-    actor.require("read")
-    with db.session() as session:
-        windows = list(
-            session.exec(select(MaintenanceWindow).order_by(col(MaintenanceWindow.window_id)))
-        )
-    if active_only:
-        now = datetime.now(UTC)
+@operation("maintenance.list", scope="read")
+def list_windows(call: Call, query: ListWindows) -> tuple[list[WindowView], int]:
+    """Oldest first; `active`: only those open now."""
+    windows = list(
+        call.session.exec(select(MaintenanceWindow).order_by(col(MaintenanceWindow.window_id)))
+    )
+    now = datetime.now(UTC)
+    if query.active:
         windows = [w for w in windows if occurrence_at(window_rule(w), now) is not None]
-    return windows
+    end = None if query.limit is None else query.offset + query.limit
+    return [WindowView.of(w, now) for w in windows[query.offset : end]], len(windows)
 
 
-def get_window(db: Database, actor: Actor, window_id: int) -> MaintenanceWindow:
-    actor.require("read")
-    with db.session() as session:
-        return _find(session, window_id)
+@operation("maintenance.get", scope="read")
+def get_window(call: Call, command: GetWindow) -> WindowView:
+    return WindowView.of(_find(call.session, command.window_id))
 
 
-def delete_window(db: Database, actor: Actor, window_id: int) -> MaintenanceWindow:
+@operation("maintenance.delete", scope="write", audit="maintenance.delete")
+def delete_window(call: Call, command: DeleteWindow) -> WindowView:
     """Delete a window. If its start was announced, its end is announced too, in the
     same transaction: nobody is left believing maintenance still runs."""
-    actor.require("write")
-    with db.session() as session:
-        window = _find(session, window_id, lock=True)
-        if window.in_progress:
-            # window_id stays in the details: the row it would reference is going away.
-            session.add(
-                Notification(
-                    kind="maintenance.ended",
-                    window_id=None,
-                    created_at=datetime.now(UTC),
-                    details={
-                        "window": window.name,
-                        "window_id": window.window_id,
-                        "reason": window.reason,
-                        "service_ids": window.service_ids,
-                        "ended_by": f"deleted by {actor.name}",
-                    },
-                )
+    session = call.session
+    window = _find(session, command.window_id, lock=True)
+    if window.in_progress:
+        # window_id stays in the details: the row it would reference is going away.
+        session.add(
+            Notification(
+                kind="maintenance.ended",
+                window_id=None,
+                created_at=datetime.now(UTC),
+                details={
+                    "window": window.name,
+                    "window_id": window.window_id,
+                    "reason": window.reason,
+                    "service_ids": window.service_ids,
+                    "ended_by": f"deleted by {call.actor.name}",
+                },
             )
-            db.wake_scheduler(session)
-        audit.record(
-            session,
-            actor,
-            "maintenance.delete",
-            "maintenance_window",
-            window.window_id,
-            name=window.name,
-            in_progress=window.in_progress,
         )
-        session.delete(window)
-    return window
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+        call.db.wake_scheduler(session)
+    deleted = WindowView.of(window)
+    call.audit(
+        "maintenance_window",
+        window.window_id,
+        name=window.name,
+        in_progress=window.in_progress,
+    )
+    session.delete(window)
+    return deleted

@@ -8,14 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from medic.db import Database
 from medic.models import Delivery, DeliveryAttempt, Notification
-from medic.ops.actor import Actor
 from medic.ops.errors import NotFound
-from medic.ops.paging import fetch_page
+from medic.ops.operation import Call, Command, operation
+from medic.ops.pagination import fetch_page
 
 
 class AttemptView(BaseModel):
@@ -51,39 +50,44 @@ class NotificationView(BaseModel):
     details: dict[str, Any]
 
 
-def list_notifications(
-    db: Database,
-    actor: Actor,
-    *,
-    service_id: int | None = None,
-    alert_id: int | None = None,
-    kind: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[list[NotificationView], int]:
+class ListNotifications(Command):
+    service_id: int | None = None
+    alert_id: int | None = None
+    kind: str | None = Field(default=None, description="alert.opened, alert.resolved, …")
+    limit: int | None = Field(default=100, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
+
+
+class GetNotification(Command):
+    notification_id: int
+
+
+@operation("notification.list", scope="read")
+def list_notifications(call: Call, query: ListNotifications) -> tuple[list[NotificationView], int]:
     """Newest first, each with its deliveries and their attempts."""
-    actor.require("read")
     statement = select(Notification)
-    if service_id is not None:
-        statement = statement.where(Notification.service_id == service_id)
-    if alert_id is not None:
-        statement = statement.where(Notification.alert_id == alert_id)
-    if kind is not None:
-        statement = statement.where(Notification.kind == kind)
-    with db.session() as session:
-        rows, total = fetch_page(
-            session, statement, [col(Notification.notification_id).desc()], limit, offset
-        )
-        return _views(session, rows), total
+    if query.service_id is not None:
+        statement = statement.where(Notification.service_id == query.service_id)
+    if query.alert_id is not None:
+        statement = statement.where(Notification.alert_id == query.alert_id)
+    if query.kind is not None:
+        statement = statement.where(Notification.kind == query.kind)
+    rows, total = fetch_page(
+        call.session,
+        statement,
+        [col(Notification.notification_id).desc()],
+        query.limit,
+        query.offset,
+    )
+    return _views(call.session, rows), total
 
 
-def get_notification(db: Database, actor: Actor, notification_id: int) -> NotificationView:
-    actor.require("read")
-    with db.session() as session:
-        notification = session.get(Notification, notification_id)
-        if notification is None:
-            raise NotFound(f"no notification with id {notification_id}")
-        return _views(session, [notification])[0]
+@operation("notification.get", scope="read")
+def get_notification(call: Call, command: GetNotification) -> NotificationView:
+    notification = call.session.get(Notification, command.notification_id)
+    if notification is None:
+        raise NotFound(f"no notification with id {command.notification_id}")
+    return _views(call.session, [notification])[0]
 
 
 def _views(session: Session, notifications: list[Notification]) -> list[NotificationView]:

@@ -11,11 +11,10 @@ the audit log records names, versions and hashes, never the YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from sqlmodel import Session, col, select
 
 from medic.core.playbook_definition import (
@@ -25,34 +24,86 @@ from medic.core.playbook_definition import (
     content_hash,
 )
 from medic.core.playbook_parsing import parse_playbook
-from medic.db import Database
 from medic.models import Execution, Playbook, PlaybookVersion
 from medic.models.columns import utcnow
-from medic.ops import audit
-from medic.ops.actor import Actor
-from medic.ops.errors import InvalidInput, NotFound
+from medic.ops.errors import NotFound
 from medic.ops.named import find, insert
-from medic.ops.paging import fetch_page
+from medic.ops.operation import Call, Command, operation
+from medic.ops.pagination import fetch_page
 
 WHAT = "playbook"
 _MAX_VERSION = 2**31 - 1
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """What `apply_playbook` did: `created` a new playbook, `changed` its definition
-    (a new version), or neither (the content equals the current version)."""
-
-    playbook: Playbook
-    version: PlaybookVersion
-    created: bool
-    changed: bool
-
-
 class PlaybookChanges(BaseModel):
+    """What a partial update may change (`PATCH /v2/playbooks/{name}`): whether it runs."""
+
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool
+
+
+class ApplyPlaybook(Command):
+    """A playbook's YAML: creates the playbook it names, or adds a version when its
+    content changed. Kept exactly as sent (never stripped): it is stored as applied."""
+
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    source_yaml: str = Field(description="the playbook definition, YAML text")
+    _definition: PlaybookDefinition = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _valid(self) -> ApplyPlaybook:
+        """Every problem, naming its line and field (medic.core.playbook_definition)."""
+        try:
+            self._definition = parse_playbook(self.source_yaml)
+        except PlaybookError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def definition(self) -> PlaybookDefinition:
+        return self._definition
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "playbook", self._definition.name
+
+
+class PlaybookCommand(Command):
+    """A command about one playbook, by name."""
+
+    name: str
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "playbook", self.name
+
+
+class EnablePlaybook(PlaybookCommand):
+    pass
+
+
+class DisablePlaybook(PlaybookCommand):
+    """A disabled playbook is kept but never runs."""
+
+
+class DeletePlaybook(PlaybookCommand):
+    """The playbook and all its versions."""
+
+
+class GetPlaybook(PlaybookCommand):
+    """The playbook with its current version, or with `version` when given."""
+
+    version: int | None = None
+
+
+class ListPlaybooks(Command):
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
+
+
+class ListPlaybookVersions(PlaybookCommand):
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
 
 
 class PlaybookView(BaseModel):
@@ -84,6 +135,15 @@ class PlaybookView(BaseModel):
             created_at=playbook.created_at,
             updated_at=playbook.updated_at,
         )
+
+
+class Applied(PlaybookView):
+    """What an apply did: `created` a new playbook, `changed` its definition (a new
+    `version`), or neither (the content equals the current version)."""
+
+    version: int
+    created: bool
+    changed: bool
 
 
 class VersionSummary(BaseModel):
@@ -130,14 +190,6 @@ class PlaybookDetail(PlaybookView):
         )
 
 
-def validate(yaml_text: str) -> PlaybookDefinition:
-    """The definition, or InvalidInput naming each problem's line and field."""
-    try:
-        return parse_playbook(yaml_text)
-    except PlaybookError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
 def pinned_definition(session: Session, execution: Execution) -> PlaybookDefinition:
     """The definition an execution started with: a later version never changes it."""
     version = session.exec(
@@ -172,142 +224,143 @@ def _audit_details(version: PlaybookVersion, definition: PlaybookDefinition) -> 
     }
 
 
-def apply_playbook(db: Database, actor: Actor, yaml_text: str) -> Applied:
-    """Create the playbook the YAML names, or add a version when its content changed."""
-    actor.require("write")
-    definition = validate(yaml_text)
+@operation("playbook.apply", scope="write", audit="playbook.apply")
+def apply_playbook(call: Call, command: ApplyPlaybook) -> Applied:
+    """Create the playbook the YAML names, or add a version when its content changed.
+    Audited as `playbook.create` or `playbook.update`; an unchanged apply is not."""
+    definition = command.definition
     digest = content_hash(definition)
     now = utcnow()
-    with db.session() as session:
-        playbook = session.exec(
-            select(Playbook).where(Playbook.name == definition.name).with_for_update()
-        ).first()
-        created = playbook is None
-        if playbook is None:
-            playbook = Playbook(
-                name=definition.name,
-                description=definition.description,
-                current_version=1,
-                created_at=now,
-                updated_at=now,
-            )
-            insert(session, playbook, WHAT)
-            number = 1
-        else:
-            current = _version(session, playbook, playbook.current_version)
-            if current.content_hash == digest:
-                return Applied(playbook, current, created=False, changed=False)
-            number = playbook.current_version + 1
-            playbook.current_version = number
-            playbook.description = definition.description
-            playbook.updated_at = now
-            session.add(playbook)
-        version = PlaybookVersion(
-            playbook_id=playbook.playbook_id,  # type: ignore[arg-type]
-            version=number,
-            source_yaml=yaml_text,
-            definition=canonical(definition),
-            content_hash=digest,
-            created_by=actor.name,
+    session = call.session
+    playbook = session.exec(
+        select(Playbook).where(Playbook.name == definition.name).with_for_update()
+    ).first()
+    created = playbook is None
+    if playbook is None:
+        playbook = Playbook(
+            name=definition.name,
+            description=definition.description,
+            current_version=1,
             created_at=now,
+            updated_at=now,
         )
-        session.add(version)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "playbook.create" if created else "playbook.update",
-            "playbook",
-            playbook.playbook_id,
-            previous_version=None if created else number - 1,
-            **_audit_details(version, definition),
-        )
-    return Applied(playbook, version, created=created, changed=True)
-
-
-def list_playbooks(
-    db: Database, actor: Actor, limit: int | None = None, offset: int = 0
-) -> tuple[list[tuple[Playbook, PlaybookVersion]], int]:
-    """A page of playbooks by name, each with its current version."""
-    actor.require("read")
-    with db.session() as session:
-        playbooks, total = fetch_page(
-            session, select(Playbook), [col(Playbook.name)], limit, offset
-        )
-        wanted = {p.playbook_id: p.current_version for p in playbooks}
-        versions = {
-            v.playbook_id: v
-            for v in session.exec(
-                select(PlaybookVersion).where(col(PlaybookVersion.playbook_id).in_(list(wanted)))
-            )
-            if wanted[v.playbook_id] == v.version
-        }
-    return [(p, versions[p.playbook_id]) for p in playbooks], total
-
-
-def get_playbook(
-    db: Database, actor: Actor, name: str, version: int | None = None
-) -> PlaybookDetail:
-    """The playbook with its current version, or with `version` when given."""
-    actor.require("read")
-    with db.session() as session:
-        playbook = find(session, Playbook, name, WHAT)
+        insert(session, playbook, WHAT)
+        number = 1
+    else:
         current = _version(session, playbook, playbook.current_version)
-        shown = current if version is None else _version(session, playbook, version)
+        if current.content_hash == digest:
+            call.unchanged()
+            return _applied(playbook, current, created=False, changed=False)
+        number = playbook.current_version + 1
+        playbook.current_version = number
+        playbook.description = definition.description
+        playbook.updated_at = now
+        session.add(playbook)
+    version = PlaybookVersion(
+        playbook_id=playbook.playbook_id,  # type: ignore[arg-type]
+        version=number,
+        source_yaml=command.source_yaml,
+        definition=canonical(definition),
+        content_hash=digest,
+        created_by=call.actor.name,
+        created_at=now,
+    )
+    session.add(version)
+    session.flush()
+    call.audit(
+        "playbook",
+        playbook.playbook_id,
+        as_action="playbook.create" if created else "playbook.update",
+        previous_version=None if created else number - 1,
+        **_audit_details(version, definition),
+    )
+    return _applied(playbook, version, created=created, changed=True)
+
+
+def _applied(
+    playbook: Playbook, version: PlaybookVersion, *, created: bool, changed: bool
+) -> Applied:
+    view = PlaybookView.of(playbook, version)
+    return Applied(**view.model_dump(), version=version.version, created=created, changed=changed)
+
+
+@operation("playbook.list", scope="read")
+def list_playbooks(call: Call, query: ListPlaybooks) -> tuple[list[PlaybookView], int]:
+    """A page of playbooks by name, each as its current version defines it."""
+    session = call.session
+    playbooks, total = fetch_page(
+        session, select(Playbook), [col(Playbook.name)], query.limit, query.offset
+    )
+    wanted = {p.playbook_id: p.current_version for p in playbooks}
+    versions = {
+        v.playbook_id: v
+        for v in session.exec(
+            select(PlaybookVersion).where(col(PlaybookVersion.playbook_id).in_(list(wanted)))
+        )
+        if wanted[v.playbook_id] == v.version
+    }
+    return [PlaybookView.of(p, versions[p.playbook_id]) for p in playbooks], total
+
+
+@operation("playbook.get", scope="read")
+def get_playbook(call: Call, query: GetPlaybook) -> PlaybookDetail:
+    """The playbook with its current version, or with `version` when given."""
+    session = call.session
+    playbook = find(session, Playbook, query.name, WHAT)
+    current = _version(session, playbook, playbook.current_version)
+    shown = current if query.version is None else _version(session, playbook, query.version)
     return PlaybookDetail.of_version(playbook, current, shown)
 
 
-def list_versions(
-    db: Database, actor: Actor, name: str, limit: int | None = None, offset: int = 0
-) -> tuple[list[VersionSummary], int]:
+@operation("playbook.versions", scope="read")
+def list_versions(call: Call, query: ListPlaybookVersions) -> tuple[list[VersionSummary], int]:
     """A page of the playbook's versions, newest first."""
-    actor.require("read")
-    with db.session() as session:
-        playbook = find(session, Playbook, name, WHAT)
-        statement = select(PlaybookVersion).where(
-            PlaybookVersion.playbook_id == playbook.playbook_id
-        )
-        rows, total = fetch_page(
-            session, statement, [col(PlaybookVersion.version).desc()], limit, offset
-        )
+    session = call.session
+    playbook = find(session, Playbook, query.name, WHAT)
+    statement = select(PlaybookVersion).where(PlaybookVersion.playbook_id == playbook.playbook_id)
+    rows, total = fetch_page(
+        session, statement, [col(PlaybookVersion.version).desc()], query.limit, query.offset
+    )
     return [VersionSummary.of(playbook, row) for row in rows], total
 
 
-def set_enabled(db: Database, actor: Actor, name: str, enabled: bool) -> PlaybookView:
-    """Enable or disable a playbook; a disabled one is kept but never runs."""
-    actor.require("write")
-    with db.session() as session:
-        playbook = find(session, Playbook, name, WHAT, lock=True)
-        before = playbook.enabled
-        if before != enabled:
-            playbook.enabled = enabled
-            playbook.updated_at = utcnow()
-            session.add(playbook)
-            audit.record(
-                session,
-                actor,
-                "playbook.enable" if enabled else "playbook.disable",
-                "playbook",
-                playbook.playbook_id,
-                name=playbook.name,
-            )
-        current = _version(session, playbook, playbook.current_version)
+@operation("playbook.enable", scope="write", audit="playbook.enable")
+def enable(call: Call, command: EnablePlaybook) -> PlaybookView:
+    """Let a disabled playbook run again; enabling an enabled one changes nothing."""
+    return _set_enabled(call, command.name, True)
+
+
+@operation("playbook.disable", scope="write", audit="playbook.disable")
+def disable(call: Call, command: DisablePlaybook) -> PlaybookView:
+    """Keep the playbook but never run it; disabling a disabled one changes nothing."""
+    return _set_enabled(call, command.name, False)
+
+
+def _set_enabled(call: Call, name: str, enabled: bool) -> PlaybookView:
+    session = call.session
+    playbook = find(session, Playbook, name, WHAT, lock=True)
+    if playbook.enabled == enabled:
+        call.unchanged()
+    else:
+        playbook.enabled = enabled
+        playbook.updated_at = utcnow()
+        session.add(playbook)
+        call.audit("playbook", playbook.playbook_id, name=playbook.name)
+    current = _version(session, playbook, playbook.current_version)
     return PlaybookView.of(playbook, current)
 
 
-def delete_playbook(db: Database, actor: Actor, name: str) -> Playbook:
-    """Delete a playbook and all its versions."""
-    actor.require("write")
-    with db.session() as session:
-        playbook = find(session, Playbook, name, WHAT, lock=True)
-        audit.record(
-            session,
-            actor,
-            "playbook.delete",
-            "playbook",
-            playbook.playbook_id,
-            name=playbook.name,
-            versions=playbook.current_version,
-        )
-        session.delete(playbook)
-    return playbook
+@operation("playbook.delete", scope="write", audit="playbook.delete")
+def delete_playbook(call: Call, command: DeletePlaybook) -> PlaybookView:
+    """Delete a playbook and all its versions; what it was."""
+    session = call.session
+    playbook = find(session, Playbook, command.name, WHAT, lock=True)
+    deleted = PlaybookView.of(playbook, _version(session, playbook, playbook.current_version))
+    call.audit(
+        "playbook",
+        playbook.playbook_id,
+        name=playbook.name,
+        versions=playbook.current_version,
+    )
+    session.delete(playbook)
+    return deleted

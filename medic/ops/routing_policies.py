@@ -9,22 +9,23 @@ preview shows which targets the delivery engine would pick at a given instant.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import Session, col, select
 
-from medic.db import Database
 from medic.models import NotificationTarget, RoutingPolicy, Service, WorkingHours
 from medic.models.columns import utcnow
-from medic.ops import audit
-from medic.ops.actor import Actor
 from medic.ops.errors import Conflict, InvalidInput
+from medic.ops.fields import ServiceRef
 from medic.ops.named import Name, ensure_new, find, insert, names_list
-from medic.ops.paging import fetch_page
+from medic.ops.operation import Call, Command, operation
+from medic.ops.pagination import fetch_page
 from medic.ops.routing_plan import choose_policy, plan_for
-from medic.ops.services import PRIORITIES, ServiceRef, find_service
+from medic.ops.service_commands import PRIORITIES
+from medic.ops.services import find_service
 
 WHAT = "routing policy"
 MAX_RULES = 50
@@ -81,14 +82,74 @@ class PolicyFields(BaseModel):
     rules: list[RuleIn] | None = Field(default=None, min_length=1, max_length=MAX_RULES)
 
 
-class PolicySpec(PolicyFields):
+class CreatePolicy(PolicyFields, Command):
     name: Name = Field(max_length=255)
     mode: Literal["all", "first_success"] = "all"  # type: ignore[assignment]
     rules: list[RuleIn] = Field(min_length=1, max_length=MAX_RULES)  # type: ignore[assignment]
 
+    def audit_target(self) -> tuple[str | None, object]:
+        return "routing_policy", self.name
+
 
 class PolicyChanges(PolicyFields):
     """Fields left out stay; new `rules` replace the old ones whole."""
+
+
+class PolicyCommand(Command):
+    """A command about one routing policy, by its exact name."""
+
+    name: str
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "routing_policy", self.name
+
+
+class UpdatePolicy(PolicyCommand):
+    changes: PolicyChanges
+
+
+class DeletePolicy(PolicyCommand):
+    """Refused while services name the policy (deleting `default` is allowed: services
+    naming none then get the built-in Slack and PagerDuty defaults)."""
+
+
+class GetPolicy(PolicyCommand):
+    pass
+
+
+class ListPolicies(Command):
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
+
+
+def _instant(value: object) -> object:
+    """An ISO 8601 time with its offset. A `+` in a query string decodes to a space:
+    `10:00:00 05:00` meant `10:00:00+05:00`."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(
+            re.sub(r"(T[\d:.]+) (\d\d:?\d\d)$", r"\1+\2", value.strip())
+        )
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 time") from None
+    return parsed
+
+
+class PreviewRoute(Command):
+    """Where a service's alerts would go at `at` (default now)."""
+
+    service: ServiceRef
+    at: datetime | None = Field(default=None, description="ISO 8601 with an offset")
+
+    _at = field_validator("at", mode="before")(_instant)
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("needs a UTC offset, e.g. 2027-03-15T10:00:00-04:00 or ...Z")
+        return value
 
 
 class PolicyView(BaseModel):
@@ -138,55 +199,50 @@ def _documents(session: Session, rules: list[RuleIn]) -> list[dict[str, Any]]:
     return [rule.model_dump() for rule in rules]
 
 
-def create_policy(db: Database, actor: Actor, spec: PolicySpec) -> RoutingPolicy:
-    actor.require("write")
-    with db.session() as session:
-        ensure_new(session, RoutingPolicy, spec.name, WHAT)
-        policy = RoutingPolicy(
-            name=spec.name, mode=spec.mode, rules=_documents(session, spec.rules)
-        )
-        insert(session, policy, WHAT)
-        audit.record(
-            session,
-            actor,
-            "routing_policy.create",
-            "routing_policy",
-            policy.policy_id,
-            name=policy.name,
-            mode=policy.mode,
-            rules=policy.rules,
-        )
-    return policy
+@operation("routing_policy.create", scope="write", audit="routing_policy.create")
+def create_policy(call: Call, command: CreatePolicy) -> PolicyView:
+    session = call.session
+    ensure_new(session, RoutingPolicy, command.name, WHAT)
+    policy = RoutingPolicy(
+        name=command.name, mode=command.mode, rules=_documents(session, command.rules)
+    )
+    insert(session, policy, WHAT)
+    call.audit(
+        "routing_policy",
+        policy.policy_id,
+        name=policy.name,
+        mode=policy.mode,
+        rules=policy.rules,
+    )
+    return PolicyView.of(policy)
 
 
-def update_policy(db: Database, actor: Actor, name: str, changes: PolicyChanges) -> RoutingPolicy:
-    actor.require("write")
+@operation("routing_policy.update", scope="write", audit="routing_policy.update")
+def update_policy(call: Call, command: UpdatePolicy) -> PolicyView:
+    changes = command.changes
     values = changes.model_dump(exclude_unset=True)
     if not values:
         raise InvalidInput("no fields to update")
     for field in ("mode", "rules"):
         if field in values and values[field] is None:
             raise InvalidInput(f"{field} must not be null")
-    with db.session() as session:
-        policy = find(session, RoutingPolicy, name, WHAT, lock=True)
-        before = {"mode": policy.mode, "rules": policy.rules}
-        if changes.mode is not None:
-            policy.mode = changes.mode
-        if changes.rules is not None:
-            policy.rules = _documents(session, changes.rules)
-        policy.updated_at = utcnow()
-        session.add(policy)
-        audit.record(
-            session,
-            actor,
-            "routing_policy.update",
-            "routing_policy",
-            policy.policy_id,
-            name=policy.name,
-            before=before,
-            after={"mode": policy.mode, "rules": policy.rules},
-        )
-    return policy
+    session = call.session
+    policy = find(session, RoutingPolicy, command.name, WHAT, lock=True)
+    before = {"mode": policy.mode, "rules": policy.rules}
+    if changes.mode is not None:
+        policy.mode = changes.mode
+    if changes.rules is not None:
+        policy.rules = _documents(session, changes.rules)
+    policy.updated_at = utcnow()
+    session.add(policy)
+    call.audit(
+        "routing_policy",
+        policy.policy_id,
+        name=policy.name,
+        before=before,
+        after={"mode": policy.mode, "rules": policy.rules},
+    )
+    return PolicyView.of(policy)
 
 
 def services_using(session: Session, name: str) -> list[str]:
@@ -199,75 +255,66 @@ def services_using(session: Session, name: str) -> list[str]:
     )
 
 
-def delete_policy(db: Database, actor: Actor, name: str) -> RoutingPolicy:
+@operation("routing_policy.delete", scope="write", audit="routing_policy.delete")
+def delete_policy(call: Call, command: DeletePolicy) -> PolicyView:
     """Refused while services name the policy (deleting `default` is allowed: services
     naming none then get the built-in Slack and PagerDuty defaults)."""
-    actor.require("write")
-    with db.session() as session:
-        policy = find(session, RoutingPolicy, name, WHAT, lock=True)
-        users = services_using(session, policy.name)
-        if users:
-            raise Conflict(
-                f"routing policy {policy.name!r} is used by {len(users)} "
-                f"service{'s' if len(users) > 1 else ''} ({names_list(users)}); "
-                "change their routing_policy first"
-            )
-        audit.record(
-            session,
-            actor,
-            "routing_policy.delete",
-            "routing_policy",
-            policy.policy_id,
-            name=policy.name,
+    policy = find(call.session, RoutingPolicy, command.name, WHAT, lock=True)
+    users = services_using(call.session, policy.name)
+    if users:
+        raise Conflict(
+            f"routing policy {policy.name!r} is used by {len(users)} "
+            f"service{'s' if len(users) > 1 else ''} ({names_list(users)}); "
+            "change their routing_policy first"
         )
-        session.delete(policy)
-    return policy
+    deleted = PolicyView.of(policy)
+    call.audit("routing_policy", policy.policy_id, name=policy.name)
+    call.session.delete(policy)
+    return deleted
 
 
-def get_policy(db: Database, actor: Actor, name: str) -> RoutingPolicy:
-    actor.require("read")
-    with db.session() as session:
-        return find(session, RoutingPolicy, name, WHAT)
+@operation("routing_policy.get", scope="read")
+def get_policy(call: Call, command: GetPolicy) -> PolicyView:
+    return PolicyView.of(find(call.session, RoutingPolicy, command.name, WHAT))
 
 
-def list_policies(
-    db: Database, actor: Actor, limit: int | None = None, offset: int = 0
-) -> tuple[list[RoutingPolicy], int]:
-    actor.require("read")
-    with db.session() as session:
-        return fetch_page(session, select(RoutingPolicy), [col(RoutingPolicy.name)], limit, offset)
+@operation("routing_policy.list", scope="read")
+def list_policies(call: Call, query: ListPolicies) -> tuple[list[PolicyView], int]:
+    """By name."""
+    rows, total = fetch_page(
+        call.session, select(RoutingPolicy), [col(RoutingPolicy.name)], query.limit, query.offset
+    )
+    return [PolicyView.of(row) for row in rows], total
 
 
-def route_preview(
-    db: Database, actor: Actor, service_ref: ServiceRef, at: datetime | None = None
-) -> RoutePreview:
+@operation("routing_policy.preview", scope="read")
+def route_preview(call: Call, command: PreviewRoute) -> RoutePreview:
     """Which policy routes the service's alerts at `at` (default now), in which mode,
     to which targets: what the delivery engine would decide (medic.ops.routing_plan)."""
-    actor.require("read")
-    at = (at or datetime.now(UTC)).astimezone(UTC)
-    with db.session() as session:
-        service = find_service(session, service_ref)
-        chosen = choose_policy(session, service)
-        if chosen is None:
-            return RoutePreview(
-                service_id=service.service_id,  # type: ignore[arg-type]
-                heartbeat_name=service.heartbeat_name,
-                priority=service.priority,
-                at=at,
-                policy=None,
-                source="none",
-                mode="all",
-                targets=list(BUILT_IN_TARGETS),
-                skipped=[],
-                note=NO_POLICY,
-            )
-        plan = plan_for(session, chosen.policy, service.priority, at)
-        rows = {
-            row.name: row
-            for row in session.exec(
-                select(NotificationTarget).where(col(NotificationTarget.name).in_(plan.targets))
-            ).all()
-        }
+    at = (command.at or datetime.now(UTC)).astimezone(UTC)
+    session = call.session
+    service = find_service(session, command.service)
+    chosen = choose_policy(session, service)
+    if chosen is None:
+        return RoutePreview(
+            service_id=service.service_id,  # type: ignore[arg-type]
+            heartbeat_name=service.heartbeat_name,
+            priority=service.priority,
+            at=at,
+            policy=None,
+            source="none",
+            mode="all",
+            targets=list(BUILT_IN_TARGETS),
+            skipped=[],
+            note=NO_POLICY,
+        )
+    plan = plan_for(session, chosen.policy, service.priority, at)
+    rows = {
+        row.name: row
+        for row in session.exec(
+            select(NotificationTarget).where(col(NotificationTarget.name).in_(plan.targets))
+        ).all()
+    }
     usable = [
         name
         for name in plan.targets

@@ -15,30 +15,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from medic.db import Database
 from medic.models import JobRun, StateChange
-from medic.ops.actor import Actor
 from medic.ops.batch_runs import RUNS_KEPT
-from medic.ops.paging import fetch_page
-from medic.ops.services import ServiceRef, find_service
+from medic.ops.fields import ServiceRef
+from medic.ops.operation import Call, Command, operation
+from medic.ops.pagination import fetch_page
+from medic.ops.services import find_service
 
 MEASURED = ("completed", "failed")
 
 
-@dataclass(frozen=True, slots=True)
-class RunView:
+class RunView(BaseModel):
+    """One job run, from STARTED to COMPLETED or FAILED."""
+
     run_pk: int
     run_id: str | None
     started_at: datetime
     finished_at: datetime | None
-    outcome: str | None  # completed | failed | abandoned; None while open
-    duration_ms: float | None  # completed and failed runs only
-    timed_out_at: datetime | None  # when detection reported it hung
+    outcome: str | None = Field(description="completed, failed or abandoned; null while open")
+    duration_ms: float | None = Field(description="completed and failed runs only")
+    timed_out_at: datetime | None = Field(description="when detection reported it hung")
 
     @classmethod
     def of(cls, run: JobRun) -> RunView:
@@ -53,33 +54,29 @@ class RunView:
             timed_out_at=run.timed_out_at,
         )
 
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
+class RunStats(BaseModel):
+    """Run durations over the newest runs, in milliseconds (nearest-rank percentiles)."""
 
-@dataclass(frozen=True, slots=True)
-class RunStats:
     service_id: int
     heartbeat_name: str
-    runs: int  # runs looked at: the newest RUNS_KEPT
-    count: int  # of those, finished with a duration (completed or failed)
+    runs: int = Field(description=f"runs looked at: the newest {RUNS_KEPT}")
+    count: int = Field(description="of those, finished with a duration (completed or failed)")
     avg_ms: float | None
     p50_ms: float | None
     p95_ms: float | None
     p99_ms: float | None
-    last_ms: float | None  # the duration of the run that finished last
+    last_ms: float | None = Field(description="the duration of the run that finished last")
     completed: int
     failed: int
     abandoned: int
     open: int
     max_duration_seconds: int | None
 
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
+class StateChangeView(BaseModel):
+    """A service went down or came back, and why."""
 
-@dataclass(frozen=True, slots=True)
-class StateChangeView:
     change_id: int
     service_id: int
     at: datetime
@@ -101,8 +98,25 @@ class StateChangeView:
             alert_id=change.alert_id,
         )
 
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+
+class ServiceQuery(Command):
+    """A read about one service, by id or heartbeat name."""
+
+    service: ServiceRef
+
+
+class GetRunStats(ServiceQuery):
+    pass
+
+
+class ListRuns(ServiceQuery):
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
+
+
+class ListStateChanges(ServiceQuery):
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
 
 
 def duration_ms(run: JobRun) -> float | None:
@@ -119,20 +133,19 @@ def nearest_rank(ordered: Sequence[float], percentile: float) -> float | None:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def run_stats(db: Database, actor: Actor, ref: ServiceRef) -> RunStats:
+@operation("run.stats", scope="read")
+def run_stats(call: Call, query: GetRunStats) -> RunStats:
     """Duration statistics over the newest RUNS_KEPT runs; no runs gives count 0 and nulls."""
-    actor.require("read")
-    with db.session() as session:
-        service = find_service(session, ref)
-        assert service.service_id is not None
-        runs = list(
-            session.exec(
-                select(JobRun)
-                .where(JobRun.service_id == service.service_id)
-                .order_by(col(JobRun.started_at).desc(), col(JobRun.run_pk).desc())
-                .limit(RUNS_KEPT)
-            )
+    service = find_service(call.session, query.service)
+    assert service.service_id is not None
+    runs = list(
+        call.session.exec(
+            select(JobRun)
+            .where(JobRun.service_id == service.service_id)
+            .order_by(col(JobRun.started_at).desc(), col(JobRun.run_pk).desc())
+            .limit(RUNS_KEPT)
         )
+    )
     measured = [(duration, run) for run in runs if (duration := duration_ms(run)) is not None]
     durations = sorted(duration for duration, _run in measured)
     # The run that finished last (ties: the one recorded last).
@@ -156,37 +169,30 @@ def run_stats(db: Database, actor: Actor, ref: ServiceRef) -> RunStats:
     )
 
 
-def list_runs(
-    db: Database, actor: Actor, ref: ServiceRef, limit: int | None = None, offset: int = 0
-) -> tuple[list[RunView], int]:
+@operation("run.list", scope="read")
+def list_runs(call: Call, query: ListRuns) -> tuple[list[RunView], int]:
     """A service's runs, newest (latest started) first."""
-    actor.require("read")
-    with db.session() as session:
-        service_id = _service_id(session, ref)
-        rows, total = fetch_page(
-            session,
-            select(JobRun).where(JobRun.service_id == service_id),
-            [col(JobRun.started_at).desc(), col(JobRun.run_pk).desc()],
-            limit,
-            offset,
-        )
+    rows, total = fetch_page(
+        call.session,
+        select(JobRun).where(JobRun.service_id == _service_id(call.session, query.service)),
+        [col(JobRun.started_at).desc(), col(JobRun.run_pk).desc()],
+        query.limit,
+        query.offset,
+    )
     return [RunView.of(run) for run in rows], total
 
 
-def state_history(
-    db: Database, actor: Actor, ref: ServiceRef, limit: int | None = None, offset: int = 0
-) -> tuple[list[StateChangeView], int]:
+@operation("service.history", scope="read")
+def state_history(call: Call, query: ListStateChanges) -> tuple[list[StateChangeView], int]:
     """When a service went down or came back, and why; newest first."""
-    actor.require("read")
-    with db.session() as session:
-        service_id = _service_id(session, ref)
-        rows, total = fetch_page(
-            session,
-            select(StateChange).where(StateChange.service_id == service_id),
-            [col(StateChange.at).desc(), col(StateChange.change_id).desc()],
-            limit,
-            offset,
-        )
+    service_id = _service_id(call.session, query.service)
+    rows, total = fetch_page(
+        call.session,
+        select(StateChange).where(StateChange.service_id == service_id),
+        [col(StateChange.at).desc(), col(StateChange.change_id).desc()],
+        query.limit,
+        query.offset,
+    )
     return [StateChangeView.of(change) for change in rows], total
 
 

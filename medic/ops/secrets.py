@@ -7,25 +7,60 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import col, select
 
 from medic.config import Settings
 from medic.core.sealing import seal, unseal
 from medic.db import Database
 from medic.models import Secret
-from medic.ops import audit
-from medic.ops.actor import Actor
-from medic.ops.errors import InvalidInput, NotFound, Unavailable
+from medic.ops.errors import NotFound, Unavailable
+from medic.ops.operation import Call, Command, operation
 
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 MAX_VALUE_BYTES = 16_384
 
 
 class SecretValue(BaseModel):
+    """The body of a set request: the value only (the name is in the path)."""
+
     model_config = ConfigDict(extra="forbid")
 
     value: str = Field(min_length=1, max_length=MAX_VALUE_BYTES)
+
+
+class SetSecret(Command):
+    """Create or replace a secret. The value is kept exactly as given (never stripped)
+    and never shown, audited or logged."""
+
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    name: str
+    value: str = Field(min_length=1, max_length=MAX_VALUE_BYTES, repr=False)
+
+    @model_validator(mode="after")
+    def _name(self) -> SetSecret:
+        # A model check, so the message is the whole answer (no `name:` prefix).
+        if not NAME.match(self.name):
+            raise ValueError(
+                f"secret name {self.name!r}: use upper-case letters, digits and _ (e.g."
+                " RESTART_TOKEN), starting with a letter, at most 64 characters"
+            )
+        return self
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "secret", self.name
+
+
+class DeleteSecret(Command):
+    name: str
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "secret", self.name
+
+
+class ListSecrets(Command):
+    pass
 
 
 class SecretView(BaseModel):
@@ -51,50 +86,40 @@ def _key(settings: Settings) -> bytes:
     return key
 
 
-def _check_name(name: str) -> str:
-    if not NAME.match(name):
-        raise InvalidInput(
-            f"secret name {name!r}: use upper-case letters, digits and _ (e.g. RESTART_TOKEN),"
-            " starting with a letter, at most 64 characters"
-        )
-    return name
-
-
-def set_secret(
-    db: Database, settings: Settings, actor: Actor, name: str, value: SecretValue
-) -> tuple[Secret, bool]:
-    """Create or replace; True when it was created."""
-    actor.require("admin")
-    sealed = seal(_key(settings), _check_name(name), value.value)
+@operation("secret.set", scope="admin", audit="secret.set")
+def set_secret(call: Call, command: SetSecret) -> tuple[SecretView, bool]:
+    """Create or replace; True when it was created. Audited as `secret.create` or
+    `secret.update`, with the name only."""
+    name = command.name
+    sealed = seal(_key(call.settings), name, command.value)
     now = datetime.now(UTC)
-    with db.session() as session:
-        secret = session.exec(select(Secret).where(Secret.name == name).with_for_update()).first()
-        created = secret is None
-        if secret is None:
-            secret = Secret(name=name, sealed_value=sealed, created_by=actor.name, created_at=now)
-        secret.sealed_value, secret.updated_at = sealed, now
-        session.add(secret)
-        audit.record(
-            session, actor, "secret.create" if created else "secret.update", "secret", name
-        )
-        session.flush()
-        return secret, created
+    session = call.session
+    secret = session.exec(select(Secret).where(Secret.name == name).with_for_update()).first()
+    created = secret is None
+    if secret is None:
+        secret = Secret(name=name, sealed_value=sealed, created_by=call.actor.name, created_at=now)
+    secret.sealed_value, secret.updated_at = sealed, now
+    session.add(secret)
+    call.audit("secret", name, as_action="secret.create" if created else "secret.update")
+    session.flush()
+    return SecretView.of(secret), created
 
 
-def list_secrets(db: Database, actor: Actor) -> list[Secret]:
-    actor.require("admin")
-    with db.session() as session:
-        return list(session.exec(select(Secret).order_by(col(Secret.name))).all())
+@operation("secret.list", scope="admin")
+def list_secrets(call: Call, query: ListSecrets) -> list[SecretView]:
+    """Names and dates, never values."""
+    rows = call.session.exec(select(Secret).order_by(col(Secret.name))).all()
+    return [SecretView.of(row) for row in rows]
 
 
-def delete_secret(db: Database, actor: Actor, name: str) -> None:
-    actor.require("admin")
-    with db.session() as session:
-        secret = session.exec(select(Secret).where(Secret.name == name)).first()
-        if secret is None:
-            raise NotFound(f"no secret named {name!r}")
-        session.delete(secret)
-        audit.record(session, actor, "secret.delete", "secret", name)
+@operation("secret.delete", scope="admin", audit="secret.delete")
+def delete_secret(call: Call, command: DeleteSecret) -> None:
+    session = call.session
+    secret = session.exec(select(Secret).where(Secret.name == command.name)).first()
+    if secret is None:
+        raise NotFound(f"no secret named {command.name!r}")
+    session.delete(secret)
+    call.audit("secret", command.name)
 
 
 def reveal(db: Database, settings: Settings, names: set[str]) -> dict[str, str]:

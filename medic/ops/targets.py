@@ -14,36 +14,41 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session, col, select
 
-from medic.db import Database
 from medic.models import NotificationTarget, RoutingPolicy
 from medic.models.columns import utcnow
-from medic.ops import audit
-from medic.ops.actor import Actor
 from medic.ops.errors import Conflict, InvalidInput
 from medic.ops.named import Name, ensure_new, find, insert, names_list
-from medic.ops.paging import fetch_page
-from medic.ops.target_config import mask_config, validate_config
+from medic.ops.operation import Call, Command, operation
+from medic.ops.pagination import fetch_page
+from medic.ops.target_config import VALIDATORS, mask_config, validate_config
 
 Kind = Literal["slack", "pagerduty", "webhook", "email", "discord"]
 WHAT = "notification target"
 
 
-class TargetSpec(BaseModel):
+class CreateTarget(Command):
     """A new target. Config per kind: slack `{channel?}`; pagerduty `{routing_key?}`
     (default PAGERDUTY_ROUTING_KEY); webhook `{url, headers?, method?}`; email `{to}`;
     discord `{url, username?}`."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Name = Field(max_length=255)
     kind: Kind
     config: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
 
-    @model_validator(mode="after")
-    def _config(self) -> TargetSpec:
-        self.config = validate_config(self.kind, self.config)
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _config(cls, data: Any) -> Any:
+        """The config checked for its kind (medic.ops.target_config) and stored normalised;
+        an unknown kind or a config that is not an object is left to the fields' checks."""
+        if isinstance(data, dict) and isinstance(data.get("kind"), str):
+            config = data.get("config", {})
+            if data["kind"] in VALIDATORS and isinstance(config, dict):
+                return {**data, "config": validate_config(data["kind"], config)}
+        return data
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "notification_target", self.name
 
 
 class TargetChanges(BaseModel):
@@ -85,108 +90,123 @@ def policies_naming(session: Session, field: str, name: str) -> list[str]:
     return names
 
 
-def create_target(db: Database, actor: Actor, spec: TargetSpec) -> NotificationTarget:
-    actor.require("write")
+class TargetCommand(Command):
+    """A command about one notification target, by its exact name."""
+
+    name: str
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "notification_target", self.name
+
+
+class UpdateTarget(TargetCommand):
+    changes: TargetChanges
+
+
+class DeleteTarget(TargetCommand):
+    """Refused while a routing policy names the target."""
+
+
+class GetTarget(TargetCommand):
+    pass
+
+
+class ListTargets(Command):
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
+
+
+@operation("target.create", scope="write", audit="target.create")
+def create_target(call: Call, command: CreateTarget) -> TargetView:
     target = NotificationTarget(
-        name=spec.name, kind=spec.kind, config=spec.config, enabled=spec.enabled
+        name=command.name, kind=command.kind, config=command.config, enabled=command.enabled
     )
-    with db.session() as session:
-        ensure_new(session, NotificationTarget, spec.name, WHAT)
-        insert(session, target, WHAT)
-        audit.record(
-            session,
-            actor,
-            "target.create",
-            "notification_target",
-            target.target_id,
-            name=target.name,
-            kind=target.kind,
-            config=mask_config(target.kind, target.config),
-            enabled=target.enabled,
-        )
-    return target
+    ensure_new(call.session, NotificationTarget, command.name, WHAT)
+    insert(call.session, target, WHAT)
+    call.audit(
+        "notification_target",
+        target.target_id,
+        name=target.name,
+        kind=target.kind,
+        config=mask_config(target.kind, target.config),
+        enabled=target.enabled,
+    )
+    return TargetView.of(target)
 
 
-def update_target(
-    db: Database, actor: Actor, name: str, changes: TargetChanges
-) -> NotificationTarget:
-    actor.require("write")
-    values = changes.model_dump(exclude_unset=True)
+@operation("target.update", scope="write", audit="target.update")
+def update_target(call: Call, command: UpdateTarget) -> TargetView:
+    values = command.changes.model_dump(exclude_unset=True)
     if not values:
         raise InvalidInput("no fields to update")
     for field in ("kind", "config", "enabled"):
         if field in values and values[field] is None:
             raise InvalidInput(f"{field} must not be null")
-    with db.session() as session:
-        target = find(session, NotificationTarget, name, WHAT, lock=True)
-        kind = values.get("kind", target.kind)
-        if kind != target.kind and "config" not in values:
-            raise InvalidInput(f"changing kind to {kind} needs a config for a {kind} target")
-        before = {"kind": target.kind, "config": mask_config(target.kind, target.config)}
-        before["enabled"] = target.enabled
-        if "config" in values:
-            try:
-                target.config = validate_config(kind, values["config"])
-            except ValueError as exc:
-                raise InvalidInput(str(exc)) from None
-        target.kind = kind
-        if "enabled" in values:
-            target.enabled = values["enabled"]
-        target.updated_at = utcnow()
-        session.add(target)
-        audit.record(
-            session,
-            actor,
-            "target.update",
-            "notification_target",
-            target.target_id,
-            name=target.name,
-            before=before,
-            after={
-                "kind": target.kind,
-                "config": mask_config(target.kind, target.config),
-                "enabled": target.enabled,
-            },
-        )
-    return target
+    target = find(call.session, NotificationTarget, command.name, WHAT, lock=True)
+    kind = values.get("kind", target.kind)
+    if kind != target.kind and "config" not in values:
+        raise InvalidInput(f"changing kind to {kind} needs a config for a {kind} target")
+    before = {"kind": target.kind, "config": mask_config(target.kind, target.config)}
+    before["enabled"] = target.enabled
+    if "config" in values:
+        try:
+            target.config = validate_config(kind, values["config"])
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+    target.kind = kind
+    if "enabled" in values:
+        target.enabled = values["enabled"]
+    target.updated_at = utcnow()
+    call.session.add(target)
+    call.audit(
+        "notification_target",
+        target.target_id,
+        name=target.name,
+        before=before,
+        after={
+            "kind": target.kind,
+            "config": mask_config(target.kind, target.config),
+            "enabled": target.enabled,
+        },
+    )
+    return TargetView.of(target)
 
 
-def delete_target(db: Database, actor: Actor, name: str) -> NotificationTarget:
+@operation("target.delete", scope="write", audit="target.delete")
+def delete_target(call: Call, command: DeleteTarget) -> TargetView:
     """Refused while a routing policy names the target."""
-    actor.require("write")
-    with db.session() as session:
-        target = find(session, NotificationTarget, name, WHAT, lock=True)
-        users = policies_naming(session, "targets", target.name)
-        if users:
-            raise Conflict(
-                f"notification target {target.name!r} is used by routing "
-                f"polic{'ies' if len(users) > 1 else 'y'} {names_list(users)}; "
-                "change them first (or disable the target)"
-            )
-        audit.record(
-            session,
-            actor,
-            "target.delete",
-            "notification_target",
-            target.target_id,
-            name=target.name,
-            kind=target.kind,
+    target = find(call.session, NotificationTarget, command.name, WHAT, lock=True)
+    users = policies_naming(call.session, "targets", target.name)
+    if users:
+        raise Conflict(
+            f"notification target {target.name!r} is used by routing "
+            f"polic{'ies' if len(users) > 1 else 'y'} {names_list(users)}; "
+            "change them first (or disable the target)"
         )
-        session.delete(target)
-    return target
+    deleted = TargetView.of(target)
+    call.audit(
+        "notification_target",
+        target.target_id,
+        name=target.name,
+        kind=target.kind,
+    )
+    call.session.delete(target)
+    return deleted
 
 
-def get_target(db: Database, actor: Actor, name: str) -> NotificationTarget:
-    actor.require("read")
-    with db.session() as session:
-        return find(session, NotificationTarget, name, WHAT)
+@operation("target.get", scope="read")
+def get_target(call: Call, command: GetTarget) -> TargetView:
+    return TargetView.of(find(call.session, NotificationTarget, command.name, WHAT))
 
 
-def list_targets(
-    db: Database, actor: Actor, limit: int | None = None, offset: int = 0
-) -> tuple[list[NotificationTarget], int]:
-    actor.require("read")
-    with db.session() as session:
-        return fetch_page(
-            session, select(NotificationTarget), [col(NotificationTarget.name)], limit, offset
-        )
+@operation("target.list", scope="read")
+def list_targets(call: Call, query: ListTargets) -> tuple[list[TargetView], int]:
+    """By name, secrets masked."""
+    rows, total = fetch_page(
+        call.session,
+        select(NotificationTarget),
+        [col(NotificationTarget.name)],
+        query.limit,
+        query.offset,
+    )
+    return [TargetView.of(row) for row in rows], total

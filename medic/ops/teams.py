@@ -14,14 +14,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, func, select
 
-from medic.db import Database
 from medic.models import Service, Team
 from medic.models.columns import utcnow
-from medic.ops import audit
-from medic.ops.actor import Actor
 from medic.ops.errors import Conflict, InvalidInput
 from medic.ops.named import Name, ensure_new, find, insert
-from medic.ops.paging import fetch_page
+from medic.ops.operation import Call, Command, operation
+from medic.ops.pagination import fetch_page
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
@@ -65,17 +63,13 @@ class TeamFields(BaseModel):
     _approvers = field_validator("approvers")(_approvers)
 
 
-class TeamSpec(TeamFields):
-    """A new team; `name` is what services put in their `team` field."""
-
-    name: Name = Field(max_length=255)
-
-
 class TeamChanges(TeamFields):
     """Fields left out stay; `slack_channel_id: null` clears the channel."""
 
 
 class TeamView(BaseModel):
+    """A team: the Slack channel its alerts go to, who may approve its playbooks."""
+
     team_id: int
     name: str
     slack_channel_id: str | None
@@ -88,52 +82,75 @@ class TeamView(BaseModel):
         return cls.model_validate(team.model_dump())
 
 
-def create_team(db: Database, actor: Actor, spec: TeamSpec) -> Team:
-    actor.require("write")
+class CreateTeam(TeamFields, Command):
+    """A new team; `name` is what services put in their `team` field."""
+
+    name: Name = Field(max_length=255)
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "team", self.name
+
+
+class TeamCommand(Command):
+    """A command about one team, by its exact name."""
+
+    name: str
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "team", self.name
+
+
+class UpdateTeam(TeamCommand):
+    changes: TeamChanges
+
+
+class DeleteTeam(TeamCommand):
+    """Refused while services name the team: they would lose its channel unnoticed."""
+
+
+class GetTeam(TeamCommand):
+    pass
+
+
+class ListTeams(Command):
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
+
+
+@operation("team.create", scope="write", audit="team.create")
+def create_team(call: Call, command: CreateTeam) -> TeamView:
     team = Team(
-        name=spec.name, slack_channel_id=spec.slack_channel_id, approvers=spec.approvers or []
+        name=command.name,
+        slack_channel_id=command.slack_channel_id,
+        approvers=command.approvers or [],
     )
-    with db.session() as session:
-        ensure_new(session, Team, spec.name, WHAT)
-        insert(session, team, WHAT)
-        audit.record(
-            session,
-            actor,
-            "team.create",
-            "team",
-            team.team_id,
-            name=team.name,
-            slack_channel_id=team.slack_channel_id,
-            approvers=team.approvers,
-        )
-    return team
+    ensure_new(call.session, Team, command.name, WHAT)
+    insert(call.session, team, WHAT)
+    call.audit(
+        "team",
+        team.team_id,
+        name=team.name,
+        slack_channel_id=team.slack_channel_id,
+        approvers=team.approvers,
+    )
+    return TeamView.of(team)
 
 
-def update_team(db: Database, actor: Actor, name: str, changes: TeamChanges) -> Team:
-    actor.require("write")
-    values = changes.model_dump(exclude_unset=True)
+@operation("team.update", scope="write", audit="team.update")
+def update_team(call: Call, command: UpdateTeam) -> TeamView:
+    values = command.changes.model_dump(exclude_unset=True)
     if not values:
         raise InvalidInput("no fields to update")
     if "approvers" in values and values["approvers"] is None:
         raise InvalidInput("approvers must not be null; use [] for none")
-    with db.session() as session:
-        team = find(session, Team, name, WHAT, lock=True)
-        before = {field: getattr(team, field) for field in values}
-        for field, value in values.items():
-            setattr(team, field, list(value) if field == "approvers" else value)
-        team.updated_at = utcnow()
-        session.add(team)
-        audit.record(
-            session,
-            actor,
-            "team.update",
-            "team",
-            team.team_id,
-            name=name,
-            before=before,
-            after=values,
-        )
-    return team
+    team = find(call.session, Team, command.name, WHAT, lock=True)
+    before = {field: getattr(team, field) for field in values}
+    for field, value in values.items():
+        setattr(team, field, list(value) if field == "approvers" else value)
+    team.updated_at = utcnow()
+    call.session.add(team)
+    call.audit("team", team.team_id, name=command.name, before=before, after=values)
+    return TeamView.of(team)
 
 
 def services_naming(session: Session, team: str) -> int:
@@ -142,31 +159,31 @@ def services_naming(session: Session, team: str) -> int:
     ).one()
 
 
-def delete_team(db: Database, actor: Actor, name: str) -> Team:
+@operation("team.delete", scope="write", audit="team.delete")
+def delete_team(call: Call, command: DeleteTeam) -> TeamView:
     """Refused while services name the team: they would lose its channel unnoticed."""
-    actor.require("write")
-    with db.session() as session:
-        team = find(session, Team, name, WHAT, lock=True)
-        used = services_naming(session, team.name)
-        if used:
-            raise Conflict(
-                f"team {team.name!r} is used by {used} service{'s' if used != 1 else ''}; "
-                "move them to another team first"
-            )
-        audit.record(session, actor, "team.delete", "team", team.team_id, name=team.name)
-        session.delete(team)
-    return team
+    team = find(call.session, Team, command.name, WHAT, lock=True)
+    used = services_naming(call.session, team.name)
+    if used:
+        raise Conflict(
+            f"team {team.name!r} is used by {used} service{'s' if used != 1 else ''}; "
+            "move them to another team first"
+        )
+    deleted = TeamView.of(team)
+    call.audit("team", team.team_id, name=team.name)
+    call.session.delete(team)
+    return deleted
 
 
-def get_team(db: Database, actor: Actor, name: str) -> Team:
-    actor.require("read")
-    with db.session() as session:
-        return find(session, Team, name, WHAT)
+@operation("team.get", scope="read")
+def get_team(call: Call, command: GetTeam) -> TeamView:
+    return TeamView.of(find(call.session, Team, command.name, WHAT))
 
 
-def list_teams(
-    db: Database, actor: Actor, limit: int | None = None, offset: int = 0
-) -> tuple[list[Team], int]:
-    actor.require("read")
-    with db.session() as session:
-        return fetch_page(session, select(Team), [col(Team.name)], limit, offset)
+@operation("team.list", scope="read")
+def list_teams(call: Call, query: ListTeams) -> tuple[list[TeamView], int]:
+    """By name."""
+    rows, total = fetch_page(
+        call.session, select(Team), [col(Team.name)], query.limit, query.offset
+    )
+    return [TeamView.of(row) for row in rows], total

@@ -11,19 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import col, select
 
 from medic.config import validate_timezone
 from medic.core.working_hours import check_holidays, parse_clock, parse_days
-from medic.db import Database
 from medic.models import WorkingHours
 from medic.models.columns import utcnow
-from medic.ops import audit
-from medic.ops.actor import Actor
 from medic.ops.errors import Conflict, InvalidInput
 from medic.ops.named import Name, ensure_new, find, insert, names_list
-from medic.ops.paging import fetch_page
+from medic.ops.operation import Call, Command, operation
+from medic.ops.pagination import fetch_page
 from medic.ops.targets import policies_naming
 
 WHAT = "working hours schedule"
@@ -69,16 +67,50 @@ class HoursFields(BaseModel):
     _code = field_validator("holidays_country", "holidays_subdivision")(_code)
 
 
-class HoursSpec(HoursFields):
+class CreateHours(HoursFields, Command):
     name: Name = Field(max_length=255)
     timezone: str  # type: ignore[assignment]
     days: list[str] | str  # type: ignore[assignment]
     start: str  # type: ignore[assignment]
     end: str  # type: ignore[assignment]
 
+    @model_validator(mode="after")
+    def _holidays(self) -> CreateHours:
+        _check_holidays(self.holidays_country, self.holidays_subdivision)
+        return self
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "working_hours", self.name
+
 
 class HoursChanges(HoursFields):
     """Fields left out stay; holidays may be set to null (no holidays)."""
+
+
+class HoursCommand(Command):
+    """A command about one working-hours schedule, by its exact name."""
+
+    name: str
+
+    def audit_target(self) -> tuple[str | None, object]:
+        return "working_hours", self.name
+
+
+class UpdateHours(HoursCommand):
+    changes: HoursChanges
+
+
+class DeleteHours(HoursCommand):
+    """Refused while a routing policy's rule names the schedule."""
+
+
+class GetHours(HoursCommand):
+    pass
+
+
+class ListHours(Command):
+    limit: int | None = Field(default=None, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0, le=2**62)
 
 
 class HoursView(BaseModel):
@@ -100,13 +132,14 @@ class HoursView(BaseModel):
 
 
 def _check_holidays(country: str | None, subdivision: str | None) -> None:
-    """The calendar must exist; a wrong subdivision is told apart from a wrong country."""
+    """The calendar must exist; a wrong subdivision is told apart from a wrong country.
+    ValueError names the field."""
     if country is not None and subdivision is not None:
         _check_holidays(country, None)
         try:
             check_holidays(country, subdivision)
         except ValueError:
-            raise InvalidInput(
+            raise ValueError(
                 f"holidays_subdivision: {country} has no holiday subdivision {subdivision!r}"
             ) from None
         return
@@ -114,95 +147,78 @@ def _check_holidays(country: str | None, subdivision: str | None) -> None:
         check_holidays(country, subdivision)
     except ValueError as exc:
         field = "holidays_country" if country else "holidays_subdivision"
-        raise InvalidInput(f"{field}: {exc}") from None
+        raise ValueError(f"{field}: {exc}") from None
 
 
 def _snapshot(hours: WorkingHours) -> dict[str, Any]:
     return {field: getattr(hours, field) for field in FIELDS}
 
 
-def create_hours(db: Database, actor: Actor, spec: HoursSpec) -> WorkingHours:
-    actor.require("write")
-    _check_holidays(spec.holidays_country, spec.holidays_subdivision)
-    hours = WorkingHours(name=spec.name, **spec.model_dump(include=set(FIELDS)))
-    with db.session() as session:
-        ensure_new(session, WorkingHours, spec.name, WHAT)
-        insert(session, hours, WHAT)
-        audit.record(
-            session,
-            actor,
-            "working_hours.create",
-            "working_hours",
-            hours.working_hours_id,
-            name=hours.name,
-            **_snapshot(hours),
-        )
-    return hours
+@operation("working_hours.create", scope="write", audit="working_hours.create")
+def create_hours(call: Call, command: CreateHours) -> HoursView:
+    hours = WorkingHours(name=command.name, **command.model_dump(include=set(FIELDS)))
+    ensure_new(call.session, WorkingHours, command.name, WHAT)
+    insert(call.session, hours, WHAT)
+    call.audit("working_hours", hours.working_hours_id, name=hours.name, **_snapshot(hours))
+    return HoursView.of(hours)
 
 
-def update_hours(db: Database, actor: Actor, name: str, changes: HoursChanges) -> WorkingHours:
-    actor.require("write")
-    values = changes.model_dump(exclude_unset=True)
+@operation("working_hours.update", scope="write", audit="working_hours.update")
+def update_hours(call: Call, command: UpdateHours) -> HoursView:
+    values = command.changes.model_dump(exclude_unset=True)
     if not values:
         raise InvalidInput("no fields to update")
     for field in ("timezone", "days", "start", "end"):
         if field in values and values[field] is None:
             raise InvalidInput(f"{field} must not be null")
-    with db.session() as session:
-        hours = find(session, WorkingHours, name, WHAT, lock=True)
-        before = _snapshot(hours)
-        if values.get("holidays_country", hours.holidays_country) is None:
-            values.setdefault("holidays_subdivision", None)
-        for field, value in values.items():
-            setattr(hours, field, value)
+    hours = find(call.session, WorkingHours, command.name, WHAT, lock=True)
+    before = _snapshot(hours)
+    if values.get("holidays_country", hours.holidays_country) is None:
+        values.setdefault("holidays_subdivision", None)
+    for field, value in values.items():
+        setattr(hours, field, value)
+    # The calendar is checked as it will be stored: the change merged into the schedule.
+    try:
         _check_holidays(hours.holidays_country, hours.holidays_subdivision)
-        hours.updated_at = utcnow()
-        session.add(hours)
-        audit.record(
-            session,
-            actor,
-            "working_hours.update",
-            "working_hours",
-            hours.working_hours_id,
-            name=hours.name,
-            before=before,
-            after=_snapshot(hours),
-        )
-    return hours
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    hours.updated_at = utcnow()
+    call.session.add(hours)
+    call.audit(
+        "working_hours",
+        hours.working_hours_id,
+        name=hours.name,
+        before=before,
+        after=_snapshot(hours),
+    )
+    return HoursView.of(hours)
 
 
-def delete_hours(db: Database, actor: Actor, name: str) -> WorkingHours:
+@operation("working_hours.delete", scope="write", audit="working_hours.delete")
+def delete_hours(call: Call, command: DeleteHours) -> HoursView:
     """Refused while a routing policy's rule names the schedule."""
-    actor.require("write")
-    with db.session() as session:
-        hours = find(session, WorkingHours, name, WHAT, lock=True)
-        users = policies_naming(session, "working_hours", hours.name)
-        if users:
-            raise Conflict(
-                f"working hours {hours.name!r} are used by routing "
-                f"polic{'ies' if len(users) > 1 else 'y'} {names_list(users)}; change them first"
-            )
-        audit.record(
-            session,
-            actor,
-            "working_hours.delete",
-            "working_hours",
-            hours.working_hours_id,
-            name=hours.name,
+    hours = find(call.session, WorkingHours, command.name, WHAT, lock=True)
+    users = policies_naming(call.session, "working_hours", hours.name)
+    if users:
+        raise Conflict(
+            f"working hours {hours.name!r} are used by routing "
+            f"polic{'ies' if len(users) > 1 else 'y'} {names_list(users)}; change them first"
         )
-        session.delete(hours)
-    return hours
+    deleted = HoursView.of(hours)
+    call.audit("working_hours", hours.working_hours_id, name=hours.name)
+    call.session.delete(hours)
+    return deleted
 
 
-def get_hours(db: Database, actor: Actor, name: str) -> WorkingHours:
-    actor.require("read")
-    with db.session() as session:
-        return find(session, WorkingHours, name, WHAT)
+@operation("working_hours.get", scope="read")
+def get_hours(call: Call, command: GetHours) -> HoursView:
+    return HoursView.of(find(call.session, WorkingHours, command.name, WHAT))
 
 
-def list_hours(
-    db: Database, actor: Actor, limit: int | None = None, offset: int = 0
-) -> tuple[list[WorkingHours], int]:
-    actor.require("read")
-    with db.session() as session:
-        return fetch_page(session, select(WorkingHours), [col(WorkingHours.name)], limit, offset)
+@operation("working_hours.list", scope="read")
+def list_hours(call: Call, query: ListHours) -> tuple[list[HoursView], int]:
+    """By name."""
+    rows, total = fetch_page(
+        call.session, select(WorkingHours), [col(WorkingHours.name)], query.limit, query.offset
+    )
+    return [HoursView.of(row) for row in rows], total

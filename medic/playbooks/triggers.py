@@ -23,7 +23,8 @@ from medic.db import Database
 from medic.models import Alert, Execution, Playbook, PlaybookVersion, Service
 from medic.ops.actor import SYSTEM
 from medic.ops.errors import MedicError
-from medic.ops.executions import ExecuteRequest, execute_playbook
+from medic.ops.executions import ExecutePlaybook, execute_playbook
+from medic.ops.operation import Context
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,13 @@ class Triggers:
                 continue
             reason = f"alert {alert_id} on {service.heartbeat_name}: {service.state_reason or ''}"
             try:
-                execute_playbook(
-                    self.db,
-                    self.settings,
-                    SYSTEM,
-                    playbook_name,
-                    ExecuteRequest(service=service.service_id, reason=reason[:1000]),
+                command = ExecutePlaybook.of(
+                    playbook=playbook_name,
+                    service=service.service_id,
+                    reason=reason[:1000],
                     alert_id=alert_id,
                 )
+                execute_playbook(Context(self.db, SYSTEM), command)
                 started += 1
             except IntegrityError:
                 pass  # another scheduler started it first

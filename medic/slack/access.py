@@ -36,5 +36,6 @@ def refusal(settings: Settings, what: str) -> str:
 
 def decider_for(user_id: str) -> Actor:
     """The clicking user as an Accept/Decline decider. Whether they may decide is the
-    approver list's business (checked by `executions.decide`), not the operators'."""
+    approver list's business (checked by `executions.approve` and `executions.decline`),
+    not the operators'."""
     return Actor(name=f"slack:{user_id}", front_door="slack", scopes=frozenset({"write"}))

@@ -3,10 +3,8 @@ and the handlers only ever see well-formed commands."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import timedelta
-
-from medic.core.durations import parse_duration
 
 USAGE = {
     "help": "`/medic help` — this message",
@@ -45,8 +43,8 @@ class ListServices:
 @dataclass(frozen=True)
 class Mute:
     name: str
-    # None: the service stays muted for ALERT_AUTO_UNMUTE_HOURS.
-    duration: timedelta | None = None
+    # As typed; the mute command parses it. None: ALERT_AUTO_UNMUTE_HOURS.
+    duration: str | None = None
     reason: str | None = None
 
 
@@ -69,7 +67,8 @@ class Ack:
 class Maintenance:
     # None: every service.
     name: str | None
-    duration: timedelta
+    # As typed; the maintenance window command parses it.
+    duration: str
     reason: str | None = None
 
 
@@ -119,13 +118,11 @@ def _mute(rest: str) -> Command:
     if not parts:
         return _usage("mute")
     name, after = parts[0], parts[1:]
-    duration: timedelta | None = None
+    duration: str | None = None
     if after and _looks_like_duration(after[0]):
-        try:
-            duration = parse_duration(after[0])
-        except ValueError as exc:
-            return Help(f"{exc}. {USAGE['mute']}")
-        after = after[1:]
+        if not _DURATION.fullmatch(after[0]):
+            return Help(f"invalid duration {after[0]!r}; {DURATIONS_HINT}. {USAGE['mute']}")
+        duration, after = after[0], after[1:]
     reason = " ".join(after).strip() or None
     return Mute(name, duration, reason)
 
@@ -149,11 +146,9 @@ def _maintenance(rest: str) -> Command:
     parts = rest.split(maxsplit=2)
     if len(parts) < 2:
         return _usage("maintenance")
-    target, length = parts[0], parts[1]
-    try:
-        duration = parse_duration(length)
-    except ValueError as exc:
-        return Help(f"{exc}. {USAGE['maintenance']}")
+    target, duration = parts[0], parts[1]
+    if not _DURATION.fullmatch(duration):
+        return Help(f"invalid duration {duration!r}; {DURATIONS_HINT}. {USAGE['maintenance']}")
     reason = parts[2].strip() if len(parts) > 2 else None
     return Maintenance(None if target.lower() == "all" else target, duration, reason or None)
 
@@ -163,6 +158,11 @@ def _run(rest: str) -> Command:
     if not 1 <= len(parts) <= 2:
         return _usage("run")
     return Run(parts[0], parts[1] if len(parts) == 2 else None)
+
+
+# The shape of a duration; its value (zero, too long) is the mute or maintenance
+# window command's to judge.
+_DURATION = re.compile(r"([0-9]+[smhdw])+|[0-9]+", re.IGNORECASE)
 
 
 def _looks_like_duration(word: str) -> bool:

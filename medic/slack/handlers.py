@@ -9,24 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import select
 
-from medic.api.errors import validated
-from medic.models import Alert, Execution, Service, Team
+from medic.models import Service, Team
+from medic.notify.blocks.alerts import escape, mention, slack_time
 from medic.ops import alerts as alert_ops
 from medic.ops import executions as execution_ops
 from medic.ops import maintenance as maintenance_ops
 from medic.ops import playbooks as playbook_ops
 from medic.ops import services as service_ops
 from medic.ops.actor import Actor
+from medic.ops.alerts import AcknowledgeAlert, AlertView, ListAlerts
 from medic.ops.errors import Conflict, MedicError, NotFound
+from medic.ops.executions import ExecutePlaybook, ExecutionView
+from medic.ops.maintenance import CreateWindow
+from medic.ops.playbooks import ListPlaybooks
+from medic.ops.service_commands import GetService, ListServices, MuteService, UnmuteService
+from medic.ops.service_view import ServiceView
 from medic.runtime import Medic
 from medic.slack import commands as c
 from medic.slack.access import actor_for, may_operate, refusal
-from medic.slack.blocks import escape, mention, slack_time
 
 LIST_LIMIT = 50
 ALERTS_LIMIT = 20
@@ -65,7 +69,7 @@ def run_command(
         return Reply(f":warning: {exc.message}")
 
 
-def label(service: Service) -> str:
+def label(service: ServiceView) -> str:
     """`Backups (nightly-backup)`: the display name, and the heartbeat name people type."""
     name = escape(service.service_name or service.heartbeat_name)
     if service.service_name and service.service_name != service.heartbeat_name:
@@ -73,7 +77,7 @@ def label(service: Service) -> str:
     return f"*{name}*"
 
 
-def _state(service: Service) -> str:
+def _state(service: ServiceView) -> str:
     icon = STATE_ICONS.get(service.state, ":grey_question:")
     text = f"{icon} {service.state}"
     if service.muted:
@@ -91,7 +95,7 @@ def _help(_medic: Medic, _actor: Actor, command: c.Help) -> Reply:
 def _status(medic: Medic, actor: Actor, command: c.Status) -> Reply:
     if command.name is None:
         return _summary(medic, actor)
-    service = service_ops.get_service(medic.db, actor, command.name)
+    service = service_ops.get_service(medic.context(actor), GetService.of(service=command.name))
     lines = [f"{label(service)} — {_state(service)}"]
     if service.state_reason:
         lines.append(f"Why: {escape(service.state_reason)}")
@@ -107,11 +111,16 @@ def _status(medic: Medic, actor: Actor, command: c.Status) -> Reply:
 
 
 def _summary(medic: Medic, actor: Actor) -> Reply:
+    context = medic.context(actor)
     counts = {
-        state: service_ops.list_services(medic.db, actor, active=True, state=state, limit=0)[1]
+        state: service_ops.list_services(
+            context, ListServices.of(active=True, state=state, limit=0)
+        )[1]
         for state in ("up", "down", "new")
     }
-    down, _ = service_ops.list_services(medic.db, actor, active=True, state="down", limit=10)
+    down, _ = service_ops.list_services(
+        context, ListServices.of(active=True, state="down", limit=10)
+    )
     open_alerts = alert_ops.count_active(medic.db)
     lines = [
         f":large_green_circle: {counts['up']} up · :red_circle: {counts['down']} down · "
@@ -124,7 +133,7 @@ def _summary(medic: Medic, actor: Actor) -> Reply:
 
 def _list(medic: Medic, actor: Actor, command: c.ListServices) -> Reply:
     services, total = service_ops.list_services(
-        medic.db, actor, active=True, team=command.team, limit=LIST_LIMIT
+        medic.context(actor), ListServices.of(active=True, team=command.team, limit=LIST_LIMIT)
     )
     if not services:
         where = f" for team {escape(command.team)}" if command.team else ""
@@ -137,24 +146,21 @@ def _list(medic: Medic, actor: Actor, command: c.ListServices) -> Reply:
 
 def _mute(medic: Medic, actor: Actor, command: c.Mute) -> Reply:
     service = service_ops.mute(
-        medic.db,
-        actor,
-        command.name,
-        command.duration,
-        command.reason,
-        medic.settings.alert_auto_unmute_hours,
+        medic.context(actor),
+        MuteService.of(service=command.name, duration=command.duration, reason=command.reason),
     )
     why = f" ({escape(command.reason)})" if command.reason else ""
     return Reply(f":mute: Muted {label(service)} until {slack_time(service.muted_until)}{why}.")
 
 
 def _unmute(medic: Medic, actor: Actor, command: c.Unmute) -> Reply:
-    service = service_ops.unmute(medic.db, actor, command.name)
+    service = service_ops.unmute(medic.context(actor), UnmuteService.of(service=command.name))
     return Reply(f":loud_sound: Unmuted {label(service)}; its alerts notify again.")
 
 
 def _alerts(medic: Medic, actor: Actor, _command: c.Alerts) -> Reply:
-    alerts, total = alert_ops.list_alerts(medic.db, actor, active=True, limit=ALERTS_LIMIT)
+    query = ListAlerts.of(active=True, limit=ALERTS_LIMIT)
+    alerts, total = alert_ops.list_alerts(medic.context(actor), query)
     if not alerts:
         return Reply(":white_check_mark: No open alerts.")
     lines = [_alert_line(medic, actor, alert) for alert in alerts]
@@ -164,9 +170,12 @@ def _alerts(medic: Medic, actor: Actor, _command: c.Alerts) -> Reply:
     return Reply("\n".join(lines))
 
 
-def _alert_line(medic: Medic, actor: Actor, alert: Alert) -> str:
+def _alert_line(medic: Medic, actor: Actor, alert: AlertView) -> str:
     try:
-        name = label(service_ops.get_service(medic.db, actor, alert.service_id))
+        service = service_ops.get_service(
+            medic.context(actor), GetService.of(service=alert.service_id)
+        )
+        name = label(service)
     except NotFound:
         name = f"service {alert.service_id}"
     line = f"• #{alert.alert_id} {name} — since {slack_time(alert.created_date)}"
@@ -176,7 +185,9 @@ def _alert_line(medic: Medic, actor: Actor, alert: Alert) -> str:
 
 
 def _ack(medic: Medic, actor: Actor, command: c.Ack) -> Reply:
-    alert = alert_ops.acknowledge(medic.db, actor, command.alert_id)
+    alert = alert_ops.acknowledge(
+        medic.context(actor), AcknowledgeAlert.of(alert_id=command.alert_id)
+    )
     if alert.acknowledged_by != actor.name:
         return Reply(
             f"Alert #{alert.alert_id} was already acknowledged by "
@@ -188,19 +199,16 @@ def _ack(medic: Medic, actor: Actor, command: c.Ack) -> Reply:
 def _maintenance(medic: Medic, actor: Actor, command: c.Maintenance) -> Reply:
     service = None
     if command.name is not None:
-        service = service_ops.get_service(medic.db, actor, command.name)
-    now = datetime.now(UTC)
-    spec = validated(
-        maintenance_ops.WindowSpec,
-        {
-            "name": command.reason or f"maintenance of {command.name or 'all services'}",
-            "reason": command.reason,
-            "service_ids": None if service is None else [service.service_id],
-            "starts_at": now,
-            "ends_at": now + command.duration,
-        },
+        service = service_ops.get_service(medic.context(actor), GetService.of(service=command.name))
+    window = maintenance_ops.create_window(
+        medic.context(actor),
+        CreateWindow.of(
+            name=command.reason or f"maintenance of {command.name or 'all services'}",
+            reason=command.reason,
+            service_ids=None if service is None else [service.service_id],
+            duration=command.duration,
+        ),
     )
-    window = maintenance_ops.create_window(medic.db, actor, spec, medic.settings.medic_timezone)
     covers = "all services" if service is None else label(service)
     return Reply(
         f":construction: Maintenance window #{window.window_id} is open for {covers} "
@@ -209,10 +217,10 @@ def _maintenance(medic: Medic, actor: Actor, command: c.Maintenance) -> Reply:
 
 
 def _run(medic: Medic, actor: Actor, command: c.Run, channel_id: str | None) -> Reply:
-    request = execution_ops.ExecuteRequest(service=command.service)
     try:
         execution = execution_ops.execute_playbook(
-            medic.db, medic.settings, actor, command.playbook, request
+            medic.context(actor),
+            ExecutePlaybook.of(playbook=command.playbook, service=command.service),
         )
     except NotFound as exc:
         if str(exc.message).startswith("no playbook"):
@@ -222,7 +230,7 @@ def _run(medic: Medic, actor: Actor, command: c.Run, channel_id: str | None) -> 
         return Reply(f":no_entry: Not started: {exc.message}.")
     on = f" on `{escape(command.service)}`" if command.service else ""
     started = (
-        f"Execution #{execution.execution_id} of playbook *{escape(execution.playbook_name)}* "
+        f"Execution #{execution.execution_id} of playbook *{escape(execution.playbook)}* "
         f"v{execution.version}{on}"
     )
     if execution.state == "pending_approval":
@@ -236,15 +244,16 @@ def _run(medic: Medic, actor: Actor, command: c.Run, channel_id: str | None) -> 
 
 
 def _known_playbooks(medic: Medic, actor: Actor) -> str:
-    found, total = playbook_ops.list_playbooks(medic.db, actor, limit=PLAYBOOKS_SHOWN)
+    query = ListPlaybooks.of(limit=PLAYBOOKS_SHOWN)
+    found, total = playbook_ops.list_playbooks(medic.context(actor), query)
     if not found:
         return "No playbooks exist yet; an admin applies them with `medic playbook apply`."
-    names = ", ".join(f"`{escape(playbook.name)}`" for playbook, _ in found)
+    names = ", ".join(f"`{escape(playbook.name)}`" for playbook in found)
     more = f" and {total - len(found)} more" if total > len(found) else ""
     return f"Playbooks: {names}{more}."
 
 
-def _approval_channel(medic: Medic, execution: Execution) -> str | None:
+def _approval_channel(medic: Medic, execution: ExecutionView) -> str | None:
     """Where the request is posted: the service team's channel, else SLACK_CHANNEL_ID."""
     if execution.service_id is not None:
         with medic.db.session() as session:

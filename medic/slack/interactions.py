@@ -22,20 +22,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.concurrency import run_in_threadpool
 
 from medic.models import Execution
-from medic.ops import alerts as alert_ops
-from medic.ops import executions as execution_ops
-from medic.ops import services as service_ops
-from medic.ops.actor import Actor
-from medic.ops.errors import Conflict, Forbidden, InvalidInput, MedicError
-from medic.runtime import Medic
-from medic.slack.access import actor_for, decider_for, may_operate, refusal
-from medic.slack.approval_blocks import (
-    ACCEPT_ACTION,
-    DECLINE_ACTION,
-    decided_blocks,
-    outcome_line,
-)
-from medic.slack.blocks import (
+from medic.notify.blocks.alerts import (
     ACK_ACTION,
     MUTE_ACTION,
     UNMUTE_ACTION,
@@ -43,6 +30,22 @@ from medic.slack.blocks import (
     slack_time,
     with_activity,
 )
+from medic.notify.blocks.approvals import (
+    ACCEPT_ACTION,
+    DECLINE_ACTION,
+    decided_blocks,
+    outcome_line,
+)
+from medic.ops import alerts as alert_ops
+from medic.ops import executions as execution_ops
+from medic.ops import services as service_ops
+from medic.ops.actor import Actor
+from medic.ops.alerts import AcknowledgeAlert
+from medic.ops.errors import Conflict, Forbidden, InvalidInput, MedicError
+from medic.ops.executions import ApproveExecution, DeclineExecution
+from medic.ops.service_commands import MuteService, UnmuteService
+from medic.runtime import Medic
+from medic.slack.access import actor_for, decider_for, may_operate, refusal
 
 log = logging.getLogger(__name__)
 BUTTON_MUTE = timedelta(hours=1)
@@ -63,25 +66,22 @@ def _number(value: str, what: str) -> int:
 
 
 def acknowledge(medic: Medic, actor: Actor, value: str) -> Done:
-    alert = alert_ops.acknowledge(medic.db, actor, _number(value, "alert"))
+    command = AcknowledgeAlert.of(alert_id=_number(value, "alert"))
+    alert = alert_ops.acknowledge(medic.context(actor), command)
     when = slack_time(alert.acknowledged_at)
     return Done(f":eyes: Acknowledged by {mention(alert.acknowledged_by)} at {when}", ACK_ACTION)
 
 
 def mute_one_hour(medic: Medic, actor: Actor, value: str) -> Done:
-    service = service_ops.mute(
-        medic.db,
-        actor,
-        _number(value, "service"),
-        BUTTON_MUTE,
-        "muted from a Slack alert",
-        medic.settings.alert_auto_unmute_hours,
+    command = MuteService.of(
+        service=_number(value, "service"), duration=BUTTON_MUTE, reason="muted from a Slack alert"
     )
+    service = service_ops.mute(medic.context(actor), command)
     return Done(f":mute: Muted by {mention(actor.name)} until {slack_time(service.muted_until)}")
 
 
 def unmute(medic: Medic, actor: Actor, value: str) -> Done:
-    service_ops.unmute(medic.db, actor, _number(value, "service"))
+    service_ops.unmute(medic.context(actor), UnmuteService.of(service=_number(value, "service")))
     return Done(f":loud_sound: Unmuted by {mention(actor.name)}")
 
 
@@ -178,9 +178,11 @@ async def tell(body: dict[str, Any], client: AsyncWebClient, text: str) -> None:
 
 def decide(medic: Medic, actor: Actor, value: str, accept: bool) -> str:
     """Accept or decline as the clicking user; the outcome line for the message."""
-    execution = execution_ops.decide(
-        medic.db, medic.settings, actor, _number(value, "execution"), accept
-    )
+    execution_id, context = _number(value, "execution"), medic.context(actor)
+    if accept:
+        execution = execution_ops.approve(context, ApproveExecution.of(execution_id=execution_id))
+    else:
+        execution = execution_ops.decline(context, DeclineExecution.of(execution_id=execution_id))
     return outcome_line(execution.state, execution.decided_by, execution.decided_at)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
-from medic.api.envelope import failure
 from medic.runtime import Medic
 from medic.slack.app import build_slack_app
+from medic.web.envelope import failure
 
 NOT_CONFIGURED = (
     "Slack is not configured on this Medic: set SLACK_SIGNING_SECRET (and SLACK_BOT_TOKEN) "

@@ -104,6 +104,38 @@ def test_create_a_one_time_window(
     assert fetched.json()["results"]["window_id"] == window["window_id"]
 
 
+def test_a_duration_instead_of_an_end_is_parsed_by_the_window_command(
+    client: TestClient, clock: Clock, write_headers: Headers
+) -> None:
+    """The same `duration` Slack and MCP give: a one-time window from now (or from
+    starts_at), or each occurrence of a recurring one (rounded up to whole minutes)."""
+    now = _create(client, write_headers, duration="90m")
+    opens = datetime.fromisoformat(now["starts_at"])
+    assert abs(opens - clock.now()) < timedelta(seconds=5)
+    assert datetime.fromisoformat(now["ends_at"]) - opens == timedelta(minutes=90)
+    assert now["open_now"] is True
+
+    later = clock.now() + timedelta(days=1)
+    planned = _create(client, write_headers, starts_at=_iso(later), duration="2h")
+    assert datetime.fromisoformat(planned["ends_at"]) == later + timedelta(hours=2)
+
+    weekly = _create(client, write_headers, cron_expression="0 2 * * 0", duration="90s")
+    assert (weekly["recurring"], weekly["duration_minutes"]) == (True, 2)
+
+    for body, message in (
+        ({"duration": "0m"}, "duration: duration must be positive"),
+        ({"duration": "1h", "ends_at": _iso(later)}, "give ends_at or duration, not both"),
+        (
+            {"cron_expression": "0 2 * * 0", "duration": "1h", "duration_minutes": 60},
+            "give duration or duration_minutes, not both",
+        ),
+        ({"cron_expression": "0 2 * * 0", "duration": "32d"}, "at most 44640 minutes"),
+    ):
+        response = client.post(URL, json={"name": "x", **body}, headers=write_headers)
+        assert response.status_code == 400, response.text
+        assert message in response.json()["message"]
+
+
 def test_create_a_recurring_window(
     client: TestClient, clock: Clock, write_headers: Headers
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from medic.api.app import create_app
+from medic.app import create_app
 from medic.detection import outbox
 from medic.detection.periodic import AUDIT_RETENTION, RETENTION
 from medic.models import Alert, AuditEntry, HeartbeatEvent, Notification, Service

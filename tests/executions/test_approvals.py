@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from medic.ops import executions
 from medic.ops.actor import Actor
+from medic.ops.executions import ApproveExecution
+from medic.ops.operation import Context
 from medic.runtime import Medic
 from tests.conftest import auth
 from tests.fakes.receiver import Receiver
@@ -53,7 +55,9 @@ def test_the_requester_can_never_approve_and_a_writer_is_not_an_approver(
 def test_the_requester_cannot_approve_even_as_an_admin(medic: Medic, pending: int) -> None:
     requester_as_admin = Actor(name="test-writer", front_door="api", scopes=frozenset({"admin"}))
     with pytest.raises(Exception, match="requester"):
-        executions.decide(medic.db, medic.settings, requester_as_admin, pending, accept=True)
+        executions.approve(
+            Context(medic.db, requester_as_admin), ApproveExecution.of(execution_id=pending)
+        )
 
 
 def test_a_decline_cancels_and_is_audited(

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from medic.models import AuditEntry, Execution, ExecutionStep
+from medic.notify.blocks.approvals import ACCEPT_ACTION
 from medic.runtime import Medic
-from medic.slack.approval_blocks import ACCEPT_ACTION
 from tests.fakes import slack as fakes
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack

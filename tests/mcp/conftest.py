@@ -11,79 +11,27 @@ Every wait is bounded: uvicorn's start and stop, the subprocess, each MCP reques
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
-import uvicorn
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
-from medic.api.app import create_app
 from medic.config import Settings
 from medic.models import Alert, Service
 from medic.ops import services
 from medic.ops.actor import cli_operator
+from medic.ops.service_commands import RegisterService
 from medic.runtime import Medic
+from tests.mcp_client import REQUEST_TIMEOUT
 
 MEDIC = str(Path(sys.executable).with_name("medic"))
-REQUEST_TIMEOUT = 30.0
-Connect = Callable[[str | None], AbstractAsyncContextManager[ClientSession]]
 Spawn = Callable[..., AbstractAsyncContextManager[ClientSession]]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def medic_server(medic: Medic) -> Iterator[str]:
-    """The API on a real socket; yields its base URL (http://127.0.0.1:PORT)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(medic=medic), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(15)
-    listener.close()
-
-
-def bearer(key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"} if key else {}
-
-
-@pytest.fixture
-def connect(medic_server: str) -> Connect:
-    @asynccontextmanager
-    async def session(key: str | None) -> AsyncIterator[ClientSession]:
-        timeout = httpx2.Timeout(REQUEST_TIMEOUT)
-        async with (
-            httpx2.AsyncClient(headers=bearer(key), timeout=timeout) as http,
-            streamable_http_client(f"{medic_server}/mcp", http_client=http) as (read, write),
-            ClientSession(read, write, read_timeout_seconds=REQUEST_TIMEOUT) as client,
-        ):
-            await client.initialize()
-            yield client
-
-    return session
 
 
 def medic_env(settings: Settings, key: str | None, **extra: str) -> dict[str, str]:
@@ -125,8 +73,8 @@ def add_service(medic: Medic) -> Callable[..., Service]:
     """Register a service through the operations layer (as an operator would)."""
 
     def add(name: str = "nightly-backup", **fields: Any) -> Service:
-        spec = services.ServiceSpec(heartbeat_name=name, alert_interval=5, **fields)
-        return services.register(medic.db, cli_operator(), spec, "UTC").service
+        spec = RegisterService.of(heartbeat_name=name, alert_interval=5, **fields)
+        return services.register(medic.context(cli_operator()), spec)[0]
 
     return add
 

@@ -12,7 +12,7 @@ from mcp import MCPError
 from medic.ops import keys
 from medic.ops.actor import cli_operator
 from medic.runtime import Medic
-from tests.mcp.conftest import Connect, bearer
+from tests.mcp_client import Connect, bearer
 
 pytestmark = pytest.mark.anyio
 
@@ -51,7 +51,7 @@ async def test_a_wrong_or_revoked_key_is_401_and_a_valid_one_connects(
     assert (await _post(medic_server, bearer(key))).status_code == 200
     assert (await _post(medic_server, bearer("mdk_abcdefghijkl_wrong"))).status_code == 401
 
-    keys.revoke_key(medic.db, medic.key_cache, cli_operator(), "to-revoke")
+    keys.revoke_key(medic.context(cli_operator()), keys.RevokeKey.of(key="to-revoke"))
 
     assert (await _post(medic_server, bearer(key))).status_code == 401
 

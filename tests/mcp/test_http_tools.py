@@ -14,7 +14,8 @@ import pytest
 
 from medic.models import Service
 from medic.runtime import Medic
-from tests.mcp.conftest import Connect, bearer, error, result
+from tests.mcp.conftest import error, result
+from tests.mcp_client import Connect, bearer
 
 pytestmark = pytest.mark.anyio
 

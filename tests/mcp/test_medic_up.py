@@ -17,7 +17,8 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from tests.mcp.conftest import MEDIC, REQUEST_TIMEOUT, error, result
+from tests.mcp.conftest import MEDIC, error, result
+from tests.mcp_client import REQUEST_TIMEOUT
 from tests.processes import wait_for
 
 PLAYBOOK = """

@@ -11,12 +11,14 @@ import pytest
 from mcp import ClientSession
 
 from medic.models import Service
-from medic.ops import audit, playbooks
+from medic.ops import audit_log, playbooks
 from medic.ops.actor import cli_operator
+from medic.ops.operation import Context
 from medic.runtime import Medic
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
-from tests.mcp.conftest import Connect, error, result
+from tests.mcp.conftest import error, result
+from tests.mcp_client import Connect
 from tests.playbook_runs import Runner
 from tests.postman import Postman
 from tests.support import RecordingScheduler
@@ -61,7 +63,8 @@ def playbook(
 
     def apply(approval: str) -> str:
         yaml_text = PLAYBOOK.format(approval=approval, url=webhook_receiver.url)
-        return playbooks.apply_playbook(medic.db, cli_operator(), yaml_text).playbook.name
+        command = playbooks.ApplyPlaybook.of(source_yaml=yaml_text)
+        return playbooks.apply_playbook(Context(medic.db, cli_operator()), command).name
 
     return apply
 
@@ -97,8 +100,8 @@ async def test_a_request_waits_for_a_human_and_the_approval_request_lands_in_sla
     assert "Approval needed" in posted.body["text"] and "restart-worker" in posted.body["text"]
     assert "`claude` via an AI assistant (MCP)" in str(fake_slack.messages)
     assert webhook_receiver.requests == [], "nothing ran"
-    [started] = audit.list_entries(
-        medic.db, cli_operator(), audit.AuditFilter(action="execution.start")
+    [started] = audit_log.list_entries(
+        medic.context(cli_operator()), audit_log.ListEntries.of(action="execution.start")
     )[0]
     assert (started.actor, started.front_door) == ("claude", "mcp")
 

@@ -12,8 +12,9 @@ import pytest
 
 from medic.config import Settings
 from medic.models import Service
-from medic.ops import audit, playbooks
+from medic.ops import audit_log, playbooks
 from medic.ops.actor import cli_operator
+from medic.ops.operation import Context
 from medic.runtime import Medic
 from tests.mcp.conftest import MEDIC, Spawn, error, medic_env, result
 
@@ -29,7 +30,8 @@ steps:
 
 
 def _mcp_audit(medic: Medic) -> list[tuple[str, str]]:
-    rows, _ = audit.list_entries(medic.db, cli_operator(), audit.AuditFilter(front_door="mcp"))
+    query = audit_log.ListEntries.of(front_door="mcp")
+    rows, _ = audit_log.list_entries(medic.context(cli_operator()), query)
     return [(entry.action, entry.actor) for entry in reversed(rows)]
 
 
@@ -65,7 +67,8 @@ async def test_medic_mcp_follows_medic_mcp_approval_from_its_environment(
     medic: Medic, spawn: Spawn, make_key: Callable[..., str], add_service: Callable[..., Service]
 ) -> None:
     add_service("worker-1")
-    playbooks.apply_playbook(medic.db, cli_operator(), PLAYBOOK)
+    command = playbooks.ApplyPlaybook.of(source_yaml=PLAYBOOK)
+    playbooks.apply_playbook(Context(medic.db, cli_operator()), command)
     arguments = {"playbook": "restart-worker", "service": "worker-1", "reason": "stuck"}
     async with spawn(make_key("write"), MEDIC_MCP_APPROVAL="playbook") as mcp:
         requested = result(await mcp.call_tool("execute_playbook", arguments))
@@ -106,7 +109,11 @@ async def test_with_medic_url_it_relays_to_the_remote_mcp_endpoint(
     assert '"muted":true' in status.contents[0].text
     assert "no open alerts" in prompt.messages[0].content.text
     assert "forbidden" in refused and "'remote-reader'" in refused
-    assert _mcp_audit(medic) == [("service.mute", "remote-assistant")]
+    # The refusal is audited too: the declared operation records who tried, and where.
+    assert _mcp_audit(medic) == [
+        ("service.mute", "remote-assistant"),
+        ("service.unmute", "remote-reader"),
+    ]
 
 
 def _start(settings: Settings, tmp_path: Path, key: str | None, **extra: str) -> tuple[int, str]:

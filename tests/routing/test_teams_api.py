@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
+from medic.models import AuditEntry, Team
+from medic.ops import teams
+from medic.ops.actor import Actor
+from medic.ops.errors import Forbidden
+from medic.runtime import Medic
 from tests.routing.helpers import Api
 
 PAYMENTS = {"name": "payments", "slack_channel_id": "C0123ABCD", "approvers": ["U0123ABCD"]}
@@ -142,3 +148,23 @@ def test_every_change_is_audited(api: Api) -> None:
     [deleted] = api.audit("team.delete")
     assert deleted["target_type"] == "team"
     assert deleted["details"]["name"] == "payments"
+
+
+def test_a_refused_change_is_audited_with_the_team_it_named(medic: Medic) -> None:
+    """The operation checks the scope whichever door calls it, and records the refusal."""
+    reader = Actor("slack:U0READER", "slack", frozenset({"read"}))
+    command = teams.CreateTeam.of(**PAYMENTS)
+
+    with pytest.raises(Forbidden):
+        teams.create_team(medic.context(reader), command)
+
+    with medic.db.session() as session:
+        assert session.exec(select(Team)).first() is None
+        [entry] = session.exec(select(AuditEntry)).all()
+    assert (entry.action, entry.outcome, entry.actor, entry.front_door) == (
+        "team.create",
+        "refused",
+        "slack:U0READER",
+        "slack",
+    )
+    assert (entry.target_type, entry.target_id) == ("team", "payments")

@@ -111,7 +111,7 @@ def test_the_cli_sets_a_secret_from_stdin_and_lists_names_only(
     monkeypatch.setenv("MEDIC_API_KEY", make_key("admin", name="root"))
     from click.testing import CliRunner
 
-    from medic.cli.main import cli
+    from medic.console import cli
 
     result = CliRunner().invoke(cli, ["secret", "set", "RESTART_TOKEN", "--stdin"], input=TOKEN)
     assert result.exit_code == 0, result.output

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from medic.notify.blocks.approvals import ACCEPT_ACTION, DECLINE_ACTION
 from medic.notify.message import ExecutionFacts, Message, Target
 from medic.notify.slack import SlackSender
 from medic.runtime import Medic
-from medic.slack.approval_blocks import ACCEPT_ACTION, DECLINE_ACTION
 from medic.slack.commands import Run, parse
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack, block_actions_body

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import select
 
 from medic.models import Alert, Service
+from medic.notify.blocks.alerts import MUTE_ACTION
 from medic.runtime import Medic
-from medic.slack.blocks import MUTE_ACTION
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 from tests.postman import Postman

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from medic.notify.blocks.alerts import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
 from medic.notify.message import Target
 from medic.notify.slack import SlackSender
 from medic.runtime import Medic
-from medic.slack.blocks import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
 from tests.fakes.slack import FakeSlack
 from tests.slack.conftest import ALICE, CHANNEL, SlackDriver, action_ids, button
 

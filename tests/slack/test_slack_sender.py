@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from medic.config import Settings, load_settings
+from medic.notify.blocks.alerts import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
 from medic.notify.message import AlertFacts, Message, Outcome, ServiceFacts, Target, WindowFacts
 from medic.notify.slack import NO_CHANNEL, SlackSender
-from medic.slack.blocks import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.slack.conftest import action_ids, button
 

@@ -147,6 +147,14 @@ def test_maintenance_of_one_service(
     assert window["name"] == "maintenance of nightly-backup"
 
 
+def test_a_maintenance_duration_is_judged_by_the_window_command(
+    slack: SlackDriver, fetch: Callable[[str], Any]
+) -> None:
+    assert "duration must be positive" in slack.reply("maintenance all 0m")
+    assert "at most 366 days" in slack.reply("maintenance all 400d")
+    assert fetch("/v2/maintenance-windows")["items"] == []
+
+
 def test_unknown_input_gets_the_help(slack: SlackDriver) -> None:
     answer = slack.reply("reboot production")
     assert answer.startswith("I don't know `reboot`.")

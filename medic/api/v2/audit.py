@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
 from medic.api.auth import admin_access, get_medic
-from medic.api.envelope import Envelope, Limit, Offset, page
-from medic.ops import audit
-from medic.ops.actor import Actor
+from medic.ops import audit_log
+from medic.ops.actor import Actor, FrontDoor
+from medic.ops.audit_log import AuditEntryView, ExportEntries, ListEntries
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, Limit, Offset, Page, page
 
 router = APIRouter(prefix="/audit", tags=["v2 audit"])
 
@@ -20,22 +21,34 @@ router = APIRouter(prefix="/audit", tags=["v2 audit"])
 def audit_filter(
     action: str | None = None,
     actor_name: str | None = Query(None, alias="actor"),
-    front_door: str | None = Query(None, description="api, slack, mcp, cli, dashboard, system"),
+    front_door: FrontDoor | None = Query(None, description="which door the action came through"),
     target_type: str | None = None,
     target_id: str | None = None,
     outcome: str | None = None,
     since: AwareDatetime | None = Query(None, description="ISO 8601 with offset"),
     until: AwareDatetime | None = Query(None, description="ISO 8601 with offset, exclusive"),
-) -> audit.AuditFilter:
-    return audit.AuditFilter(
-        action, actor_name, front_door, target_type, target_id, outcome, since, until
-    )
+) -> dict[str, Any]:
+    """The filters as the audit query commands name them."""
+    return {
+        "action": action,
+        "actor_name": actor_name,
+        "front_door": front_door,
+        "target_type": target_type,
+        "target_id": target_id,
+        "outcome": outcome,
+        "since": since,
+        "until": until,
+    }
 
 
-Filter = Annotated[audit.AuditFilter, Depends(audit_filter)]
+Filter = Annotated[dict[str, Any], Depends(audit_filter)]
 
 
-@router.get("", response_model=Envelope, summary="Query the audit log, newest first (paged)")
+@router.get(
+    "",
+    response_model=Envelope[Page[AuditEntryView]],
+    summary="Query the audit log, newest first (paged)",
+)
 def list_audit(
     medic: Annotated[Medic, Depends(get_medic)],
     where: Filter,
@@ -43,8 +56,9 @@ def list_audit(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
-    rows, total = audit.list_entries(medic.db, actor, where, limit=limit, offset=offset)
-    return page([r.model_dump() for r in rows], total, limit, offset)
+    query = ListEntries.of(**where, limit=limit, offset=offset)
+    rows, total = audit_log.list_entries(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
 @router.get(
@@ -58,7 +72,8 @@ def export_audit(
     actor: Actor = Depends(admin_access),
     file_format: Literal["json", "csv"] = Query("json", alias="format"),
 ) -> Response:
-    body = audit.export_entries(medic.db, actor, where, file_format)
+    query = ExportEntries.of(**where, file_format=file_format)
+    body = audit_log.export_entries(medic.context(actor), query)
     media_type = "text/csv" if file_format == "csv" else "application/json"
     return Response(
         body,

@@ -8,10 +8,17 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.api.envelope import Envelope, envelope
 from medic.ops import executions
 from medic.ops.actor import Actor
+from medic.ops.executions import (
+    ApproveExecution,
+    DeclineExecution,
+    ExecutePlaybook,
+    ExecutionView,
+    GetExecution,
+)
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, envelope
 
 router = APIRouter(tags=["v2 executions"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
@@ -20,7 +27,7 @@ MedicDep = Annotated[Medic, Depends(get_medic)]
 @router.post(
     "/playbooks/{name}/execute",
     status_code=202,
-    response_model=Envelope,
+    response_model=Envelope[ExecutionView],
     summary="Start a playbook (its current version) on a service; 409 when the circuit "
     "breaker is open",
 )
@@ -30,46 +37,45 @@ def execute(
     medic: MedicDep,
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
-    execution = executions.execute_playbook(medic.db, medic.settings, actor, name, request)
-    view = executions.ExecutionView.of(execution, steps=[])
+    command = ExecutePlaybook.of(playbook=name, **request.model_dump(exclude_unset=True))
+    view = executions.execute_playbook(medic.context(actor), command)
     message = (
         "execution waits for a human approval"
         if view.state == "pending_approval"
         else "execution started"
     )
-    return envelope(view.model_dump(), message, 202)
+    return envelope(view, message, 202)
 
 
-@router.get("/executions/{execution_id}", response_model=Envelope, summary="One execution")
+@router.get(
+    "/executions/{execution_id}", response_model=Envelope[ExecutionView], summary="One execution"
+)
 def get_execution(
     execution_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
-    return envelope(executions.get_execution(medic.db, actor, execution_id).model_dump())
-
-
-def _decide(medic: Medic, actor: Actor, execution_id: int, accept: bool) -> JSONResponse:
-    executions.decide(medic.db, medic.settings, actor, execution_id, accept)
-    view = executions.get_execution(medic.db, actor, execution_id)
-    return envelope(view.model_dump(), "approved" if accept else "declined")
+    query = GetExecution.of(execution_id=execution_id)
+    return envelope(executions.get_execution(medic.context(actor), query))
 
 
 @router.post(
     "/executions/{execution_id}/approve",
-    response_model=Envelope,
+    response_model=Envelope[ExecutionView],
     summary="Approve a pending execution (admin key or an approver; never its requester)",
 )
 def approve(
     execution_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    return _decide(medic, actor, execution_id, accept=True)
+    command = ApproveExecution.of(execution_id=execution_id)
+    return envelope(executions.approve(medic.context(actor), command), "approved")
 
 
 @router.post(
     "/executions/{execution_id}/decline",
-    response_model=Envelope,
+    response_model=Envelope[ExecutionView],
     summary="Decline a pending execution: it is cancelled",
 )
 def decline(
     execution_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    return _decide(medic, actor, execution_id, accept=False)
+    command = DeclineExecution.of(execution_id=execution_id)
+    return envelope(executions.decline(medic.context(actor), command), "declined")

@@ -11,14 +11,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from medic.api.auth import get_medic, heartbeat_access, read_access
-from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.api.v2.schemas import HeartbeatOut
 from medic.core.names import name_key
 from medic.core.statuses import Status
 from medic.ops import heartbeats
 from medic.ops.actor import Actor
+from medic.ops.heartbeats import ListHeartbeats
 from medic.ops.ingest import BeatRecorded, ServiceRef
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(tags=["v2 heartbeats"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
@@ -131,7 +132,9 @@ async def run_fail(
 
 
 @router.get(
-    "/heartbeats", response_model=Envelope, summary="Query heartbeats, newest first (paged)"
+    "/heartbeats",
+    response_model=Envelope[Page[HeartbeatOut]],
+    summary="Query heartbeats, newest first (paged)",
 )
 def list_heartbeats(
     medic: MedicDep,
@@ -144,20 +147,15 @@ def list_heartbeats(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
-    wanted = heartbeats.status_from(status) if status else None
-    rows, total = heartbeats.list_heartbeats(
-        medic.db,
-        actor,
+    query = ListHeartbeats.of(
         heartbeat_name=heartbeat_name,
         service_id=service_id,
-        status=wanted,
+        status=status or None,
         since=since,
         until=until,
         limit=limit,
         offset=offset,
     )
-    items = [
-        HeartbeatOut(**{k: getattr(r, k) for k in HeartbeatOut.model_fields}).model_dump()
-        for r in rows
-    ]
+    rows, total = heartbeats.list_heartbeats(medic.context(actor), query)
+    items = [HeartbeatOut.model_validate(row.model_dump()) for row in rows]
     return page(items, total, limit, offset)

@@ -20,14 +20,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from medic.api.auth import enforce_rate_limit, get_medic
-from medic.api.envelope import Envelope, envelope
+from medic.api.auth import get_medic
 from medic.notify.webhook import signature
 from medic.ops import executions
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput, Unauthorized, Unavailable
+from medic.ops.executions import ExecutePlaybook, ExecutionView
 from medic.ratelimit import MANAGEMENT
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, envelope
+from medic.web.identity import enforce_rate_limit
 
 router = APIRouter(prefix="/hooks", tags=["v2 hooks"])
 MAX_SKEW_SECONDS = 300
@@ -47,7 +49,7 @@ def _verify(secret: str, headers: dict[str, str], body: bytes) -> None:
 @router.post(
     "/playbooks/{name}",
     status_code=202,
-    response_model=Envelope,
+    response_model=Envelope[ExecutionView],
     summary="Start a playbook from an external system (HMAC-signed, no API key)",
 )
 async def start_from_hook(
@@ -66,8 +68,6 @@ async def start_from_hook(
             f'the body must be JSON like {{"service": ..., "reason": ...}}: {exc}'
         ) from None
     actor = Actor(name=f"hook:{name}", front_door="api", scopes=frozenset({"write"}))
-    execution = await run_in_threadpool(
-        executions.execute_playbook, medic.db, medic.settings, actor, name, spec
-    )
-    view = executions.ExecutionView.of(execution, steps=[])
-    return envelope(view.model_dump(), f"execution {view.execution_id} is {view.state}", 202)
+    command = ExecutePlaybook.of(playbook=name, **spec.model_dump(exclude_unset=True))
+    view = await run_in_threadpool(executions.execute_playbook, medic.context(actor), command)
+    return envelope(view, f"execution {view.execution_id} is {view.state}", 202)

@@ -8,16 +8,21 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access
-from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.ops import notifications
 from medic.ops.actor import Actor
+from medic.ops.notifications import GetNotification, ListNotifications, NotificationView
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/notifications", tags=["v2 notifications"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
 
 
-@router.get("", response_model=Envelope, summary="Notifications with their deliveries (paged)")
+@router.get(
+    "",
+    response_model=Envelope[Page[NotificationView]],
+    summary="Notifications with their deliveries (paged)",
+)
 def list_notifications(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
@@ -27,20 +32,18 @@ def list_notifications(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
-    rows, total = notifications.list_notifications(
-        medic.db,
-        actor,
-        service_id=service_id,
-        alert_id=alert_id,
-        kind=kind,
-        limit=limit,
-        offset=offset,
+    query = ListNotifications.of(
+        service_id=service_id, alert_id=alert_id, kind=kind, limit=limit, offset=offset
     )
-    return page([r.model_dump() for r in rows], total, limit, offset)
+    rows, total = notifications.list_notifications(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
-@router.get("/{notification_id}", response_model=Envelope, summary="One notification")
+@router.get(
+    "/{notification_id}", response_model=Envelope[NotificationView], summary="One notification"
+)
 def get_notification(
     notification_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
-    return envelope(notifications.get_notification(medic.db, actor, notification_id).model_dump())
+    command = GetNotification.of(notification_id=notification_id)
+    return envelope(notifications.get_notification(medic.context(actor), command))

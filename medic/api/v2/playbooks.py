@@ -12,12 +12,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.api.envelope import Envelope, Limit, Offset, envelope, page
-from medic.api.errors import validated
 from medic.ops import playbooks
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput
+from medic.ops.playbooks import (
+    Applied,
+    ApplyPlaybook,
+    DeletePlaybook,
+    DisablePlaybook,
+    EnablePlaybook,
+    GetPlaybook,
+    ListPlaybooks,
+    ListPlaybookVersions,
+    PlaybookDetail,
+    PlaybookView,
+    VersionSummary,
+)
+from medic.ops.validation import validated
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/playbooks", tags=["v2 playbooks"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
@@ -58,7 +71,7 @@ async def _yaml_text(request: Request) -> str:
 
 @router.post(
     "",
-    response_model=Envelope,
+    response_model=Envelope[Applied],
     summary="Apply a playbook's YAML: 201 created, 200 new version or unchanged",
     openapi_extra={
         "requestBody": {
@@ -73,40 +86,39 @@ async def _yaml_text(request: Request) -> str:
 async def apply_playbook(
     request: Request, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    text = await _yaml_text(request)
-    applied = await run_in_threadpool(playbooks.apply_playbook, medic.db, actor, text)
-    view = playbooks.PlaybookView.of(applied.playbook, applied.version)
-    result = {
-        **view.model_dump(),
-        "version": applied.version.version,
-        "created": applied.created,
-        "changed": applied.changed,
-    }
-    name, number = applied.playbook.name, applied.version.version
+    command = ApplyPlaybook.of(source_yaml=await _yaml_text(request))
+    applied = await run_in_threadpool(playbooks.apply_playbook, medic.context(actor), command)
+    name, number = applied.name, applied.version
     if applied.created:
-        return envelope(result, f"playbook {name} created (version {number})", 201)
+        return envelope(applied, f"playbook {name} created (version {number})", 201)
     if applied.changed:
-        return envelope(result, f"playbook {name} updated to version {number}")
-    return envelope(result, f"playbook {name} unchanged (version {number})")
+        return envelope(applied, f"playbook {name} updated to version {number}")
+    return envelope(applied, f"playbook {name} unchanged (version {number})")
 
 
-@router.get("", response_model=Envelope, summary="List playbooks (paged)")
+@router.get("", response_model=Envelope[Page[PlaybookView]], summary="List playbooks (paged)")
 def list_playbooks(
     medic: MedicDep, actor: Actor = Depends(read_access), limit: Limit = 100, offset: Offset = 0
 ) -> JSONResponse:
-    rows, total = playbooks.list_playbooks(medic.db, actor, limit, offset)
-    items = [playbooks.PlaybookView.of(p, v).model_dump() for p, v in rows]
-    return page(items, total, limit, offset)
+    query = ListPlaybooks.of(limit=limit, offset=offset)
+    rows, total = playbooks.list_playbooks(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
 @router.get(
-    "/{name}", response_model=Envelope, summary="A playbook: current version, YAML and definition"
+    "/{name}",
+    response_model=Envelope[PlaybookDetail],
+    summary="A playbook: current version, YAML and definition",
 )
 def get_playbook(name: str, medic: MedicDep, actor: Actor = Depends(read_access)) -> JSONResponse:
-    return envelope(playbooks.get_playbook(medic.db, actor, name).model_dump())
+    return envelope(playbooks.get_playbook(medic.context(actor), GetPlaybook.of(name=name)))
 
 
-@router.get("/{name}/versions", response_model=Envelope, summary="A playbook's versions")
+@router.get(
+    "/{name}/versions",
+    response_model=Envelope[Page[VersionSummary]],
+    summary="A playbook's versions",
+)
 def list_versions(
     name: str,
     medic: MedicDep,
@@ -114,35 +126,47 @@ def list_versions(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
-    rows, total = playbooks.list_versions(medic.db, actor, name, limit, offset)
-    return page([row.model_dump() for row in rows], total, limit, offset)
+    query = ListPlaybookVersions.of(name=name, limit=limit, offset=offset)
+    rows, total = playbooks.list_versions(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
 @router.get(
     "/{name}/versions/{version}",
-    response_model=Envelope,
+    response_model=Envelope[PlaybookDetail],
     summary="One version of a playbook: its YAML and definition",
 )
 def get_version(
     name: str, version: int, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
-    return envelope(playbooks.get_playbook(medic.db, actor, name, version).model_dump())
+    query = GetPlaybook.of(name=name, version=version)
+    return envelope(playbooks.get_playbook(medic.context(actor), query))
 
 
-@router.patch("/{name}", response_model=Envelope, summary="Enable or disable a playbook")
+@router.patch(
+    "/{name}", response_model=Envelope[PlaybookView], summary="Enable or disable a playbook"
+)
 def update_playbook(
     name: str,
     changes: playbooks.PlaybookChanges,
     medic: MedicDep,
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
-    view = playbooks.set_enabled(medic.db, actor, name, changes.enabled)
-    return envelope(view.model_dump(), f"playbook {'enabled' if view.enabled else 'disabled'}")
+    context = medic.context(actor)
+    if changes.enabled:
+        view = playbooks.enable(context, EnablePlaybook.of(name=name))
+    else:
+        view = playbooks.disable(context, DisablePlaybook.of(name=name))
+    return envelope(view, f"playbook {'enabled' if view.enabled else 'disabled'}")
 
 
-@router.delete("/{name}", response_model=Envelope, summary="Delete a playbook and its versions")
+@router.delete(
+    "/{name}",
+    response_model=Envelope[dict[str, str]],
+    summary="Delete a playbook and its versions",
+)
 def delete_playbook(
     name: str, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    playbook = playbooks.delete_playbook(medic.db, actor, name)
-    return envelope({"name": playbook.name}, "playbook deleted")
+    deleted = playbooks.delete_playbook(medic.context(actor), DeletePlaybook.of(name=name))
+    return envelope({"name": deleted.name}, "playbook deleted")

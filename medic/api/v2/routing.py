@@ -4,196 +4,227 @@ service's alerts would go at a given instant."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.api.envelope import Envelope, Limit, Offset, envelope, page
+from medic.api.v2.schemas import DeletedName
 from medic.ops import routing_policies, targets, working_hours
 from medic.ops.actor import Actor
-from medic.ops.errors import InvalidInput
+from medic.ops.routing_policies import (
+    CreatePolicy,
+    DeletePolicy,
+    GetPolicy,
+    ListPolicies,
+    PolicyChanges,
+    PolicyView,
+    PreviewRoute,
+    RoutePreview,
+    UpdatePolicy,
+)
+from medic.ops.targets import (
+    CreateTarget,
+    DeleteTarget,
+    GetTarget,
+    ListTargets,
+    TargetChanges,
+    TargetView,
+    UpdateTarget,
+)
+from medic.ops.working_hours import (
+    CreateHours,
+    DeleteHours,
+    GetHours,
+    HoursChanges,
+    HoursView,
+    ListHours,
+    UpdateHours,
+)
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter()
 MedicDep = Annotated[Medic, Depends(get_medic)]
 
 
-def _dump(view: Callable[[Any], Any]) -> Callable[[Any], dict]:
-    return lambda row: view(row).model_dump()
-
-
 # --- notification targets ---------------------------------------------------------
 
-target_out = _dump(targets.TargetView.of)
 targets_router = APIRouter(prefix="/notification-targets", tags=["v2 routing"])
 
 
-@targets_router.get("", response_model=Envelope, summary="List targets (secrets masked)")
+@targets_router.get(
+    "", response_model=Envelope[Page[TargetView]], summary="List targets (secrets masked)"
+)
 def list_targets(
     medic: MedicDep, actor: Actor = Depends(read_access), limit: Limit = 100, offset: Offset = 0
 ) -> JSONResponse:
-    rows, total = targets.list_targets(medic.db, actor, limit, offset)
-    return page([target_out(r) for r in rows], total, limit, offset)
+    query = ListTargets.of(limit=limit, offset=offset)
+    rows, total = targets.list_targets(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
-@targets_router.post("", status_code=201, response_model=Envelope, summary="Create a target")
+@targets_router.post(
+    "", status_code=201, response_model=Envelope[TargetView], summary="Create a target"
+)
 def create_target(
-    spec: targets.TargetSpec, medic: MedicDep, actor: Actor = Depends(write_access)
+    command: CreateTarget, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    target = targets.create_target(medic.db, actor, spec)
-    return envelope(target_out(target), "notification target created", 201)
+    target = targets.create_target(medic.context(actor), command)
+    return envelope(target, "notification target created", 201)
 
 
-@targets_router.get("/{name}", response_model=Envelope, summary="One target (secrets masked)")
+@targets_router.get(
+    "/{name}", response_model=Envelope[TargetView], summary="One target (secrets masked)"
+)
 def get_target(name: str, medic: MedicDep, actor: Actor = Depends(read_access)) -> JSONResponse:
-    return envelope(target_out(targets.get_target(medic.db, actor, name)))
+    return envelope(targets.get_target(medic.context(actor), GetTarget.of(name=name)))
 
 
 @targets_router.patch(
-    "/{name}", response_model=Envelope, summary="Change a target's config, kind or enabled"
+    "/{name}",
+    response_model=Envelope[TargetView],
+    summary="Change a target's config, kind or enabled",
 )
 def update_target(
     name: str,
-    changes: targets.TargetChanges,
+    changes: TargetChanges,
     medic: MedicDep,
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
-    target = targets.update_target(medic.db, actor, name, changes)
-    return envelope(target_out(target), "notification target updated")
+    command = UpdateTarget.of(name=name, changes=changes)
+    target = targets.update_target(medic.context(actor), command)
+    return envelope(target, "notification target updated")
 
 
 @targets_router.delete(
-    "/{name}", response_model=Envelope, summary="Delete a target (409 while a policy names it)"
+    "/{name}",
+    response_model=Envelope[DeletedName],
+    summary="Delete a target (409 while a policy names it)",
 )
 def delete_target(name: str, medic: MedicDep, actor: Actor = Depends(write_access)) -> JSONResponse:
-    target = targets.delete_target(medic.db, actor, name)
-    return envelope({"name": target.name}, "notification target deleted")
+    target = targets.delete_target(medic.context(actor), DeleteTarget.of(name=name))
+    return envelope(DeletedName(name=target.name), "notification target deleted")
 
 
 # --- routing policies -------------------------------------------------------------
 
-policy_out = _dump(routing_policies.PolicyView.of)
 policies_router = APIRouter(prefix="/routing-policies", tags=["v2 routing"])
 
 
-@policies_router.get("", response_model=Envelope, summary="List routing policies")
+@policies_router.get("", response_model=Envelope[Page[PolicyView]], summary="List routing policies")
 def list_policies(
     medic: MedicDep, actor: Actor = Depends(read_access), limit: Limit = 100, offset: Offset = 0
 ) -> JSONResponse:
-    rows, total = routing_policies.list_policies(medic.db, actor, limit, offset)
-    return page([policy_out(r) for r in rows], total, limit, offset)
+    query = ListPolicies.of(limit=limit, offset=offset)
+    rows, total = routing_policies.list_policies(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
 @policies_router.post(
-    "", status_code=201, response_model=Envelope, summary="Create a routing policy"
+    "", status_code=201, response_model=Envelope[PolicyView], summary="Create a routing policy"
 )
 def create_policy(
-    spec: routing_policies.PolicySpec, medic: MedicDep, actor: Actor = Depends(write_access)
+    command: CreatePolicy, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    policy = routing_policies.create_policy(medic.db, actor, spec)
-    return envelope(policy_out(policy), "routing policy created", 201)
+    policy = routing_policies.create_policy(medic.context(actor), command)
+    return envelope(policy, "routing policy created", 201)
 
 
-@policies_router.get("/{name}", response_model=Envelope, summary="One routing policy")
+@policies_router.get("/{name}", response_model=Envelope[PolicyView], summary="One routing policy")
 def get_policy(name: str, medic: MedicDep, actor: Actor = Depends(read_access)) -> JSONResponse:
-    return envelope(policy_out(routing_policies.get_policy(medic.db, actor, name)))
+    return envelope(routing_policies.get_policy(medic.context(actor), GetPolicy.of(name=name)))
 
 
 @policies_router.patch(
-    "/{name}", response_model=Envelope, summary="Change a policy's mode or rules"
+    "/{name}", response_model=Envelope[PolicyView], summary="Change a policy's mode or rules"
 )
 def update_policy(
     name: str,
-    changes: routing_policies.PolicyChanges,
+    changes: PolicyChanges,
     medic: MedicDep,
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
-    policy = routing_policies.update_policy(medic.db, actor, name, changes)
-    return envelope(policy_out(policy), "routing policy updated")
+    command = UpdatePolicy.of(name=name, changes=changes)
+    policy = routing_policies.update_policy(medic.context(actor), command)
+    return envelope(policy, "routing policy updated")
 
 
 @policies_router.delete(
-    "/{name}", response_model=Envelope, summary="Delete a policy (409 while services name it)"
+    "/{name}",
+    response_model=Envelope[DeletedName],
+    summary="Delete a policy (409 while services name it)",
 )
 def delete_policy(name: str, medic: MedicDep, actor: Actor = Depends(write_access)) -> JSONResponse:
-    policy = routing_policies.delete_policy(medic.db, actor, name)
-    return envelope({"name": policy.name}, "routing policy deleted")
+    policy = routing_policies.delete_policy(medic.context(actor), DeletePolicy.of(name=name))
+    return envelope(DeletedName(name=policy.name), "routing policy deleted")
 
 
 # --- working hours ----------------------------------------------------------------
 
-hours_out = _dump(working_hours.HoursView.of)
 hours_router = APIRouter(prefix="/working-hours", tags=["v2 routing"])
 
 
-@hours_router.get("", response_model=Envelope, summary="List working-hours schedules")
+@hours_router.get(
+    "", response_model=Envelope[Page[HoursView]], summary="List working-hours schedules"
+)
 def list_hours(
     medic: MedicDep, actor: Actor = Depends(read_access), limit: Limit = 100, offset: Offset = 0
 ) -> JSONResponse:
-    rows, total = working_hours.list_hours(medic.db, actor, limit, offset)
-    return page([hours_out(r) for r in rows], total, limit, offset)
+    query = ListHours.of(limit=limit, offset=offset)
+    rows, total = working_hours.list_hours(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
 @hours_router.post(
-    "", status_code=201, response_model=Envelope, summary="Create a working-hours schedule"
+    "",
+    status_code=201,
+    response_model=Envelope[HoursView],
+    summary="Create a working-hours schedule",
 )
 def create_hours(
-    spec: working_hours.HoursSpec, medic: MedicDep, actor: Actor = Depends(write_access)
+    command: CreateHours, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    hours = working_hours.create_hours(medic.db, actor, spec)
-    return envelope(hours_out(hours), "working hours created", 201)
+    hours = working_hours.create_hours(medic.context(actor), command)
+    return envelope(hours, "working hours created", 201)
 
 
-@hours_router.get("/{name}", response_model=Envelope, summary="One working-hours schedule")
+@hours_router.get(
+    "/{name}", response_model=Envelope[HoursView], summary="One working-hours schedule"
+)
 def get_hours(name: str, medic: MedicDep, actor: Actor = Depends(read_access)) -> JSONResponse:
-    return envelope(hours_out(working_hours.get_hours(medic.db, actor, name)))
+    return envelope(working_hours.get_hours(medic.context(actor), GetHours.of(name=name)))
 
 
-@hours_router.patch("/{name}", response_model=Envelope, summary="Change a schedule")
+@hours_router.patch("/{name}", response_model=Envelope[HoursView], summary="Change a schedule")
 def update_hours(
     name: str,
-    changes: working_hours.HoursChanges,
+    changes: HoursChanges,
     medic: MedicDep,
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
-    hours = working_hours.update_hours(medic.db, actor, name, changes)
-    return envelope(hours_out(hours), "working hours updated")
+    command = UpdateHours.of(name=name, changes=changes)
+    hours = working_hours.update_hours(medic.context(actor), command)
+    return envelope(hours, "working hours updated")
 
 
 @hours_router.delete(
-    "/{name}", response_model=Envelope, summary="Delete a schedule (409 while a policy names it)"
+    "/{name}",
+    response_model=Envelope[DeletedName],
+    summary="Delete a schedule (409 while a policy names it)",
 )
 def delete_hours(name: str, medic: MedicDep, actor: Actor = Depends(write_access)) -> JSONResponse:
-    hours = working_hours.delete_hours(medic.db, actor, name)
-    return envelope({"name": hours.name}, "working hours deleted")
+    hours = working_hours.delete_hours(medic.context(actor), DeleteHours.of(name=name))
+    return envelope(DeletedName(name=hours.name), "working hours deleted")
 
 
 # --- preview ----------------------------------------------------------------------
 
 
-def _instant(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        # A `+` in a query string decodes to a space: 10:00:00 05:00 meant 10:00:00+05:00.
-        parsed = datetime.fromisoformat(
-            re.sub(r"(T[\d:.]+) (\d\d:?\d\d)$", r"\1+\2", value.strip())
-        )
-    except ValueError:
-        raise InvalidInput(f"at: {value!r} is not an ISO 8601 time") from None
-    if parsed.utcoffset() is None:
-        raise InvalidInput("at: needs a UTC offset, e.g. 2027-03-15T10:00:00-04:00 or ...Z")
-    return parsed
-
-
 @router.get(
     "/services/{service_id}/routing",
-    response_model=Envelope,
+    response_model=Envelope[RoutePreview],
     tags=["v2 routing"],
     summary="Where the service's alerts would go at an instant (default now)",
 )
@@ -203,8 +234,8 @@ def preview_routing(
     actor: Actor = Depends(read_access),
     at: str | None = Query(None, description="ISO 8601 with an offset; default now"),
 ) -> JSONResponse:
-    preview = routing_policies.route_preview(medic.db, actor, service_id, _instant(at))
-    return envelope(preview.model_dump())
+    command = PreviewRoute.of(service=service_id, at=at)
+    return envelope(routing_policies.route_preview(medic.context(actor), command))
 
 
 for _sub in (targets_router, policies_router, hours_router):

@@ -9,10 +9,18 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access
-from medic.api.envelope import Envelope, Limit, Offset, envelope, page
 from medic.ops import runs
 from medic.ops.actor import Actor
+from medic.ops.runs import (
+    GetRunStats,
+    ListRuns,
+    ListStateChanges,
+    RunStats,
+    RunView,
+    StateChangeView,
+)
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/services", tags=["v2 runs"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
@@ -20,17 +28,20 @@ MedicDep = Annotated[Medic, Depends(get_medic)]
 
 @router.get(
     "/{service_id}/stats",
-    response_model=Envelope,
+    response_model=Envelope[RunStats],
     summary="Run duration statistics over the newest 100 runs (ms; nearest-rank percentiles)",
 )
 def run_stats(
     service_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
-    return envelope(runs.run_stats(medic.db, actor, service_id).as_dict())
+    stats = runs.run_stats(medic.context(actor), GetRunStats.of(service=service_id))
+    return envelope(stats)
 
 
 @router.get(
-    "/{service_id}/runs", response_model=Envelope, summary="A service's job runs, newest first"
+    "/{service_id}/runs",
+    response_model=Envelope[Page[RunView]],
+    summary="A service's job runs, newest first",
 )
 def list_runs(
     service_id: int,
@@ -39,13 +50,14 @@ def list_runs(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
-    rows, total = runs.list_runs(medic.db, actor, service_id, limit, offset)
-    return page([row.as_dict() for row in rows], total, limit, offset)
+    query = ListRuns.of(service=service_id, limit=limit, offset=offset)
+    rows, total = runs.list_runs(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
 @router.get(
     "/{service_id}/history",
-    response_model=Envelope,
+    response_model=Envelope[Page[StateChangeView]],
     summary="A service's state changes (down, up) with reasons, newest first",
 )
 def state_history(
@@ -55,5 +67,6 @@ def state_history(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
-    rows, total = runs.state_history(medic.db, actor, service_id, limit, offset)
-    return page([row.as_dict() for row in rows], total, limit, offset)
+    query = ListStateChanges.of(service=service_id, limit=limit, offset=offset)
+    rows, total = runs.state_history(medic.context(actor), query)
+    return page(rows, total, limit, offset)

@@ -8,37 +8,41 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import admin_access, get_medic
-from medic.api.envelope import Envelope, envelope
 from medic.ops import secrets
 from medic.ops.actor import Actor
+from medic.ops.secrets import DeleteSecret, ListSecrets, SecretView, SetSecret
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, envelope
 
 router = APIRouter(prefix="/secrets", tags=["v2 secrets"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
 
 
-@router.get("", response_model=Envelope, summary="Secret names and dates (never values)")
+@router.get(
+    "",
+    response_model=Envelope[dict[str, list[SecretView]]],
+    summary="Secret names and dates (never values)",
+)
 def list_secrets(medic: MedicDep, actor: Actor = Depends(admin_access)) -> JSONResponse:
-    rows = secrets.list_secrets(medic.db, actor)
-    return envelope({"items": [secrets.SecretView.of(r).model_dump() for r in rows]})
+    return envelope({"items": secrets.list_secrets(medic.context(actor), ListSecrets.of())})
 
 
 @router.put(
     "/{name}",
-    response_model=Envelope,
+    response_model=Envelope[SecretView],
     summary="Set a secret (sealed with AES-256-GCM; 201 when new, 200 when replaced)",
 )
 def set_secret(
     name: str, body: secrets.SecretValue, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
-    secret, created = secrets.set_secret(medic.db, medic.settings, actor, name, body)
-    view = secrets.SecretView.of(secret).model_dump()
+    command = SetSecret.of(name=name, value=body.value)
+    view, created = secrets.set_secret(medic.context(actor), command)
     if created:
         return envelope(view, "secret created", 201)
     return envelope(view, "secret replaced")
 
 
-@router.delete("/{name}", response_model=Envelope, summary="Delete a secret")
+@router.delete("/{name}", response_model=Envelope[dict[str, str]], summary="Delete a secret")
 def delete_secret(name: str, medic: MedicDep, actor: Actor = Depends(admin_access)) -> JSONResponse:
-    secrets.delete_secret(medic.db, actor, name)
+    secrets.delete_secret(medic.context(actor), DeleteSecret.of(name=name))
     return envelope({"name": name}, "secret deleted")

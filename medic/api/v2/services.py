@@ -9,13 +9,19 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from medic.api.auth import admin_access, get_medic, read_access, write_access
-from medic.api.envelope import Envelope, Limit, Offset, envelope, page
-from medic.api.v2.schemas import ServiceOut
-from medic.core.durations import parse_duration
 from medic.ops import services
 from medic.ops.actor import Actor
-from medic.ops.errors import InvalidInput
+from medic.ops.service_commands import (
+    DeleteService,
+    GetService,
+    ListServices,
+    MuteService,
+    RegisterService,
+    ServiceChanges,
+    UnmuteService,
+)
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, Limit, Offset, envelope, page
 
 router = APIRouter(prefix="/services", tags=["v2 services"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
@@ -29,10 +35,6 @@ class MuteIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
-def _out(medic: Medic, service: object) -> dict:
-    return ServiceOut.of(service, medic.settings.medic_base_url).model_dump()  # type: ignore[arg-type]
-
-
 @router.get("", response_model=Envelope, summary="List services (paged)")
 def list_services(
     medic: MedicDep,
@@ -44,9 +46,7 @@ def list_services(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
-    rows, total = services.list_services(
-        medic.db,
-        actor,
+    query = ListServices.of(
         team=team,
         state=state,
         active=active,
@@ -54,7 +54,8 @@ def list_services(
         limit=limit,
         offset=offset,
     )
-    return page([_out(medic, s) for s in rows], total, limit, offset)
+    rows, total = services.list_services(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
 @router.post(
@@ -64,35 +65,27 @@ def list_services(
     summary="Register a service (409 if the name exists)",
 )
 def create_service(
-    spec: services.ServiceSpec, medic: MedicDep, actor: Actor = Depends(write_access)
+    spec: RegisterService, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    service = services.create(medic.db, actor, spec, medic.settings.medic_timezone)
-    return envelope(_out(medic, service), "service registered", 201)
+    return envelope(services.create(medic.context(actor), spec), "service registered", 201)
 
 
 @router.get("/{service_id}", response_model=Envelope, summary="One service")
 def get_service(
     service_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
-    return envelope(_out(medic, services.get_service(medic.db, actor, service_id)))
+    return envelope(services.get_service(medic.context(actor), GetService.of(service=service_id)))
 
 
 @router.patch("/{service_id}", response_model=Envelope, summary="Change some fields of a service")
 def update_service(
     service_id: int,
-    changes: services.ServiceChanges,
+    changes: ServiceChanges,
     medic: MedicDep,
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
-    service = services.update_service(
-        medic.db,
-        actor,
-        service_id,
-        changes,
-        medic.settings.medic_timezone,
-        medic.settings.alert_auto_unmute_hours,
-    )
-    return envelope(_out(medic, service), "service updated")
+    service = services.apply_changes(medic.context(actor), service_id, changes)
+    return envelope(service, "service updated")
 
 
 @router.delete(
@@ -101,7 +94,7 @@ def update_service(
 def delete_service(
     service_id: int, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
-    services.delete_service(medic.db, actor, service_id)
+    services.delete_service(medic.context(actor), DeleteService.of(service=service_id))
     return envelope({"service_id": service_id}, "service deleted")
 
 
@@ -114,19 +107,14 @@ def mute_service(
     body: MuteIn | None = None,
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:
-    body = body or MuteIn()
-    try:
-        duration = parse_duration(body.duration) if body.duration else None
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-    service = services.mute(
-        medic.db, actor, service_id, duration, body.reason, medic.settings.alert_auto_unmute_hours
-    )
-    return envelope(_out(medic, service), "service muted")
+    values = (body or MuteIn()).model_dump(exclude_none=True)
+    service = services.mute(medic.context(actor), MuteService.of(service=service_id, **values))
+    return envelope(service, "service muted")
 
 
 @router.post("/{service_id}/unmute", response_model=Envelope, summary="Resume notifications")
 def unmute_service(
     service_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    return envelope(_out(medic, services.unmute(medic.db, actor, service_id)), "service unmuted")
+    service = services.unmute(medic.context(actor), UnmuteService.of(service=service_id))
+    return envelope(service, "service unmuted")

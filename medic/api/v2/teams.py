@@ -8,52 +8,69 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.api.envelope import Envelope, Limit, Offset, envelope, page
+from medic.api.v2.schemas import DeletedName
 from medic.ops import teams
 from medic.ops.actor import Actor
+from medic.ops.teams import (
+    CreateTeam,
+    DeleteTeam,
+    GetTeam,
+    ListTeams,
+    TeamChanges,
+    TeamView,
+    UpdateTeam,
+)
 from medic.runtime import Medic
+from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/teams", tags=["v2 teams"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
 
 
-def _out(team: object) -> dict:
-    return teams.TeamView.of(team).model_dump()  # type: ignore[arg-type]
-
-
-@router.get("", response_model=Envelope, summary="List teams (paged, by name)")
+@router.get("", response_model=Envelope[Page[TeamView]], summary="List teams (paged, by name)")
 def list_teams(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
-    rows, total = teams.list_teams(medic.db, actor, limit, offset)
-    return page([_out(t) for t in rows], total, limit, offset)
+    query = ListTeams.of(limit=limit, offset=offset)
+    rows, total = teams.list_teams(medic.context(actor), query)
+    return page(rows, total, limit, offset)
 
 
-@router.post("", status_code=201, response_model=Envelope, summary="Create a team (409 if taken)")
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[TeamView],
+    summary="Create a team (409 if taken)",
+)
 def create_team(
-    spec: teams.TeamSpec, medic: MedicDep, actor: Actor = Depends(write_access)
+    command: CreateTeam, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    return envelope(_out(teams.create_team(medic.db, actor, spec)), "team created", 201)
+    return envelope(teams.create_team(medic.context(actor), command), "team created", 201)
 
 
-@router.get("/{name}", response_model=Envelope, summary="One team")
+@router.get("/{name}", response_model=Envelope[TeamView], summary="One team")
 def get_team(name: str, medic: MedicDep, actor: Actor = Depends(read_access)) -> JSONResponse:
-    return envelope(_out(teams.get_team(medic.db, actor, name)))
+    return envelope(teams.get_team(medic.context(actor), GetTeam.of(name=name)))
 
 
-@router.patch("/{name}", response_model=Envelope, summary="Change a team's channel or approvers")
+@router.patch(
+    "/{name}", response_model=Envelope[TeamView], summary="Change a team's channel or approvers"
+)
 def update_team(
-    name: str, changes: teams.TeamChanges, medic: MedicDep, actor: Actor = Depends(write_access)
+    name: str, changes: TeamChanges, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
-    return envelope(_out(teams.update_team(medic.db, actor, name, changes)), "team updated")
+    team = teams.update_team(medic.context(actor), UpdateTeam.of(name=name, changes=changes))
+    return envelope(team, "team updated")
 
 
 @router.delete(
-    "/{name}", response_model=Envelope, summary="Delete a team (409 while services name it)"
+    "/{name}",
+    response_model=Envelope[DeletedName],
+    summary="Delete a team (409 while services name it)",
 )
 def delete_team(name: str, medic: MedicDep, actor: Actor = Depends(write_access)) -> JSONResponse:
-    team = teams.delete_team(medic.db, actor, name)
-    return envelope({"name": team.name}, "team deleted")
+    team = teams.delete_team(medic.context(actor), DeleteTeam.of(name=name))
+    return envelope(DeletedName(name=team.name), "team deleted")

@@ -6,20 +6,21 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from pydantic import Field
 
-from medic.mcp_server.backend import Backend, backend_of
+from medic.mcp_server.backend import backend_of
 from medic.mcp_server.inputs import AlertId, Offset, ServiceName, page_size
 from medic.mcp_server.schemas import AlertList, AlertView
 from medic.mcp_server.tools.define import define
 from medic.mcp_server.tools.hints import ACKNOWLEDGE, READ
-from medic.models import Alert
 from medic.ops import alerts, services
-from medic.ops.actor import Actor
+from medic.ops.alerts import AcknowledgeAlert, ListAlerts
+from medic.ops.operation import Context as OpsContext
+from medic.ops.service_commands import GetService
 
 
-def alert_views(backend: Backend, actor: Actor, rows: list[Alert]) -> list[AlertView]:
+def alert_views(context: OpsContext, rows: list[alerts.AlertView]) -> list[AlertView]:
     """Alerts with their service's heartbeat name, which is what the other tools take."""
     names = {
-        service_id: services.get_service(backend.db, actor, service_id).heartbeat_name
+        service_id: services.get_service(context, GetService.of(service=service_id)).heartbeat_name
         for service_id in {alert.service_id for alert in rows}
     }
     return [AlertView.of(alert, names.get(alert.service_id)) for alert in rows]
@@ -37,22 +38,23 @@ def list_alerts(
 ) -> AlertList:
     """Alerts, newest first. An alert opens when a service is late or reports a
     failure and closes when it recovers; `acknowledged_by` says someone is on it."""
-    backend = backend_of(ctx)
-    actor = backend.actor()
-    service_id = services.get_service(backend.db, actor, service).service_id if service else None
-    rows, total = alerts.list_alerts(
-        backend.db, actor, active=active, service_id=service_id, limit=limit, offset=offset
+    context = backend_of(ctx).context()
+    service_id = (
+        services.get_service(context, GetService.of(service=service)).service_id
+        if service
+        else None
     )
-    return AlertList(items=alert_views(backend, actor, rows), total=total)
+    query = ListAlerts.of(active=active, service_id=service_id, limit=limit, offset=offset)
+    rows, total = alerts.list_alerts(context, query)
+    return AlertList(items=alert_views(context, rows), total=total)
 
 
 def acknowledge_alert(ctx: Context, alert_id: AlertId) -> AlertView:
     """Mark an open alert as acknowledged (someone is on it), in your key's name. It
     silences nothing (mute_service does); acknowledging again keeps the first one."""
-    backend = backend_of(ctx)
-    actor = backend.actor()
-    alert = alerts.acknowledge(backend.db, actor, alert_id)
-    return alert_views(backend, actor, [alert])[0]
+    context = backend_of(ctx).context()
+    alert = alerts.acknowledge(context, AcknowledgeAlert.of(alert_id=alert_id))
+    return alert_views(context, [alert])[0]
 
 
 def tools() -> list[Tool]:

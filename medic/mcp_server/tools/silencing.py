@@ -1,7 +1,6 @@
 """Silencing notifications: mute and unmute a service, open a maintenance window.
 Both silence notifications only; detection goes on and states still change."""
 
-import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -10,14 +9,15 @@ from mcp.server.mcpserver.tools import Tool
 from pydantic import AwareDatetime, Field
 
 from medic.mcp_server.backend import backend_of
-from medic.mcp_server.inputs import Duration, Reason, ServiceName, duration_of
+from medic.mcp_server.inputs import Duration, Reason, ServiceName
 from medic.mcp_server.schemas import ServiceView
 from medic.mcp_server.tools.define import define
 from medic.mcp_server.tools.hints import SILENCE, UNMUTE
 from medic.ops import maintenance
 from medic.ops import services as service_ops
 from medic.ops.errors import InvalidInput
-from medic.ops.maintenance import WindowSpec, WindowView
+from medic.ops.maintenance import CreateWindow, WindowView
+from medic.ops.service_commands import GetService, MuteService, UnmuteService
 
 
 def mute_service(
@@ -27,22 +27,16 @@ def mute_service(
     deploy. Detection goes on (its state and alerts still change); it unmutes itself
     when `duration` passes. Muting again restarts the duration from now."""
     backend = backend_of(ctx)
-    muted = service_ops.mute(
-        backend.db,
-        backend.actor(),
-        service,
-        duration_of(duration),
-        reason,
-        backend.settings.alert_auto_unmute_hours,
-    )
-    return ServiceView.of(muted)
+    command = MuteService.of(service=service, duration=duration, reason=reason)
+    return ServiceView.of(service_ops.mute(backend.context(), command))
 
 
 def unmute_service(ctx: Context, service: ServiceName) -> ServiceView:
     """Resume a muted service's notifications now. If it went down while muted, that
     is announced at once."""
     backend = backend_of(ctx)
-    return ServiceView.of(service_ops.unmute(backend.db, backend.actor(), service))
+    unmuted = service_ops.unmute(backend.context(), UnmuteService.of(service=service))
+    return ServiceView.of(unmuted)
 
 
 def create_maintenance_window(
@@ -91,30 +85,32 @@ def create_maintenance_window(
     (starts_at .. ends_at, or starts_at + duration) or on a schedule (cron_expression +
     duration). Medic announces its start and end; states still change inside it."""
     backend = backend_of(ctx)
-    actor = backend.actor()
+    # This tool's own arguments: services by name or all of them; a one-time window
+    # opens now unless starts_at says otherwise, and ends at ends_at or after duration.
     if all_services == bool(services):
         raise InvalidInput("name the `services` it covers, or set all_services (not both)")
+    one_time = cron_expression is None
+    if one_time and (ends_at is None) == (duration is None):
+        raise InvalidInput("a one-time window needs ends_at or duration (one of them)")
     service_ids = (
         None
         if all_services
-        else [service_ops.get_service(backend.db, actor, n).service_id for n in services or ()]
+        else [
+            service_ops.get_service(backend.context(), GetService.of(service=n)).service_id
+            for n in services or ()
+        ]
     )
-    length = duration_of(duration) if duration else None
-    common = {"name": name, "reason": reason, "service_ids": service_ids, "timezone": timezone}
-    if cron_expression is not None:
-        if starts_at or ends_at:
-            raise InvalidInput("a recurring window takes cron_expression and duration only")
-        if length is None:
-            raise InvalidInput("a recurring window needs duration (of each occurrence)")
-        minutes = math.ceil(length.total_seconds() / 60)
-        spec = WindowSpec(**common, cron_expression=cron_expression, duration_minutes=minutes)
-    else:
-        if (ends_at is None) == (length is None):
-            raise InvalidInput("a one-time window needs ends_at or duration (one of them)")
-        opens = starts_at or datetime.now(UTC)
-        spec = WindowSpec(**common, starts_at=opens, ends_at=ends_at or opens + length)
-    window = maintenance.create_window(backend.db, actor, spec, backend.settings.medic_timezone)
-    return WindowView.of(window)
+    command = CreateWindow.of(
+        name=name,
+        reason=reason,
+        service_ids=service_ids,
+        starts_at=starts_at or (datetime.now(UTC) if one_time else None),
+        ends_at=ends_at,
+        duration=duration,
+        cron_expression=cron_expression,
+        timezone=timezone,
+    )
+    return maintenance.create_window(backend.context(), command)
 
 
 def tools() -> list[Tool]:

@@ -3,18 +3,40 @@
 `results` is a list for v1 reads, an object for v2 reads, and "" on errors (v1).
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+T = TypeVar("T")
 
-class Envelope(BaseModel):
+
+class Envelope(BaseModel, Generic[T]):
+    """Routes declare `response_model=Envelope[ServiceView]` (or `Envelope[Page[...]]`), so
+    /openapi.json documents every answer's shape."""
+
     success: bool
     message: str
-    results: Any
+    results: T
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a v2 list: the `items`, how many match in all (`total`), the paging."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class Failure(BaseModel):
+    """Every error answer: `success` false, the reason in `message`, `results` ""."""
+
+    success: bool = False
+    message: str
+    results: str = ""
 
 
 def envelope(

@@ -1,4 +1,6 @@
-"""The FastAPI application: routers, error mapping, middleware, lifecycle."""
+"""The ASGI application: the HTTP doors (API, Slack events, MCP, approval page) on one
+FastAPI app, with error mapping, middleware and lifecycle. The one place that mounts
+them together, so the doors themselves never import each other."""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from fastapi.routing import APIRoute
 
 from medic import __version__
 from medic.api import approvals, errors, health, ping, v1, v2
-from medic.api.middleware import MedicMiddleware
 from medic.config import Settings
 from medic.mcp_server.http import McpEndpoint
 from medic.runtime import Medic
 from medic.slack.routes import slack_router
+from medic.web.middleware import MedicMiddleware
 
 log = logging.getLogger(__name__)
 

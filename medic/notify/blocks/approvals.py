@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from medic.notify.blocks.alerts import escape, mention, slack_time
 from medic.notify.message import ExecutionFacts, Message
-from medic.slack.blocks import escape, mention, slack_time
 
 Block = dict[str, Any]
 
@@ -27,6 +27,7 @@ FRONT_DOORS = {
     "api": "the API",
     "mcp": "an AI assistant (MCP)",
     "cli": "the CLI",
+    "dashboard": "the dashboard",
     "system": "Medic itself (a playbook trigger)",
 }
 # Slack shows at most this many list lines comfortably in one section.

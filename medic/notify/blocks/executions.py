@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from medic.notify.blocks.alerts import escape, mention
+from medic.notify.blocks.approvals import front_door
 from medic.notify.message import Message
-from medic.slack.approval_blocks import front_door
-from medic.slack.blocks import escape, mention
 
 Block = dict[str, Any]
 

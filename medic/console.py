@@ -1,13 +1,14 @@
-"""`medic`: run Medic's processes and operate it.
+"""`medic`, the console script: starts Medic's processes and gathers the CLI door.
 
+This is the one place that wires every part together (the API app with its Slack and
+MCP routes, workers, the scheduler, Socket Mode, stdio MCP), so no door imports another.
 Server-side commands (`up`, `api`, `migrate`, `keys`) use the database directly;
-operator commands (`service`, `heartbeat`, `health`) talk to a running Medic over
-HTTP with `MEDIC_URL` and `MEDIC_API_KEY`, exactly like any other API client.
+operator commands (`service`, `heartbeat`, `health`, …) live in medic.cli and talk to
+a running Medic over HTTP with `MEDIC_URL` and `MEDIC_API_KEY`, like any API client.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -22,25 +23,9 @@ from medic.cli.playbooks import playbook
 from medic.cli.remote import health, heartbeat, service
 from medic.cli.routing import hours, routing
 from medic.cli.secrets import secret
+from medic.cli.settings import configure_logging, settings_or_exit
 from medic.cli.targets import target
 from medic.cli.teams import team
-from medic.config import ConfigError, Settings, get_settings
-from medic.slack.cli import slack
-
-
-def settings_or_exit() -> Settings:
-    try:
-        return get_settings()
-    except ConfigError as exc:
-        click.echo(f"medic: configuration error: {exc}", err=True)
-        sys.exit(2)
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
 
 
 @click.group()
@@ -69,7 +54,7 @@ def migrate() -> None:
 def up(host: str | None, port: int | None) -> None:
     """Everything in one process on the embedded default (SQLite unless DATABASE_URL is set):
     migrate, create a first admin key if there is none (printed once), and serve."""
-    from medic.api.app import create_app
+    from medic.app import create_app
     from medic.background import Background
     from medic.migrate import upgrade
     from medic.ops import keys as key_ops
@@ -81,11 +66,12 @@ def up(host: str | None, port: int | None) -> None:
     medic = Medic(settings)
     upgrade(medic.db.engine)
     if key_ops.count_keys(medic.db) == 0:
-        issued = key_ops.create_key(medic.db, cli_operator("medic up"), "admin", ["admin"])
+        first = key_ops.CreateKey.of(name="admin", scopes=["admin"])
+        issued = key_ops.create_key(medic.context(cli_operator("medic up")), first)
         click.echo("\nA first admin API key was created. It is shown only now; store it:\n")
-        click.echo(f"    {issued.plaintext}\n")
+        click.echo(f"    {issued.key}\n")
         click.echo(
-            f"Try: curl -H 'Authorization: Bearer {issued.plaintext}' "
+            f"Try: curl -H 'Authorization: Bearer {issued.key}' "
             f"http://localhost:{port or settings.port}/v2/services\n"
         )
     click.echo(
@@ -115,7 +101,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
     settings = settings_or_exit()
     configure_logging(settings)
     uvicorn.run(
-        "medic.api.app:create_app",
+        "medic.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
@@ -171,13 +157,46 @@ def scheduler() -> None:
 def mcp() -> None:
     """Serve MCP over stdio for an AI assistant, as the key in MEDIC_API_KEY: from the
     database, or relayed to the Medic at MEDIC_URL when that is set."""
-    from medic.mcp_server.stdio import StartupError, serve
+    from medic.mcp_server.errors import StartupError
+    from medic.mcp_server.stdio import serve
 
     try:
         serve(os.environ, settings_or_exit)
     except StartupError as exc:
         click.echo(f"medic mcp: {exc}", err=True)
         sys.exit(2)
+
+
+@click.group()
+def slack() -> None:
+    """The Slack bot."""
+
+
+@slack.command()
+def socket() -> None:
+    """Serve /medic and the alert buttons over Socket Mode (needs SLACK_APP_TOKEN and
+    SLACK_BOT_TOKEN); for a Medic that Slack cannot reach over HTTP. Ctrl-C stops it."""
+    import asyncio
+
+    from medic.runtime import Medic
+    from medic.slack.socket_mode import run_socket_mode
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    if not settings.slack_app_token:
+        click.echo("medic slack socket: set SLACK_APP_TOKEN (an xapp-… app-level token)", err=True)
+        sys.exit(2)
+    if not settings.slack_api_token:
+        click.echo("medic slack socket: set SLACK_BOT_TOKEN (the xoxb-… bot token)", err=True)
+        sys.exit(2)
+    medic = Medic(settings)
+    click.echo("medic slack: connecting to Slack in Socket Mode; Ctrl-C to stop")
+    try:
+        asyncio.run(run_socket_mode(medic))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        medic.db.dispose()
 
 
 cli.add_command(keys)

@@ -1,0 +1,1 @@
+"""Block Kit messages: built once, posted by the Slack sender and edited by the bot."""

@@ -1,0 +1,56 @@
+"""The one view of a service every door renders (v1 picks its original fields from it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from medic.models import Service
+
+# Fields that are capabilities: whoever holds them can post heartbeats for the service.
+CAPABILITY_FIELDS = frozenset({"uuid", "ping_url"})
+
+
+class ServiceView(BaseModel):
+    """A monitored service and its current status (state: new | up | down)."""
+
+    service_id: int
+    uuid: str
+    ping_url: str
+    heartbeat_name: str
+    service_name: str | None
+    active: bool
+    alert_interval: int = Field(description="minutes")
+    threshold: int
+    team: str
+    priority: str
+    runbook: str | None
+    schedule_type: str
+    cron_expression: str | None
+    timezone: str | None
+    grace_period_seconds: int
+    max_duration_seconds: int | None
+    routing_policy: str | None = None
+    state: str
+    state_reason: str | None = Field(description="why it is in that state")
+    state_changed_at: datetime | None
+    down: bool = Field(description="active and state == 'down'")
+    next_due_at: datetime | None = Field(
+        description="when the service becomes late if no heartbeat arrives"
+    )
+    last_heartbeat_at: datetime | None
+    muted: bool
+    muted_until: datetime | None
+    mute_reason: str | None
+    date_muted: datetime | None
+    consecutive_failures: int
+    date_added: datetime
+    date_modified: datetime
+
+    @classmethod
+    def of(cls, service: Service, base_url: str) -> ServiceView:
+        data = service.model_dump()
+        data["ping_url"] = f"{base_url.rstrip('/')}/ping/{service.uuid}"
+        data["down"] = service.active and service.state == "down"
+        return cls.model_validate(data)

@@ -1,0 +1,227 @@
+"""One action, every door, one outcome: muting, unmuting and acknowledging through v1,
+v2, a Slack command, a Slack button, MCP over HTTP and the CLI reach the same declared
+operation, leave the same state and write the same audit action, naming the door used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from medic.models import Alert, AuditEntry, Service
+from medic.notify.blocks.alerts import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
+from medic.runtime import Medic
+from tests.cli import Run
+from tests.fakes import slack as fakes
+from tests.mcp.conftest import result
+from tests.mcp_client import Connect
+from tests.slack.conftest import CHANNEL, SlackDriver
+
+pytestmark = pytest.mark.anyio
+ALICE = "U0ALICE"
+DOORS = {
+    "v1": "api",
+    "v2": "api",
+    "slack command": "slack",
+    "slack button": "slack",
+    "mcp": "mcp",
+    "cli": "cli",
+}
+
+
+@pytest.fixture
+def settings_overrides(fake_slack: fakes.FakeSlack) -> dict[str, Any]:
+    return {
+        "slack_signing_secret": fakes.SIGNING_SECRET,
+        "slack_api_token": fakes.BOT_TOKEN,
+        "slack_api_base_url": fake_slack.base_url,
+        "slack_channel_id": CHANNEL,
+        "alert_auto_unmute_hours": 24,
+    }
+
+
+@pytest.fixture
+def slack(
+    client: TestClient, slack_signer: fakes.SlackSigner, fake_slack: fakes.FakeSlack
+) -> SlackDriver:
+    return SlackDriver(client, slack_signer, fake_slack)
+
+
+class Doors:
+    """Each door, driven as its users drive it, with a write key or a Slack user."""
+
+    def __init__(
+        self,
+        client: TestClient,
+        key: str,
+        slack: SlackDriver,
+        connect: Connect,
+        medic_cli: Run,
+    ) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {key}"}
+        self.key = key
+        self.slack = slack
+        self.connect = connect
+        self.cli = medic_cli
+
+    def ok(self, response: Any, status: int = 200) -> None:
+        assert response.status_code == status, response.text
+
+    async def mcp(self, tool: str, **arguments: Any) -> None:
+        async with self.connect(self.key) as session:
+            result(await session.call_tool(tool, arguments))
+
+    async def mute(self, door: str, service: Service) -> None:
+        """Mute for an hour because of a deploy (v1 and the button have fixed values)."""
+        name, service_id = service.heartbeat_name, service.service_id
+        if door == "v1":
+            self.ok(self.client.post(f"/service/{name}", json={"muted": 1}, headers=self.headers))
+        elif door == "v2":
+            body = {"duration": "1h", "reason": "deploy"}
+            self.ok(
+                self.client.post(f"/v2/services/{service_id}/mute", json=body, headers=self.headers)
+            )
+        elif door == "slack command":
+            assert "Muted" in self.slack.reply(f"mute {name} 1h deploy")
+        elif door == "slack button":
+            self.slack.click(MUTE_ACTION, str(service_id))
+        elif door == "mcp":
+            await self.mcp("mute_service", service=name, duration="1h", reason="deploy")
+        else:
+            self.cli("service", "mute", name, "--duration", "1h", "--reason", "deploy")
+
+    async def unmute(self, door: str, service: Service) -> None:
+        name, service_id = service.heartbeat_name, service.service_id
+        if door == "v1":
+            self.ok(self.client.post(f"/service/{name}", json={"muted": 0}, headers=self.headers))
+        elif door == "v2":
+            self.ok(self.client.post(f"/v2/services/{service_id}/unmute", headers=self.headers))
+        elif door == "slack command":
+            assert "Unmuted" in self.slack.reply(f"unmute {name}")
+        elif door == "slack button":
+            self.slack.click(UNMUTE_ACTION, str(service_id))
+        elif door == "mcp":
+            await self.mcp("unmute_service", service=name)
+        else:
+            self.cli("service", "unmute", name)
+
+    async def acknowledge(self, door: str, alert_id: int) -> None:
+        if door == "v2":
+            path = f"/v2/alerts/{alert_id}/acknowledge"
+            self.ok(self.client.post(path, headers=self.headers))
+        elif door == "slack command":
+            assert "acknowledged" in self.slack.reply(f"ack {alert_id}")
+        elif door == "slack button":
+            self.slack.click(ACK_ACTION, str(alert_id))
+        elif door == "mcp":
+            await self.mcp("acknowledge_alert", alert_id=alert_id)
+        else:
+            self.cli("alert", "ack", str(alert_id))
+
+
+@pytest.fixture
+def doors(
+    client: TestClient,
+    make_key: Callable[..., str],
+    slack: SlackDriver,
+    connect: Connect,
+    medic_cli: Run,
+) -> Doors:
+    """The write key `operator` that medic_cli uses, for every keyed door."""
+    return Doors(client, os.environ["MEDIC_API_KEY"], slack, connect, medic_cli)
+
+
+@pytest.fixture
+def service(medic: Medic, register: Callable[..., dict[str, Any]]) -> Service:
+    register("nightly-backup")
+    return _service(medic)
+
+
+def _service(medic: Medic) -> Service:
+    with medic.db.session() as session:
+        return session.exec(select(Service)).one()
+
+
+def _last_audit(medic: Medic) -> AuditEntry:
+    with medic.db.session() as session:
+        return session.exec(select(AuditEntry).order_by(col(AuditEntry.audit_id).desc())).first()
+
+
+def _actor(door: str) -> str:
+    return f"slack:{ALICE}" if door.startswith("slack") else "operator"
+
+
+@pytest.mark.parametrize("door", list(DOORS))
+async def test_muting_through_every_door_is_the_same_mute(
+    door: str, doors: Doors, medic: Medic, service: Service
+) -> None:
+    before = datetime.now(UTC)
+
+    await doors.mute(door, service)
+
+    muted = _service(medic)
+    duration = timedelta(hours=24 if door == "v1" else 1)
+    assert muted.muted is True
+    assert before + duration <= muted.muted_until <= datetime.now(UTC) + duration
+    entry = _last_audit(medic)
+    assert (entry.action, entry.outcome, entry.front_door, entry.actor) == (
+        "service.mute",
+        "success",
+        DOORS[door],
+        _actor(door),
+    )
+    assert entry.details["duration_seconds"] == int(duration.total_seconds())
+    reasons = {"v1": None, "slack button": "muted from a Slack alert"}
+    assert entry.details["reason"] == reasons.get(door, "deploy")
+    assert muted.mute_reason == reasons.get(door, "deploy")
+
+
+@pytest.mark.parametrize("door", list(DOORS))
+async def test_unmuting_through_every_door_is_the_same_unmute(
+    door: str, doors: Doors, medic: Medic, service: Service
+) -> None:
+    await doors.mute("v2", service)
+
+    await doors.unmute(door, service)
+
+    unmuted = _service(medic)
+    assert (unmuted.muted, unmuted.muted_until, unmuted.mute_reason) == (False, None, None)
+    entry = _last_audit(medic)
+    assert (entry.action, entry.outcome, entry.front_door, entry.actor) == (
+        "service.unmute",
+        "success",
+        DOORS[door],
+        _actor(door),
+    )
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if d != "v1"])
+async def test_acknowledging_through_every_door_is_the_same_acknowledgement(
+    door: str, doors: Doors, medic: Medic, service: Service
+) -> None:
+    with medic.db.session() as session:
+        alert = Alert(service_id=service.service_id, active=True, alert_name="late heartbeat")
+        session.add(alert)
+        session.flush()
+        alert_id = alert.alert_id
+    assert alert_id is not None
+
+    await doors.acknowledge(door, alert_id)
+
+    with medic.db.session() as session:
+        acknowledged = session.get(Alert, alert_id)
+    assert acknowledged is not None and acknowledged.acknowledged_by == _actor(door)
+    entry = _last_audit(medic)
+    assert (entry.action, entry.outcome, entry.front_door, entry.target_id) == (
+        "alert.acknowledge",
+        "success",
+        DOORS[door],
+        str(alert_id),
+    )
