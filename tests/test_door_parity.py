@@ -21,6 +21,7 @@ from tests.cli import Run
 from tests.fakes import slack as fakes
 from tests.mcp.conftest import result
 from tests.mcp_client import Connect
+from tests.processes import wait_for
 from tests.slack.conftest import CHANNEL, SlackDriver
 
 pytestmark = pytest.mark.anyio
@@ -63,13 +64,21 @@ class Doors:
         slack: SlackDriver,
         connect: Connect,
         medic_cli: Run,
+        medic: Medic,
     ) -> None:
+        self.medic = medic
         self.client = client
         self.headers = {"Authorization": f"Bearer {key}"}
         self.key = key
         self.slack = slack
         self.connect = connect
         self.cli = medic_cli
+
+    def click(self, action_id: str, value: str, audited_as: str) -> None:
+        """A button click is answered at once and acted on just after (Slack's 3 s rule):
+        wait until the action is recorded."""
+        self.slack.click(action_id, value)
+        wait_for(audited_as, lambda: _last_audit(self.medic).action == audited_as, timeout=10)
 
     def ok(self, response: Any, status: int = 200) -> None:
         assert response.status_code == status, response.text
@@ -91,7 +100,7 @@ class Doors:
         elif door == "slack command":
             assert "Muted" in self.slack.reply(f"mute {name} 1h deploy")
         elif door == "slack button":
-            self.slack.click(MUTE_ACTION, str(service_id))
+            self.click(MUTE_ACTION, str(service_id), "service.mute")
         elif door == "mcp":
             await self.mcp("mute_service", service=name, duration="1h", reason="deploy")
         else:
@@ -106,7 +115,7 @@ class Doors:
         elif door == "slack command":
             assert "Unmuted" in self.slack.reply(f"unmute {name}")
         elif door == "slack button":
-            self.slack.click(UNMUTE_ACTION, str(service_id))
+            self.click(UNMUTE_ACTION, str(service_id), "service.unmute")
         elif door == "mcp":
             await self.mcp("unmute_service", service=name)
         else:
@@ -119,7 +128,7 @@ class Doors:
         elif door == "slack command":
             assert "acknowledged" in self.slack.reply(f"ack {alert_id}")
         elif door == "slack button":
-            self.slack.click(ACK_ACTION, str(alert_id))
+            self.click(ACK_ACTION, str(alert_id), "alert.acknowledge")
         elif door == "mcp":
             await self.mcp("acknowledge_alert", alert_id=alert_id)
         else:
@@ -133,9 +142,10 @@ def doors(
     slack: SlackDriver,
     connect: Connect,
     medic_cli: Run,
+    medic: Medic,
 ) -> Doors:
     """The write key `operator` that medic_cli uses, for every keyed door."""
-    return Doors(client, os.environ["MEDIC_API_KEY"], slack, connect, medic_cli)
+    return Doors(client, os.environ["MEDIC_API_KEY"], slack, connect, medic_cli, medic)
 
 
 @pytest.fixture
