@@ -1,5 +1,6 @@
-"""One action, every door, one outcome: muting, unmuting and acknowledging through v1,
-v2, a Slack command, a Slack button, MCP over HTTP and the CLI reach the same declared
+"""One action, every door, one outcome: muting, unmuting, acknowledging, requesting a
+playbook run, approving and declining it through every door that offers them (v1, v2,
+a Slack command, a Slack button, MCP over HTTP, the CLI) reach the same declared
 operation, leave the same state and write the same audit action, naming the door used.
 """
 
@@ -14,15 +15,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from medic.models import Alert, AuditEntry, Service
+from medic.models import Alert, AuditEntry, Execution, Service
 from medic.notify.blocks.alerts import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
+from medic.notify.blocks.approvals import ACCEPT_ACTION, DECLINE_ACTION
 from medic.runtime import Medic
 from tests.cli import Run
 from tests.fakes import slack as fakes
 from tests.mcp.conftest import result
 from tests.mcp_client import Connect
+from tests.postman import Postman
 from tests.processes import wait_for
-from tests.slack.conftest import CHANNEL, SlackDriver
+from tests.slack.conftest import CHANNEL, SlackDriver, button
+from tests.support import RecordingScheduler
 
 pytestmark = pytest.mark.anyio
 ALICE = "U0ALICE"
@@ -234,4 +238,136 @@ async def test_acknowledging_through_every_door_is_the_same_acknowledgement(
         "success",
         DOORS[door],
         str(alert_id),
+    )
+
+
+# Remediation: requesting, approving and declining a playbook run, through every door
+# that offers them. BOB approves for the payments team in Slack; keys decide elsewhere.
+TEAM_CHANNEL = "C0PAYMENTS"
+BOB = "U0BOBBY1"
+PLAYBOOK = """
+name: restart-worker
+approval: required
+steps:
+  - name: settle
+    type: wait
+    duration: 30s
+"""
+REQUEST_DOORS = {"v2": "api", "slack command": "slack", "mcp": "mcp", "cli": "cli"}
+DECISION_DOORS = {"v2": "api", "slack button": "slack", "mcp": "mcp", "cli": "cli"}
+
+
+@pytest.fixture
+def payments(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    register: Callable[..., dict[str, Any]],
+    apply_playbook: Callable[[str], dict[str, Any]],
+) -> None:
+    team = {"name": "payments", "slack_channel_id": TEAM_CHANNEL, "approvers": [BOB]}
+    assert client.post("/v2/teams", json=team, headers=admin_headers).status_code == 201
+    register("worker-1", team="payments")
+    apply_playbook(PLAYBOOK)
+
+
+def _execution(medic: Medic) -> Execution:
+    with medic.db.session() as session:
+        return session.exec(select(Execution)).one()
+
+
+@pytest.mark.parametrize("door", list(REQUEST_DOORS))
+async def test_requesting_a_playbook_run_through_every_door_is_the_same_request(
+    door: str, doors: Doors, medic: Medic, payments: None
+) -> None:
+    if door == "v2":
+        body = {"service": "worker-1", "reason": "stuck"}
+        response = doors.client.post(
+            "/v2/playbooks/restart-worker/execute", json=body, headers=doors.headers
+        )
+        doors.ok(response, 202)
+    elif door == "slack command":
+        assert "waiting for approval" in doors.slack.reply("run restart-worker worker-1")
+    elif door == "mcp":
+        await doors.mcp(
+            "execute_playbook", playbook="restart-worker", service="worker-1", reason="stuck"
+        )
+    else:
+        doors.cli("playbook", "run", "restart-worker", "--service", "worker-1", "--reason", "x")
+
+    execution = _execution(medic)
+    assert (execution.state, execution.playbook_name, execution.requested_by) == (
+        "pending_approval",
+        "restart-worker",
+        _actor(door),
+    )
+    entry = _last_audit(medic)
+    assert (entry.action, entry.outcome, entry.front_door, entry.target_id) == (
+        "execution.start",
+        "success",
+        REQUEST_DOORS[door],
+        str(execution.execution_id),
+    )
+
+
+@pytest.mark.parametrize("verdict", ["approve", "decline"])
+@pytest.mark.parametrize("door", list(DECISION_DOORS))
+async def test_deciding_through_every_door_is_the_same_decision(
+    door: str,
+    verdict: str,
+    doors: Doors,
+    medic: Medic,
+    payments: None,
+    make_key: Callable[..., str],
+    scheduler: RecordingScheduler,
+    postman: Postman,
+    fake_slack: fakes.FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    requester = {"Authorization": f"Bearer {make_key('write', name='requester')}"}
+    started = doors.client.post(
+        "/v2/playbooks/restart-worker/execute", json={"service": "worker-1"}, headers=requester
+    )
+    doors.ok(started, 202)
+    execution_id = started.json()["results"]["execution_id"]
+    approver = make_key("admin", name="approver")
+
+    if door == "v2":
+        path = f"/v2/executions/{execution_id}/{verdict}"
+        doors.ok(doors.client.post(path, headers={"Authorization": f"Bearer {approver}"}))
+    elif door == "slack button":
+        scheduler.run_pass()
+        postman.deliver()
+        [ts] = [d.reference["ts"] for d in postman.deliveries() if d.target_kind == "slack"]
+        shown = fake_slack.message(TEAM_CHANNEL, ts)
+        action = ACCEPT_ACTION if verdict == "approve" else DECLINE_ACTION
+        body = fakes.block_actions_body(
+            action,
+            button(shown["blocks"], action)["value"],
+            user_id=BOB,
+            channel_id=TEAM_CHANNEL,
+            message_ts=shown["ts"],
+            blocks=shown["blocks"],
+            text=shown["text"],
+            response_url=fake_slack.response_url("click"),
+        )
+        doors.ok(doors.slack.post(body))
+        audited = f"execution.{verdict}"
+        wait_for(audited, lambda: _last_audit(medic).action == audited, timeout=10)
+    elif door == "mcp":
+        async with doors.connect(approver) as session:
+            result(await session.call_tool(f"{verdict}_execution", {"execution_id": execution_id}))
+    else:
+        monkeypatch.setenv("MEDIC_API_KEY", approver)
+        doors.cli("playbook", verdict, str(execution_id))
+
+    execution = _execution(medic)
+    decider = f"slack:{BOB}" if door == "slack button" else "approver"
+    expected_state = "running" if verdict == "approve" else "cancelled"
+    assert (execution.state, execution.decided_by) == (expected_state, decider)
+    entry = _last_audit(medic)
+    assert (entry.action, entry.outcome, entry.front_door, entry.actor) == (
+        f"execution.{verdict}",
+        "success",
+        DECISION_DOORS[door],
+        decider,
     )
