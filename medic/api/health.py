@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import redis
@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from medic.api.auth import get_medic
@@ -73,7 +74,23 @@ def _pagerduty(medic: Medic) -> dict[str, Any]:
     return {"status": "healthy" if medic.settings.pagerduty_routing_key else "not_configured"}
 
 
-@router.get("/health", summary="Every component's health; 503 when one is unhealthy")
+class Health(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+    components: dict[str, dict[str, Any]] = Field(
+        description="database, broker, slack, pagerduty: each with its status"
+    )
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    database: dict[str, Any]
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Every component's health; 503 when one is unhealthy",
+)
 def health(medic: Medic = Depends(get_medic)) -> JSONResponse:
     components = {
         "database": _database(medic),
@@ -91,7 +108,7 @@ async def live() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/health/ready", summary="Readiness: the database answers")
+@router.get("/health/ready", response_model=Readiness, summary="Readiness: the database answers")
 def ready(medic: Medic = Depends(get_medic)) -> JSONResponse:
     database = _database(medic)
     ok = database["status"] == "healthy"

@@ -104,5 +104,6 @@ for _path, _endpoint, _summary in (
             _endpoint,
             methods=[_method],
             summary=_summary,
+            response_class=PlainTextResponse,
             name=f"{_endpoint.__name__}_{_method.lower()}",
         )

@@ -6,6 +6,7 @@ handling is fixed (unknown name → 404, bad body → 400 naming the field).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -77,6 +78,47 @@ class V1ServiceUpdate(BaseModel):
     down: Flag | None = Field(default=None, description="refused: follows the state")
 
 
+class V1ServiceOut(BaseModel):
+    """A registered heartbeat as the original Medic showed it (flags are 0/1)."""
+
+    service_id: int
+    heartbeat_name: str
+    service_name: str | None
+    active: int
+    alert_interval: int
+    team: str
+    priority: str
+    muted: int
+    down: int
+    threshold: int
+    runbook: str | None
+    date_added: datetime
+    date_modified: datetime
+    date_muted: datetime | None
+
+
+class V1HeartbeatOut(BaseModel):
+    heartbeat_id: int
+    heartbeat_name: str
+    service_name: str | None
+    time: datetime
+    status: str
+    team: str | None
+    priority: str | None
+    run_id: str | None
+
+
+class V1AlertOut(BaseModel):
+    alert_id: int
+    alert_name: str | None
+    service_id: int
+    active: int
+    external_reference_id: str | None
+    alert_cycle: int
+    created_date: datetime
+    closed_date: datetime | None
+
+
 def v1_service(service: ServiceView) -> dict[str, Any]:
     return {
         "service_id": service.service_id,
@@ -112,7 +154,7 @@ def v1_alert(alert: AlertView) -> dict[str, Any]:
 @router.post(
     "/heartbeat",
     status_code=201,
-    response_model=Envelope,
+    response_model=Envelope[str],
     summary="Post a heartbeat (201 = committed)",
 )
 async def post_heartbeat(
@@ -128,7 +170,11 @@ async def post_heartbeat(
     return envelope("", "Heartbeat Posted Successfully.", 201)
 
 
-@router.get("/heartbeat", response_model=Envelope, summary="List heartbeats, newest first")
+@router.get(
+    "/heartbeat",
+    response_model=Envelope[list[V1HeartbeatOut]],
+    summary="List heartbeats, newest first",
+)
 def get_heartbeats(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
@@ -159,7 +205,7 @@ def get_heartbeats(
 @router.post(
     "/service",
     status_code=201,
-    response_model=Envelope,
+    response_model=Envelope[list[V1ServiceOut]],
     summary="Register a heartbeat (201 new, 200 already registered)",
 )
 def post_service(
@@ -172,7 +218,9 @@ def post_service(
     return envelope([v1_service(service)], "Heartbeat is already registered.", 200)
 
 
-@router.get("/service", response_model=Envelope, summary="List registered heartbeats")
+@router.get(
+    "/service", response_model=Envelope[list[V1ServiceOut]], summary="List registered heartbeats"
+)
 def get_services(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
@@ -188,7 +236,7 @@ def get_services(
 
 @router.get(
     "/service/{heartbeat_name}",
-    response_model=Envelope,
+    response_model=Envelope[list[V1ServiceOut]],
     summary="One registered heartbeat (as a list)",
 )
 def get_service(
@@ -200,7 +248,7 @@ def get_service(
 
 @router.post(
     "/service/{heartbeat_name}",
-    response_model=Envelope,
+    response_model=Envelope[list[V1ServiceOut]],
     summary="Partially update a registered heartbeat",
 )
 def update_service(
@@ -220,7 +268,9 @@ def update_service(
     return envelope([v1_service(service)], "Heartbeat successfully updated.")
 
 
-@router.get("/alerts", response_model=Envelope, summary="List alerts, newest first")
+@router.get(
+    "/alerts", response_model=Envelope[list[V1AlertOut]], summary="List alerts, newest first"
+)
 def get_alerts(
     medic: MedicDep, actor: Actor = Depends(read_access), active: QueryFlag | None = None
 ) -> JSONResponse:

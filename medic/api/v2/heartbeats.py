@@ -60,7 +60,7 @@ def _out(beat: BeatRecorded) -> dict:
 @router.post(
     "/heartbeats",
     status_code=201,
-    response_model=Envelope,
+    response_model=Envelope[HeartbeatOut],
     summary="Post a heartbeat (201 = committed)",
 )
 async def post_heartbeat(
@@ -89,7 +89,7 @@ async def _run_signal(
 @router.post(
     "/heartbeat/{service_id}/start",
     status_code=201,
-    response_model=Envelope,
+    response_model=Envelope[HeartbeatOut],
     summary="A job run started",
 )
 async def run_start(
@@ -104,7 +104,7 @@ async def run_start(
 @router.post(
     "/heartbeat/{service_id}/complete",
     status_code=201,
-    response_model=Envelope,
+    response_model=Envelope[HeartbeatOut],
     summary="A job run completed",
 )
 async def run_complete(
@@ -119,7 +119,7 @@ async def run_complete(
 @router.post(
     "/heartbeat/{service_id}/fail",
     status_code=201,
-    response_model=Envelope,
+    response_model=Envelope[HeartbeatOut],
     summary="A job run failed",
 )
 async def run_fail(

@@ -20,11 +20,16 @@ from medic.ops.service_commands import (
     ServiceChanges,
     UnmuteService,
 )
+from medic.ops.service_view import ServiceView
 from medic.runtime import Medic
-from medic.web.envelope import Envelope, Limit, Offset, envelope, page
+from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/services", tags=["v2 services"])
 MedicDep = Annotated[Medic, Depends(get_medic)]
+
+
+class ServiceDeleted(BaseModel):
+    service_id: int
 
 
 class MuteIn(BaseModel):
@@ -35,7 +40,7 @@ class MuteIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
-@router.get("", response_model=Envelope, summary="List services (paged)")
+@router.get("", response_model=Envelope[Page[ServiceView]], summary="List services (paged)")
 def list_services(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
@@ -61,7 +66,7 @@ def list_services(
 @router.post(
     "",
     status_code=201,
-    response_model=Envelope,
+    response_model=Envelope[ServiceView],
     summary="Register a service (409 if the name exists)",
 )
 def create_service(
@@ -70,14 +75,16 @@ def create_service(
     return envelope(services.create(medic.context(actor), spec), "service registered", 201)
 
 
-@router.get("/{service_id}", response_model=Envelope, summary="One service")
+@router.get("/{service_id}", response_model=Envelope[ServiceView], summary="One service")
 def get_service(
     service_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
     return envelope(services.get_service(medic.context(actor), GetService.of(service=service_id)))
 
 
-@router.patch("/{service_id}", response_model=Envelope, summary="Change some fields of a service")
+@router.patch(
+    "/{service_id}", response_model=Envelope[ServiceView], summary="Change some fields of a service"
+)
 def update_service(
     service_id: int,
     changes: ServiceChanges,
@@ -89,7 +96,9 @@ def update_service(
 
 
 @router.delete(
-    "/{service_id}", response_model=Envelope, summary="Delete a service and its history (admin)"
+    "/{service_id}",
+    response_model=Envelope[ServiceDeleted],
+    summary="Delete a service and its history (admin)",
 )
 def delete_service(
     service_id: int, medic: MedicDep, actor: Actor = Depends(admin_access)
@@ -99,7 +108,9 @@ def delete_service(
 
 
 @router.post(
-    "/{service_id}/mute", response_model=Envelope, summary="Silence notifications for a while"
+    "/{service_id}/mute",
+    response_model=Envelope[ServiceView],
+    summary="Silence notifications for a while",
 )
 def mute_service(
     service_id: int,
@@ -112,7 +123,9 @@ def mute_service(
     return envelope(service, "service muted")
 
 
-@router.post("/{service_id}/unmute", response_model=Envelope, summary="Resume notifications")
+@router.post(
+    "/{service_id}/unmute", response_model=Envelope[ServiceView], summary="Resume notifications"
+)
 def unmute_service(
     service_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
