@@ -30,9 +30,9 @@ import redis
 
 from medic.config import load_settings
 from medic.db import Database
-from medic.detection.scheduler import Scheduler
-from medic.detection.wakeup import PostgresListener
 from medic.migrate import upgrade
+from medic.scheduler.loop import Scheduler
+from medic.scheduler.wakeup import PostgresListener
 
 PG_ADMIN_URL = os.environ.get("MEDIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MEDIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -47,7 +47,7 @@ def prepare_database() -> tuple[str, str]:
     from medic.ops import keys
     from medic.ops.actor import cli_operator
     from medic.ops.services import ServiceSpec, register
-    from medic.runtime import Medic
+    from medic.process import MedicProcess
 
     name = f"medic_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
@@ -58,7 +58,9 @@ def prepare_database() -> tuple[str, str]:
         + name
     )
     upgrade(create_engine(url))
-    medic = Medic(load_settings(_env_file=None, database_url=url, medic_rate_limiter_type="memory"))
+    medic = MedicProcess(
+        load_settings(_env_file=None, database_url=url, medic_rate_limiter_type="memory")
+    )
     register(
         medic.db,
         cli_operator(),

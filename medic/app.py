@@ -15,10 +15,10 @@ from fastapi.routing import APIRoute
 
 from medic import __version__
 from medic.api import approvals, errors, health, ping, v1, v2
+from medic.bot.routes import slack_router
 from medic.config import Settings
 from medic.mcp_server.http import McpEndpoint
-from medic.runtime import Medic
-from medic.slack.routes import slack_router
+from medic.process import MedicProcess
 from medic.web.middleware import MedicMiddleware
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,12 @@ def _operation_id(route: APIRoute) -> str:
     return re.sub(r"\W", "_", f"{route.name}{route.path_format}_{methods}").lower()
 
 
-async def _slack_socket_mode(medic: Medic) -> Any:
+async def _slack_socket_mode(medic: MedicProcess) -> Any:
     """With SLACK_APP_TOKEN, also take Slack's requests over Socket Mode. Slack being
     unreachable must not keep the API from serving heartbeats."""
     if not medic.settings.slack_app_token:
         return None
-    from medic.slack.socket_mode import start_socket_mode
+    from medic.bot.socket_mode import start_socket_mode
 
     try:
         return await start_socket_mode(medic)
@@ -51,11 +51,11 @@ async def _slack_socket_mode(medic: Medic) -> Any:
         return None
 
 
-def create_app(settings: Settings | None = None, medic: Medic | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, medic: MedicProcess | None = None) -> FastAPI:
     if medic is None:
         from medic.config import get_settings
 
-        medic = Medic(settings or get_settings())
+        medic = MedicProcess(settings or get_settings())
     mcp = McpEndpoint(medic)
 
     @asynccontextmanager

@@ -55,15 +55,15 @@ def up(host: str | None, port: int | None) -> None:
     """Everything in one process on the embedded default (SQLite unless DATABASE_URL is set):
     migrate, create a first admin key if there is none (printed once), and serve."""
     from medic.app import create_app
-    from medic.background import Background
+    from medic.background_work import BackgroundWork
     from medic.migrate import upgrade
     from medic.ops import keys as key_ops
     from medic.ops.actor import cli_operator
-    from medic.runtime import Medic
+    from medic.process import MedicProcess
 
     settings = settings_or_exit()
     configure_logging(settings)
-    medic = Medic(settings)
+    medic = MedicProcess(settings)
     upgrade(medic.db.engine)
     if key_ops.count_keys(medic.db) == 0:
         first = key_ops.CreateKey.of(name="admin", scopes=["admin"])
@@ -78,7 +78,7 @@ def up(host: str | None, port: int | None) -> None:
         f"Medic is using {settings.sqlalchemy_url.split('://')[0]} at "
         f"{settings.medic_sqlite_path if settings.is_sqlite else 'DATABASE_URL'}"
     )
-    background = Background(settings, medic.db)
+    background = BackgroundWork(settings, medic.db)
     background.start()
     try:
         uvicorn.run(
@@ -117,7 +117,7 @@ def _run_background(worker: bool, scheduler: bool, name: str) -> None:
     import threading
 
     from medic.actors.broker import broker_kind
-    from medic.background import Background
+    from medic.background_work import BackgroundWork
     from medic.db import Database
 
     settings = settings_or_exit()
@@ -133,7 +133,7 @@ def _run_background(worker: bool, scheduler: bool, name: str) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     database = Database(settings)
-    background = Background(settings, database, worker=worker, scheduler=scheduler)
+    background = BackgroundWork(settings, database, worker=worker, scheduler=scheduler)
     background.start()
     click.echo(f"medic {name} running ({broker_kind(settings)} broker); Ctrl-C to stop")
     stopping.wait()
@@ -178,8 +178,8 @@ def socket() -> None:
     SLACK_BOT_TOKEN); for a Medic that Slack cannot reach over HTTP. Ctrl-C stops it."""
     import asyncio
 
-    from medic.runtime import Medic
-    from medic.slack.socket_mode import run_socket_mode
+    from medic.bot.socket_mode import run_socket_mode
+    from medic.process import MedicProcess
 
     settings = settings_or_exit()
     configure_logging(settings)
@@ -189,7 +189,7 @@ def socket() -> None:
     if not settings.slack_api_token:
         click.echo("medic slack socket: set SLACK_BOT_TOKEN (the xoxb-… bot token)", err=True)
         sys.exit(2)
-    medic = Medic(settings)
+    medic = MedicProcess(settings)
     click.echo("medic slack: connecting to Slack in Socket Mode; Ctrl-C to stop")
     try:
         asyncio.run(run_socket_mode(medic))

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session
 
 from medic.config import Settings
-from medic.detection.wakeup import CHANNEL, Wakeup
 from medic.metrics import DB_CONNECTION_ERRORS, DB_QUERY_DURATION
+from medic.scheduler.wakeup import CHANNEL, Wakeup
 
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000")
 
@@ -130,7 +130,7 @@ class Database:
                 raise
 
     def wake_scheduler(self, session: Session) -> None:
-        """Once `session` commits, schedulers look at deadlines now (see medic.detection.wakeup)."""
+        """Once `session` commits, schedulers look at deadlines now (see medic.scheduler.wakeup)."""
         if self.dialect == "postgresql":
             session.exec(text("SELECT pg_notify(:channel, '')").bindparams(channel=CHANNEL))
         event.listen(session, "after_commit", lambda _session: self.wakeup.set(), once=True)

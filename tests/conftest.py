@@ -26,7 +26,7 @@ from medic.config import Settings, load_settings
 from medic.migrate import upgrade
 from medic.ops import keys
 from medic.ops.actor import cli_operator
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.support import Clock, RecordingScheduler
 
 # Fixture modules shared by several test packages.
@@ -149,7 +149,7 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
 
 
-def empty_tables(medic: Medic) -> None:
+def empty_tables(medic: MedicProcess) -> None:
     with medic.db.engine.begin() as connection:
         if medic.db.dialect == "postgresql":
             connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
@@ -159,8 +159,8 @@ def empty_tables(medic: Medic) -> None:
 
 
 @pytest.fixture
-def medic(settings: Settings) -> Iterator[Medic]:
-    runtime = Medic(settings, rate_limit_prefix=f"medic-test-{uuid.uuid4().hex[:8]}")
+def medic(settings: Settings) -> Iterator[MedicProcess]:
+    runtime = MedicProcess(settings, rate_limit_prefix=f"medic-test-{uuid.uuid4().hex[:8]}")
     empty_tables(runtime)
     yield runtime
     empty_tables(runtime)
@@ -168,14 +168,14 @@ def medic(settings: Settings) -> Iterator[Medic]:
 
 
 @pytest.fixture
-def client(medic: Medic) -> Iterator[TestClient]:
+def client(medic: MedicProcess) -> Iterator[TestClient]:
     """The real API in-process, lifespan and ingest writer running."""
     with TestClient(create_app(medic=medic)) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def make_key(medic: Medic) -> Callable[..., str]:
+def make_key(medic: MedicProcess) -> Callable[..., str]:
     """Create an API key directly through the operations layer; returns the plaintext."""
     counter = iter(range(1_000_000))
 
@@ -228,5 +228,5 @@ def clock() -> Iterator[Clock]:
 
 
 @pytest.fixture
-def scheduler(medic: Medic) -> RecordingScheduler:
+def scheduler(medic: MedicProcess) -> RecordingScheduler:
     return RecordingScheduler(medic.db, medic.settings)

@@ -16,7 +16,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from medic.app import create_app
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 REQUEST_TIMEOUT = 30.0
 Connect = Callable[[str | None], AbstractAsyncContextManager[ClientSession]]
@@ -28,7 +28,7 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def medic_server(medic: Medic) -> Iterator[str]:
+def medic_server(medic: MedicProcess) -> Iterator[str]:
     """The API on a real socket; yields its base URL (http://127.0.0.1:PORT)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))

@@ -13,11 +13,11 @@ from sqlmodel import col, select
 
 from medic.models import Execution, ExecutionStep
 from medic.playbooks.engine import advance
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 
 class Runner:
-    def __init__(self, medic: Medic) -> None:
+    def __init__(self, medic: MedicProcess) -> None:
         self.medic = medic
 
     def run(self, execution_id: int, rounds: int = 20) -> Execution:
@@ -49,7 +49,7 @@ class Runner:
 
 
 @pytest.fixture
-def runner(medic: Medic) -> Runner:
+def runner(medic: MedicProcess) -> Runner:
     return Runner(medic)
 
 

@@ -16,12 +16,12 @@ from medic.notify.attempts import Followup, attempt_delivery
 from medic.notify.message import Sender
 from medic.notify.planning import plan_deliveries
 from medic.notify.senders import make_senders
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.support import Clock, RecordingScheduler
 
 
 class Postman:
-    def __init__(self, medic: Medic, scheduler: RecordingScheduler) -> None:
+    def __init__(self, medic: MedicProcess, scheduler: RecordingScheduler) -> None:
         self.medic = medic
         self.scheduler = scheduler
         self.senders: dict[str, Sender] = make_senders(medic.settings)
@@ -67,7 +67,7 @@ class Postman:
 
 
 @pytest.fixture
-def postman(medic: Medic, scheduler: RecordingScheduler) -> Postman:
+def postman(medic: MedicProcess, scheduler: RecordingScheduler) -> Postman:
     return Postman(medic, scheduler)
 
 

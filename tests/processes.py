@@ -16,7 +16,7 @@ from typing import TypeVar
 import pytest
 import redis
 
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 REDIS_URL = os.environ.get("MEDIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MEDIC = Path(sys.executable).with_name("medic")
@@ -52,7 +52,7 @@ def redis_namespace() -> Iterator[str]:
 
 
 @pytest.fixture
-def spawn(medic: Medic, redis_namespace: str, tmp_path: Path) -> Iterator[Spawn]:
+def spawn(medic: MedicProcess, redis_namespace: str, tmp_path: Path) -> Iterator[Spawn]:
     """`spawn(command, name, **env)` starts `medic <command>` on this test's database
     and namespace, its output in tmp_path/<name>.log, with extra environment `env`;
     every process is ended at teardown."""

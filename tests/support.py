@@ -10,7 +10,7 @@ import time_machine
 
 from medic.config import Settings
 from medic.db import Database
-from medic.detection.scheduler import Scheduler
+from medic.scheduler.loop import Scheduler
 
 
 class Clock:

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from medic.models import AuditEntry
 from medic.ops.retention import purge_audit_log
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.cli import Run
 from tests.support import Clock
 
@@ -63,7 +63,7 @@ def test_the_audit_log_exports_as_csv_and_json_with_filters(
 
 
 def test_audit_entries_older_than_retention_are_deleted(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     client: TestClient,
     write_headers: dict[str, str],

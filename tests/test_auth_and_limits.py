@@ -40,7 +40,7 @@ from sqlmodel import select
 from medic.models import ApiKey
 from medic.ops import keys
 from medic.ops.actor import cli_operator
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 try:  # FastAPI >= 0.16x keeps included routers as one entry each in app.routes
     from fastapi.routing import iter_route_contexts
@@ -173,12 +173,12 @@ def auth_failures(client: TestClient, reason: str) -> float:
     return counter(client, "medic_auth_failures_total", reason=reason)
 
 
-def key_row(medic: Medic, plaintext: str) -> ApiKey:
+def key_row(medic: MedicProcess, plaintext: str) -> ApiKey:
     with medic.db.session() as session:
         return session.exec(select(ApiKey).where(ApiKey.prefix == keys.split_key(plaintext))).one()
 
 
-def expire_in_database(medic: Medic, plaintext: str) -> None:
+def expire_in_database(medic: MedicProcess, plaintext: str) -> None:
     """Move a key's expiry into the past (the API refuses to create such a key)."""
     with medic.db.session() as session:
         row = session.exec(select(ApiKey).where(ApiKey.prefix == keys.split_key(plaintext))).one()
@@ -241,28 +241,28 @@ def test_every_protected_route_needs_a_key(client: TestClient) -> None:
     assert auth_failures(client, "missing") == before + len(endpoints)
 
 
-def _malformed(medic: Medic, make_key: Callable[..., str]) -> str:
+def _malformed(medic: MedicProcess, make_key: Callable[..., str]) -> str:
     return "not-a-medic-key"
 
 
-def _unknown(medic: Medic, make_key: Callable[..., str]) -> str:
+def _unknown(medic: MedicProcess, make_key: Callable[..., str]) -> str:
     """Well-formed (mdk_<12>_<secret>) but no such key."""
     return f"mdk_{'z' * 12}_{secrets.token_urlsafe(32)}"
 
 
-def _wrong_secret(medic: Medic, make_key: Callable[..., str]) -> str:
+def _wrong_secret(medic: MedicProcess, make_key: Callable[..., str]) -> str:
     """A real key's prefix with another secret: the row is found, the hash does not match."""
     prefix = keys.split_key(make_key("admin"))
     return f"mdk_{prefix}_{secrets.token_urlsafe(32)}"
 
 
-def _expired(medic: Medic, make_key: Callable[..., str]) -> str:
+def _expired(medic: MedicProcess, make_key: Callable[..., str]) -> str:
     key = make_key("admin", expires_at=datetime.now(UTC) + timedelta(hours=1))
     expire_in_database(medic, key)
     return key
 
 
-def _revoked(medic: Medic, make_key: Callable[..., str]) -> str:
+def _revoked(medic: MedicProcess, make_key: Callable[..., str]) -> str:
     key = make_key("admin")
     revoke = keys.RevokeKey.of(key=key_row(medic, key).api_key_id)
     keys.revoke_key(medic.context(cli_operator()), revoke)
@@ -281,7 +281,7 @@ BAD_KEYS = {
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("case", list(BAD_KEYS))
 def test_every_protected_route_refuses_a_bad_key_with_401(
-    case: str, style: str, client: TestClient, medic: Medic, make_key: Callable[..., str]
+    case: str, style: str, client: TestClient, medic: MedicProcess, make_key: Callable[..., str]
 ) -> None:
     """The bad keys are admin keys (or copies of one): the refusal is about the key itself."""
     build, reason = BAD_KEYS[case]
@@ -483,7 +483,7 @@ def test_key_changes_are_in_the_audit_log(
 
 
 def test_v1_heartbeats_need_a_key_by_default(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     register("nightly-backup")
     assert medic.settings.medic_v1_anonymous_heartbeats is False
@@ -551,7 +551,7 @@ def test_a_key_gets_its_heartbeat_limit_then_429(
     client: TestClient,
     register: Callable[..., dict[str, Any]],
     make_key: Callable[..., str],
-    medic: Medic,
+    medic: MedicProcess,
     settings_overrides: dict[str, Any],
 ) -> None:
     assert medic.limiter.backend == settings_overrides["medic_rate_limiter_type"]

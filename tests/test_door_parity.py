@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from medic.models import Alert, AuditEntry, Execution, Service
 from medic.notify.blocks.alerts import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
 from medic.notify.blocks.approvals import ACCEPT_ACTION, DECLINE_ACTION
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.cli import Run
 from tests.fakes import slack as fakes
 from tests.mcp.conftest import result
@@ -68,7 +68,7 @@ class Doors:
         slack: SlackDriver,
         connect: Connect,
         medic_cli: Run,
-        medic: Medic,
+        medic: MedicProcess,
     ) -> None:
         self.medic = medic
         self.client = client
@@ -146,24 +146,24 @@ def doors(
     slack: SlackDriver,
     connect: Connect,
     medic_cli: Run,
-    medic: Medic,
+    medic: MedicProcess,
 ) -> Doors:
     """The write key `operator` that medic_cli uses, for every keyed door."""
     return Doors(client, os.environ["MEDIC_API_KEY"], slack, connect, medic_cli, medic)
 
 
 @pytest.fixture
-def service(medic: Medic, register: Callable[..., dict[str, Any]]) -> Service:
+def service(medic: MedicProcess, register: Callable[..., dict[str, Any]]) -> Service:
     register("nightly-backup")
     return _service(medic)
 
 
-def _service(medic: Medic) -> Service:
+def _service(medic: MedicProcess) -> Service:
     with medic.db.session() as session:
         return session.exec(select(Service)).one()
 
 
-def _last_audit(medic: Medic) -> AuditEntry:
+def _last_audit(medic: MedicProcess) -> AuditEntry:
     with medic.db.session() as session:
         return session.exec(select(AuditEntry).order_by(col(AuditEntry.audit_id).desc())).first()
 
@@ -174,7 +174,7 @@ def _actor(door: str) -> str:
 
 @pytest.mark.parametrize("door", list(DOORS))
 async def test_muting_through_every_door_is_the_same_mute(
-    door: str, doors: Doors, medic: Medic, service: Service
+    door: str, doors: Doors, medic: MedicProcess, service: Service
 ) -> None:
     before = datetime.now(UTC)
 
@@ -199,7 +199,7 @@ async def test_muting_through_every_door_is_the_same_mute(
 
 @pytest.mark.parametrize("door", list(DOORS))
 async def test_unmuting_through_every_door_is_the_same_unmute(
-    door: str, doors: Doors, medic: Medic, service: Service
+    door: str, doors: Doors, medic: MedicProcess, service: Service
 ) -> None:
     await doors.mute("v2", service)
 
@@ -218,7 +218,7 @@ async def test_unmuting_through_every_door_is_the_same_unmute(
 
 @pytest.mark.parametrize("door", [d for d in DOORS if d != "v1"])
 async def test_acknowledging_through_every_door_is_the_same_acknowledgement(
-    door: str, doors: Doors, medic: Medic, service: Service
+    door: str, doors: Doors, medic: MedicProcess, service: Service
 ) -> None:
     with medic.db.session() as session:
         alert = Alert(service_id=service.service_id, active=True, alert_name="late heartbeat")
@@ -270,14 +270,14 @@ def payments(
     apply_playbook(PLAYBOOK)
 
 
-def _execution(medic: Medic) -> Execution:
+def _execution(medic: MedicProcess) -> Execution:
     with medic.db.session() as session:
         return session.exec(select(Execution)).one()
 
 
 @pytest.mark.parametrize("door", list(REQUEST_DOORS))
 async def test_requesting_a_playbook_run_through_every_door_is_the_same_request(
-    door: str, doors: Doors, medic: Medic, payments: None
+    door: str, doors: Doors, medic: MedicProcess, payments: None
 ) -> None:
     if door == "v2":
         body = {"service": "worker-1", "reason": "stuck"}
@@ -315,7 +315,7 @@ async def test_deciding_through_every_door_is_the_same_decision(
     door: str,
     verdict: str,
     doors: Doors,
-    medic: Medic,
+    medic: MedicProcess,
     payments: None,
     make_key: Callable[..., str],
     scheduler: RecordingScheduler,

@@ -23,7 +23,7 @@ from medic.api import health
 from medic.app import create_app
 from medic.config import Settings
 from medic.models import Alert
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
@@ -34,7 +34,7 @@ UNREACHABLE_POSTGRES = "postgresql://postgres@127.0.0.1:1/medic"
 def app_with(make_settings: Callable[..., Settings], **overrides: Any) -> Iterator[TestClient]:
     """A Medic of its own, with these settings, served in-process."""
     settings = make_settings(medic_rate_limiter_type="memory", **overrides)
-    runtime = Medic(settings, rate_limit_prefix=f"medic-test-{uuid.uuid4().hex[:8]}")
+    runtime = MedicProcess(settings, rate_limit_prefix=f"medic-test-{uuid.uuid4().hex[:8]}")
     previous = health.active_alerts.medic
     try:
         with TestClient(create_app(medic=runtime)) as client:
@@ -89,7 +89,7 @@ def fake_slack(ok: bool) -> Iterator[str]:
 # --- health ----------------------------------------------------------------------------------
 
 
-def test_health_reports_every_component(client: TestClient, medic: Medic) -> None:
+def test_health_reports_every_component(client: TestClient, medic: MedicProcess) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -208,7 +208,7 @@ def test_refused_heartbeats_are_not_counted(client: TestClient, register, write_
 
 
 def test_alerts_active_is_read_from_the_database(
-    client: TestClient, register, medic: Medic
+    client: TestClient, register, medic: MedicProcess
 ) -> None:
     first = register("nightly-backup")
     second = register("hourly-export")

@@ -4,11 +4,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.models import Service
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 
 def test_heartbeat_201_means_committed_with_deadline(
-    client: TestClient, admin_headers, register, medic: Medic
+    client: TestClient, admin_headers, register, medic: MedicProcess
 ) -> None:
     register("Nightly-Backup", alert_interval=10)
     response = client.post(

@@ -17,7 +17,7 @@ import pytest
 import medic
 
 PACKAGE = Path(medic.__file__).parent
-DOORS = ("medic.api", "medic.slack", "medic.mcp_server", "medic.cli", "medic.dashboard")
+DOORS = ("medic.api", "medic.bot", "medic.mcp_server", "medic.cli", "medic.dashboard")
 COMPOSITION_ROOTS = {"medic.app", "medic.console"}
 
 
@@ -138,8 +138,8 @@ def test_only_the_composition_roots_import_doors() -> None:
     ("layer", "may_not_import"),
     [
         ("medic.core", ("medic.ops", "medic.db", "medic.models", "medic.notify", "medic.actors")),
-        ("medic.models", ("medic.ops", "medic.notify", "medic.detection", "medic.playbooks")),
-        ("medic.ops", ("medic.actors", "medic.web", "medic.runtime")),
+        ("medic.models", ("medic.ops", "medic.notify", "medic.scheduler", "medic.playbooks")),
+        ("medic.ops", ("medic.actors", "medic.web", "medic.process")),
     ],
 )
 def test_lower_layers_do_not_reach_up(layer: str, may_not_import: tuple[str, ...]) -> None:

@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 
 import pytest
+from sqlmodel import select
 
 import medic.ops
 from medic.core.scopes import SCOPES
@@ -16,7 +17,7 @@ from medic.ops.errors import Forbidden
 from medic.ops.operation import REGISTRY, Command, Context
 from medic.ops.service_commands import MuteService
 from medic.ops.services import mute
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 for _module in pkgutil.iter_modules(medic.ops.__path__):
     importlib.import_module(f"medic.ops.{_module.name}")
@@ -65,7 +66,9 @@ def test_commands_are_commands() -> None:
     assert issubclass(MuteService, Command)
 
 
-def test_a_refused_operation_is_audited_with_actor_and_door(medic: Medic, register: object) -> None:
+def test_a_refused_operation_is_audited_with_actor_and_door(
+    medic: MedicProcess, register: object
+) -> None:
     register("nightly-backup")  # type: ignore[operator]
     reader = Actor(name="dashboards", front_door="mcp", scopes=frozenset({"read"}))
 
@@ -73,7 +76,7 @@ def test_a_refused_operation_is_audited_with_actor_and_door(medic: Medic, regist
         mute(Context(medic.db, reader), MuteService.of(service="nightly-backup", reason="x"))
 
     with medic.db.session() as session:
-        entries = session.query(AuditEntry).all()
+        entries = session.exec(select(AuditEntry)).all()
     refused = [e for e in entries if e.outcome == "refused"]
     assert [(e.action, e.actor, e.front_door, e.target_id) for e in refused] == [
         ("service.mute", "dashboards", "mcp", "nightly-backup")

@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.models import HeartbeatEvent
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 METHODS = ("GET", "HEAD", "POST")
 
 
-def events(medic: Medic) -> list[HeartbeatEvent]:
+def events(medic: MedicProcess) -> list[HeartbeatEvent]:
     with medic.db.session() as session:
         return list(session.exec(select(HeartbeatEvent).order_by(HeartbeatEvent.heartbeat_id)))
 
@@ -51,7 +51,7 @@ def instant(value: str | None) -> datetime | None:
 def test_each_ping_url_records_its_status(
     client: TestClient,
     register: Callable[..., dict[str, Any]],
-    medic: Medic,
+    medic: MedicProcess,
     suffix: str,
     status: str,
 ) -> None:
@@ -64,7 +64,7 @@ def test_each_ping_url_records_its_status(
 
 
 def test_ping_url_is_the_one_the_service_advertises(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     assert service["ping_url"] == f"http://medic.test/ping/{service['uuid']}"
@@ -74,7 +74,7 @@ def test_ping_url_is_the_one_the_service_advertises(
 
 
 def test_exit_status_outside_0_to_255_is_400(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     for exit_status in ("256", "abc", "-1", "1000", "1.5"):
@@ -89,7 +89,7 @@ def test_exit_status_outside_0_to_255_is_400(
 
 
 def test_rid_is_stored_as_run_id(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     base = f"/ping/{service['uuid']}"
@@ -113,7 +113,7 @@ def test_rid_is_stored_as_run_id(
 
 
 def test_post_body_is_kept_as_the_message(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic, admin_headers
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess, admin_headers
 ) -> None:
     service = register("nightly-backup")
     output = "backup of 12 databases finished\nsize: 4.2 GB\n"
@@ -128,7 +128,7 @@ def test_post_body_is_kept_as_the_message(
 
 
 def test_get_and_empty_post_store_no_message(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     client.get(f"/ping/{service['uuid']}")
@@ -137,7 +137,7 @@ def test_get_and_empty_post_store_no_message(
 
 
 def test_post_body_is_capped_at_100_kb(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     body = b"x" * 150_000
@@ -151,7 +151,7 @@ def test_post_body_is_capped_at_100_kb(
 
 
 def test_no_api_key_is_needed(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     response = client.get(f"/ping/{service['uuid']}")
@@ -164,7 +164,7 @@ def test_no_api_key_is_needed(
 
 
 def test_unknown_uuid_is_404(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     register("nightly-backup")
     for method in METHODS:
@@ -177,7 +177,7 @@ def test_unknown_uuid_is_404(
 
 
 def test_malformed_uuid_is_404(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     register("nightly-backup")
     for bad in ("not-a-uuid", "1234", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"):
@@ -189,7 +189,7 @@ def test_malformed_uuid_is_404(
 
 
 def test_uuid_is_matched_in_any_spelling(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     assert client.get(f"/ping/{service['uuid'].upper()}").status_code == 200
@@ -197,7 +197,7 @@ def test_uuid_is_matched_in_any_spelling(
 
 
 def test_ping_on_an_inactive_service_is_400(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("retired-job", active=False)
     for suffix in ("", "/start", "/fail", "/0"):
@@ -255,7 +255,7 @@ def test_exit_status_0_is_proof_of_life(
 
 
 def test_rid_longer_than_255_characters_is_400(
-    client: TestClient, register: Callable[..., dict[str, Any]], medic: Medic
+    client: TestClient, register: Callable[..., dict[str, Any]], medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     response = client.get(f"/ping/{service['uuid']}", params={"rid": "r" * 256})

@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from medic.models import Alert, HeartbeatEvent, Service
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 V1_SERVICE_FIELDS = {
     "service_id",
@@ -186,7 +186,7 @@ def root(client: TestClient, admin_headers: dict[str, str]) -> V1Api:
 
 
 @pytest.fixture
-def count_rows(medic: Medic) -> Callable[[], Rows]:
+def count_rows(medic: MedicProcess) -> Callable[[], Rows]:
     def count() -> Rows:
         with medic.db.session() as session:
             return Rows(
@@ -198,7 +198,7 @@ def count_rows(medic: Medic) -> Callable[[], Rows]:
 
 
 @pytest.fixture
-def stored_services(medic: Medic) -> Callable[[], list[dict[str, Any]]]:
+def stored_services(medic: MedicProcess) -> Callable[[], list[dict[str, Any]]]:
     def load() -> list[dict[str, Any]]:
         with medic.db.session() as session:
             rows = session.exec(select(Service).order_by(Service.service_id)).all()
@@ -208,7 +208,7 @@ def stored_services(medic: Medic) -> Callable[[], list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def stored_service(medic: Medic) -> Callable[[str], Service]:
+def stored_service(medic: MedicProcess) -> Callable[[str], Service]:
     def load(heartbeat_name: str) -> Service:
         with medic.db.session() as session:
             return session.exec(
@@ -235,7 +235,7 @@ def writes_nothing(
 
 
 @pytest.fixture
-def add_heartbeats(medic: Medic) -> Callable[[int, int], list[datetime]]:
+def add_heartbeats(medic: MedicProcess) -> Callable[[int, int], list[datetime]]:
     """Store `count` UP heartbeats one second apart, oldest first; return their times."""
 
     def add(service_id: int, count: int) -> list[datetime]:
@@ -251,7 +251,7 @@ def add_heartbeats(medic: Medic) -> Callable[[int, int], list[datetime]]:
 
 
 @pytest.fixture
-def add_alert(medic: Medic) -> Callable[..., int]:
+def add_alert(medic: MedicProcess) -> Callable[..., int]:
     """Store an alert (opening and closing them is detection's job, not v1's)."""
 
     def add(service_id: int, *, active: bool = True, name: str = "late") -> int:
@@ -276,7 +276,7 @@ def add_alert(medic: Medic) -> Callable[..., int]:
 
 
 def test_posting_a_heartbeat_returns_201_and_stores_it(
-    v1: V1Api, register, count_rows, medic: Medic
+    v1: V1Api, register, count_rows, medic: MedicProcess
 ) -> None:
     register("nightly-backup")
 

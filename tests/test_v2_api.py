@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medic.models import Alert
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 Register = Callable[..., dict[str, Any]]
 
@@ -405,7 +405,7 @@ def test_mute_with_duration_and_reason_then_unmute(
 
 
 def test_mute_without_duration_uses_the_auto_unmute_default(
-    client: TestClient, write_headers, register: Register, medic: Medic
+    client: TestClient, write_headers, register: Register, medic: MedicProcess
 ) -> None:
     service = register("nightly-backup")
     response = client.post(f"/v2/services/{service['service_id']}/mute", headers=write_headers)
@@ -704,7 +704,7 @@ def test_run_routes_refuse_bad_requests(
 
 
 def test_list_alerts_newest_first_with_filters(
-    client: TestClient, read_headers, register: Register, medic: Medic
+    client: TestClient, read_headers, register: Register, medic: MedicProcess
 ) -> None:
     backup = register("nightly-backup")
     export = register("hourly-export")

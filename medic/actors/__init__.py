@@ -18,13 +18,13 @@ from dramatiq import Broker
 
 from medic.config import Settings
 from medic.db import Database
-from medic.detection.periodic import AUDIT_RETENTION, RETENTION
 from medic.notify.attempts import attempt_delivery
 from medic.notify.message import Sender
 from medic.notify.planning import plan_deliveries
 from medic.notify.senders import make_senders
 from medic.ops.retention import purge_audit_log, purge_heartbeats
 from medic.playbooks.engine import advance
+from medic.scheduler.periodic import AUDIT_RETENTION, RETENTION
 
 NOTIFICATIONS_PER_MESSAGE = 50
 

@@ -4,7 +4,7 @@ REDIS_URL set: Redis (or RabbitMQ when it is an amqp:// URL), shared by every
 `medic worker` and `medic scheduler`. Unset: an in-process StubBroker, for the
 embedded `medic up`, whose worker threads live in the same process. Nothing is
 lost either way: the outbox in the database is the source of truth, the broker
-only carries ids (medic.detection.outbox).
+only carries ids (medic.scheduler.outbox).
 """
 
 from __future__ import annotations

@@ -19,11 +19,11 @@ from medic.api.auth import get_medic
 from medic.ops import executions
 from medic.ops.errors import MedicError
 from medic.ops.executions import ApproveExecution, DeclineExecution
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.identity import identify
 
 router = APIRouter(tags=["approvals"], include_in_schema=False)
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Medic approval #{id}</title>

@@ -12,14 +12,14 @@ from fastapi import Request
 from medic.metrics import AUTH_FAILURES
 from medic.ops.actor import Actor
 from medic.ops.errors import Forbidden
+from medic.process import MedicProcess
 from medic.ratelimit import HEARTBEATS, MANAGEMENT
-from medic.runtime import Medic
 from medic.web.identity import client_door, enforce_rate_limit, identify, presented_key
 
 ANONYMOUS_V1 = Actor(name="anonymous-v1", front_door="api", scopes=frozenset({"write"}))
 
 
-async def get_medic(request: Request) -> Medic:
+async def get_medic(request: Request) -> MedicProcess:
     """Async on purpose: a plain `def` dependency would cost a threadpool hop per request."""
     return request.app.state.medic
 
@@ -28,7 +28,7 @@ def authenticated(
     scope: str, bucket: str = MANAGEMENT, anonymous_v1: bool = False
 ) -> Callable[[Request], Awaitable[Actor]]:
     async def dependency(request: Request) -> Actor:
-        medic: Medic = request.app.state.medic
+        medic: MedicProcess = request.app.state.medic
         presented = presented_key(request)
         if presented is None and anonymous_v1 and medic.settings.medic_v1_anonymous_heartbeats:
             client = request.client.host if request.client else "unknown"

@@ -16,14 +16,14 @@ from sqlalchemy import text
 
 from medic.api.auth import get_medic
 from medic.ops.alerts import count_active
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 router = APIRouter(tags=["health"])
 _SLACK_CACHE_SECONDS = 60.0
 _slack_checked: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
-def _database(medic: Medic) -> dict[str, Any]:
+def _database(medic: MedicProcess) -> dict[str, Any]:
     try:
         with medic.db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -32,7 +32,7 @@ def _database(medic: Medic) -> dict[str, Any]:
         return {"status": "unhealthy", "error": type(exc).__name__}
 
 
-def _broker(medic: Medic) -> dict[str, Any]:
+def _broker(medic: MedicProcess) -> dict[str, Any]:
     url = medic.settings.redis_url
     if not url or url.startswith("amqp"):
         return {"status": "healthy", "type": "rabbitmq" if url else "in-process"}
@@ -47,7 +47,7 @@ def _broker(medic: Medic) -> dict[str, Any]:
         return {"status": "unhealthy", "type": "redis", "error": type(exc).__name__}
 
 
-def _slack(medic: Medic) -> dict[str, Any]:
+def _slack(medic: MedicProcess) -> dict[str, Any]:
     """Calls auth.test at most once a minute when a token is configured."""
     token = medic.settings.slack_api_token
     if not token:
@@ -69,7 +69,7 @@ def _slack(medic: Medic) -> dict[str, Any]:
     return result
 
 
-def _pagerduty(medic: Medic) -> dict[str, Any]:
+def _pagerduty(medic: MedicProcess) -> dict[str, Any]:
     """PagerDuty's Events API has no health call; a routing key is all that can be checked."""
     return {"status": "healthy" if medic.settings.pagerduty_routing_key else "not_configured"}
 
@@ -91,7 +91,7 @@ class Readiness(BaseModel):
     response_model=Health,
     summary="Every component's health; 503 when one is unhealthy",
 )
-def health(medic: Medic = Depends(get_medic)) -> JSONResponse:
+def health(medic: MedicProcess = Depends(get_medic)) -> JSONResponse:
     components = {
         "database": _database(medic),
         "broker": _broker(medic),
@@ -109,7 +109,7 @@ async def live() -> dict[str, str]:
 
 
 @router.get("/health/ready", response_model=Readiness, summary="Readiness: the database answers")
-def ready(medic: Medic = Depends(get_medic)) -> JSONResponse:
+def ready(medic: MedicProcess = Depends(get_medic)) -> JSONResponse:
     database = _database(medic)
     ok = database["status"] == "healthy"
     return JSONResponse(
@@ -128,7 +128,7 @@ class ActiveAlertsCollector:
     restarts and agrees across replicas."""
 
     def __init__(self) -> None:
-        self.medic: Medic | None = None
+        self.medic: MedicProcess | None = None
 
     def collect(self) -> Any:
         gauge = GaugeMetricFamily("medic_alerts_active", "Open alerts.")

@@ -16,12 +16,12 @@ from fastapi.responses import PlainTextResponse
 
 from medic.api.auth import get_medic
 from medic.core.statuses import Status, exit_status_to_status
+from medic.ingest.writer import ServiceRef
 from medic.ops import heartbeats
 from medic.ops.errors import InvalidInput, NotFound
 from medic.ops.heartbeats import MAX_MESSAGE_BYTES
-from medic.ops.ingest import ServiceRef
+from medic.process import MedicProcess
 from medic.ratelimit import HEARTBEATS
-from medic.runtime import Medic
 from medic.web.identity import enforce_rate_limit
 
 router = APIRouter(tags=["ping"])
@@ -46,7 +46,7 @@ async def _read_capped_body(request: Request) -> str | None:
 
 
 async def _ping(
-    request: Request, medic: Medic, uuid: str, status: Status, run_id: str | None
+    request: Request, medic: MedicProcess, uuid: str, status: Status, run_id: str | None
 ) -> PlainTextResponse:
     service_uuid = _parse_uuid(uuid)
     await enforce_rate_limit(request, medic, HEARTBEATS, f"ping:{service_uuid}", None)
@@ -58,19 +58,19 @@ async def _ping(
 
 
 async def ping(
-    request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
+    request: Request, uuid: UuidPath, rid: RunId = None, medic: MedicProcess = Depends(get_medic)
 ) -> PlainTextResponse:
     return await _ping(request, medic, uuid, Status.UP, rid)
 
 
 async def ping_start(
-    request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
+    request: Request, uuid: UuidPath, rid: RunId = None, medic: MedicProcess = Depends(get_medic)
 ) -> PlainTextResponse:
     return await _ping(request, medic, uuid, Status.STARTED, rid)
 
 
 async def ping_fail(
-    request: Request, uuid: UuidPath, rid: RunId = None, medic: Medic = Depends(get_medic)
+    request: Request, uuid: UuidPath, rid: RunId = None, medic: MedicProcess = Depends(get_medic)
 ) -> PlainTextResponse:
     return await _ping(request, medic, uuid, Status.FAILED, rid)
 
@@ -80,7 +80,7 @@ async def ping_exit_status(
     uuid: UuidPath,
     exit_status: str,
     rid: RunId = None,
-    medic: Medic = Depends(get_medic),
+    medic: MedicProcess = Depends(get_medic),
 ) -> PlainTextResponse:
     if not exit_status.isdigit() or int(exit_status) > 255:
         raise InvalidInput("exit status must be an integer from 0 to 255")

@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from medic.api.auth import authenticated, get_medic, read_access, write_access
+from medic.ingest.writer import ServiceRef
 from medic.ops import alerts, heartbeats, services
 from medic.ops.actor import Actor
 from medic.ops.alerts import AlertView, ListAlerts
 from medic.ops.errors import InvalidInput
 from medic.ops.heartbeats import ListHeartbeats
-from medic.ops.ingest import ServiceRef
 from medic.ops.service_commands import (
     GetService,
     ListServices,
@@ -28,8 +28,8 @@ from medic.ops.service_commands import (
 )
 from medic.ops.service_view import ServiceView
 from medic.ops.validation import validated
+from medic.process import MedicProcess
 from medic.ratelimit import HEARTBEATS
-from medic.runtime import Medic
 from medic.web.envelope import Envelope, envelope
 
 router = APIRouter(tags=["v1"])
@@ -37,7 +37,7 @@ v1_heartbeat_access = authenticated("write", HEARTBEATS, anonymous_v1=True)
 Flag = Literal[0, 1] | bool
 # Query strings are text: Literal[0, 1] would refuse the "0" and "1" every client sends.
 QueryFlag = Literal["0", "1"]
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 class V1Heartbeat(BaseModel):

@@ -14,13 +14,13 @@ from medic.ops import keys as key_ops
 from medic.ops.actor import cli_operator
 from medic.ops.errors import MedicError
 from medic.ops.keys import CreateKey, ListKeys, RevokeKey, RotateKey
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 
-def _medic() -> Medic:
+def _medic() -> MedicProcess:
     from medic.cli.settings import settings_or_exit
 
-    return Medic(settings_or_exit())
+    return MedicProcess(settings_or_exit())
 
 
 def _expiry(value: str | None) -> dict[str, Any]:

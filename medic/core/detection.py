@@ -1,5 +1,5 @@
 """The alert state machine: given what is known about a service at `now`, what must
-change. Pure; medic.detection reads the facts under a row lock and applies the verdict.
+change. Pure; medic.scheduler reads the facts under a row lock and applies the verdict.
 
 A service is failing when one of these holds, checked in this order:
 

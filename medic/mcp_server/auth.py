@@ -20,8 +20,8 @@ from medic.metrics import AUTH_FAILURES
 from medic.ops.actor import Actor
 from medic.ops.errors import RateLimited, Unauthorized
 from medic.ops.keys import KeyIdentity
+from medic.process import MedicProcess
 from medic.ratelimit import MANAGEMENT
-from medic.runtime import Medic
 from medic.web.envelope import failure
 from medic.web.identity import enforce_rate_limit, identify, presented_key
 
@@ -43,7 +43,7 @@ def access_token(presented: str, identity: KeyIdentity) -> AccessToken:
 
 
 class ApiKeyVerifier(TokenVerifier):
-    def __init__(self, medic: Medic) -> None:
+    def __init__(self, medic: MedicProcess) -> None:
         self.medic = medic
 
     async def verify_token(self, token: str) -> AccessToken | None:
@@ -74,7 +74,7 @@ class KeyRateLimit:
     does (X-RateLimit-* headers; over it, 429 with Retry-After), so a runaway assistant
     is slowed like any client. A key that does not verify goes on to the SDK's 401."""
 
-    def __init__(self, app: ASGIApp, medic: Medic) -> None:
+    def __init__(self, app: ASGIApp, medic: MedicProcess) -> None:
         self.app = app
         self.medic = medic
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from medic.mcp_server.auth import REQUIRED_SCOPE, ApiKeyVerifier, KeyRateLimit, token_actor
 from medic.mcp_server.backend import Backend
 from medic.mcp_server.server import build_server
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 PATH = "/mcp"
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -44,7 +44,7 @@ def transport_security(base_url: str) -> TransportSecuritySettings:
 class McpEndpoint:
     """One API app's MCP server; enter `running()` in the app's lifespan."""
 
-    def __init__(self, medic: Medic) -> None:
+    def __init__(self, medic: MedicProcess) -> None:
         self.medic = medic
         base = medic.settings.medic_base_url.rstrip("/")
         self.server = build_server(

@@ -12,7 +12,7 @@ from medic.models.columns import utcnow
 class Service(SQLModel, table=True):
     __tablename__ = "services"
     # The scheduler's two claims: services whose deadline passed while they were
-    # healthy, and services with an explicit check due (see medic.detection.scheduler).
+    # healthy, and services with an explicit check due (see medic.scheduler.loop).
     __table_args__ = (
         Index(
             "ix_services_due_healthy",

@@ -9,10 +9,10 @@ from sqlmodel import col, select
 
 from medic.core.names import name_key
 from medic.core.statuses import Status, parse_status
+from medic.ingest.writer import BeatRecorded, BeatRequest, IngestWriter, ServiceRef
 from medic.models import HeartbeatEvent, Service
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput, NotFound
-from medic.ops.ingest import BeatRecorded, BeatRequest, IngestWriter, ServiceRef
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page
 

@@ -20,12 +20,12 @@ from sqlmodel import Session, col, select
 from medic.config import validate_timezone
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.core.schedules import next_cron_fire
-from medic.detection.silencing import window_rule
 from medic.models import MaintenanceWindow, Notification, Service
 from medic.ops.errors import InvalidInput, NotFound
 from medic.ops.fields import Duration
 from medic.ops.named import plain
 from medic.ops.operation import Call, Command, operation
+from medic.scheduler.silencing import window_rule
 
 MAX_DURATION_MINUTES = 31 * 24 * 60  # 44640: a month
 MAX_SERVICES = 1000

@@ -1,8 +1,8 @@
 """Reading a service's job runs (SRE-15/16) and its state history.
 
-Runs are written by ingest (medic.ops.batch_runs): STARTED opens one, COMPLETED or
+Runs are written by ingest (medic.ingest.job_runs): STARTED opens one, COMPLETED or
 FAILED finishes it, a new STARTED of the same run abandons it, and each service keeps
-its newest `RUNS_KEPT`. History is written by detection (medic.detection.evaluator):
+its newest `RUNS_KEPT`. History is written by detection (medic.scheduler.evaluator):
 one row per state change, with the reason.
 
 Durations are `finished_at - started_at` of runs whose outcome is completed or failed
@@ -20,8 +20,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from medic.ingest.job_runs import RUNS_KEPT
 from medic.models import JobRun, StateChange
-from medic.ops.batch_runs import RUNS_KEPT
 from medic.ops.fields import ServiceRef
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page

@@ -255,7 +255,7 @@ def unmute(call: Call, command: UnmuteService) -> ServiceView:
     service.muted_until = None
     service.mute_reason = None
     service.date_modified = utcnow()
-    # A service that went down while muted is announced now (medic.detection).
+    # A service that went down while muted is announced now (medic.scheduler).
     service.check_at = service.date_modified
     call.session.add(service)
     call.db.wake_scheduler(call.session)

@@ -12,7 +12,7 @@ from medic.metrics import RATE_LIMITED
 from medic.ops.actor import CLIENT_DOORS
 from medic.ops.errors import RateLimited
 from medic.ops.keys import KeyIdentity, VerifiedKeyCache, authenticate, authenticate_cached
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.middleware import set_rate_limit_headers
 
 
@@ -31,7 +31,7 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-async def identify(medic: Medic, presented: str | None) -> KeyIdentity:
+async def identify(medic: MedicProcess, presented: str | None) -> KeyIdentity:
     """The cached identity, else one argon2 verification in a thread. Concurrent requests
     with the same uncached key share that one verification (single flight): after a
     restart, a busy client's connections would otherwise each pay argon2's 0.3 s at once."""
@@ -52,7 +52,7 @@ async def identify(medic: Medic, presented: str | None) -> KeyIdentity:
 
 
 async def enforce_rate_limit(
-    request: Request, medic: Medic, bucket: str, identity: str, per_minute: int | None
+    request: Request, medic: MedicProcess, bucket: str, identity: str, per_minute: int | None
 ) -> None:
     state = await medic.limiter.hit(bucket, identity, per_minute)
     set_rate_limit_headers(request.scope, state.headers())

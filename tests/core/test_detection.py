@@ -2,7 +2,7 @@
 
 Pure: each test states what is known about a service (`ServiceFacts`) and the instant
 the scheduler looks (`now`), and reads the `Verdict`. `apply` plays the part of
-medic.detection.evaluator, writing a verdict back into the facts the next pass sees.
+medic.scheduler.evaluator, writing a verdict back into the facts the next pass sees.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from medic.models import Alert
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.postman import Postman
 
@@ -26,7 +26,7 @@ def settings_overrides(fake_pagerduty: FakePagerDuty) -> dict[str, Any]:
 
 
 def test_an_alert_triggers_one_incident_and_recovery_resolves_it(
-    medic: Medic, outage: Callable[..., Any], postman: Postman, fake_pagerduty: FakePagerDuty
+    medic: MedicProcess, outage: Callable[..., Any], postman: Postman, fake_pagerduty: FakePagerDuty
 ) -> None:
     outage("nightly-backup", priority="p1", runbook="https://wiki.example.com/backup")
     postman.deliver()

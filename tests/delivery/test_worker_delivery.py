@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from medic.background import Background
+from medic.background_work import BackgroundWork
 from medic.config import Settings
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.detection.test_brokers import _forget
 from tests.fakes.receiver import Receiver
 from tests.postman import Postman
@@ -30,7 +30,7 @@ def settings_overrides() -> dict[str, Any]:
 )
 def test_a_failed_webhook_is_retried_by_the_worker_a_second_later(
     backend: str,
-    medic: Medic,
+    medic: MedicProcess,
     make_settings: Callable[..., Settings],
     client: TestClient,
     admin_headers: dict[str, str],
@@ -52,7 +52,7 @@ def test_a_failed_webhook_is_retried_by_the_worker_a_second_later(
 
     namespace = f"medic-test-{uuid.uuid4().hex[:8]}"
     settings = make_settings(redis_url=redis_url, medic_allowed_webhook_hosts="127.0.0.1")
-    background = Background(settings, medic.db, scheduler=False, broker_namespace=namespace)
+    background = BackgroundWork(settings, medic.db, scheduler=False, broker_namespace=namespace)
     background.start()
     try:
         for notification_id in scheduler.sent:

@@ -9,23 +9,23 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.models import Alert, Notification, StateChange
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.support import Clock, RecordingScheduler
 
 
-def _alerts(medic: Medic) -> list[Alert]:
+def _alerts(medic: MedicProcess) -> list[Alert]:
     with medic.db.session() as session:
         return list(session.exec(select(Alert).order_by(Alert.alert_id)).all())
 
 
-def _notifications(medic: Medic) -> list[Notification]:
+def _notifications(medic: MedicProcess) -> list[Notification]:
     with medic.db.session() as session:
         return list(session.exec(select(Notification).order_by(Notification.notification_id)))
 
 
 def test_late_service_opens_one_alert_and_recovery_closes_it(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Callable[..., dict[str, Any]],

@@ -16,17 +16,17 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.actors.broker import broker_kind
-from medic.background import Background
+from medic.background_work import BackgroundWork
 from medic.config import Settings
-from medic.detection.periodic import RETENTION
 from medic.models import HeartbeatEvent, Notification
-from medic.runtime import Medic
+from medic.process import MedicProcess
+from medic.scheduler.periodic import RETENTION
 from tests.support import Clock
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
-def _delivered(medic: Medic, notification_id: int) -> bool:
+def _delivered(medic: MedicProcess, notification_id: int) -> bool:
     with medic.db.session() as session:
         row = session.exec(
             select(Notification).where(Notification.notification_id == notification_id)
@@ -44,7 +44,7 @@ def _delivered(medic: Medic, notification_id: int) -> bool:
 )
 def test_a_notification_is_delivered_over_each_broker(
     backend: str,
-    medic: Medic,
+    medic: MedicProcess,
     make_settings: Callable[..., Settings],
     redis_url: str | None,
     kind: str,
@@ -60,7 +60,7 @@ def test_a_notification_is_delivered_over_each_broker(
         notification_id = notification.notification_id
     assert notification_id is not None
     namespace = f"medic-test-{uuid.uuid4().hex[:8]}"
-    background = Background(settings, medic.db, scheduler=False, broker_namespace=namespace)
+    background = BackgroundWork(settings, medic.db, scheduler=False, broker_namespace=namespace)
     background.start()
     try:
         background.actors.send_notifications([notification_id])
@@ -89,7 +89,7 @@ def _forget(kind: str, namespace: str) -> None:
 
 
 def test_the_retention_job_runs_on_a_worker(
-    medic: Medic,
+    medic: MedicProcess,
     make_settings: Callable[..., Settings],
     register: Callable[..., Any],
     client: TestClient,
@@ -101,7 +101,7 @@ def test_the_retention_job_runs_on_a_worker(
     assert client.post("/v2/heartbeats", json=body, headers=write_headers).status_code == 201
     clock.advance(days=31)
     assert client.post("/v2/heartbeats", json=body, headers=write_headers).status_code == 201
-    background = Background(make_settings(), medic.db, scheduler=False)
+    background = BackgroundWork(make_settings(), medic.db, scheduler=False)
     background.start()
     try:
         background.actors.send_periodic(RETENTION)
@@ -113,13 +113,13 @@ def test_the_retention_job_runs_on_a_worker(
         background.stop()
 
 
-def _event_count(medic: Medic) -> int:
+def _event_count(medic: MedicProcess) -> int:
     with medic.db.session() as session:
         return len(session.exec(select(HeartbeatEvent)).all())
 
 
 def test_a_burst_of_notifications_travels_fifty_to_a_message_and_each_is_planned(
-    medic: Medic,
+    medic: MedicProcess,
 ) -> None:
     with medic.db.session() as session:
         burst = [
@@ -129,7 +129,7 @@ def test_a_burst_of_notifications_travels_fifty_to_a_message_and_each_is_planned
         session.add_all(burst)
         session.flush()
         ids = [n.notification_id for n in burst if n.notification_id is not None]
-    background = Background(
+    background = BackgroundWork(
         medic.settings, medic.db, broker_namespace=f"medic-test-{uuid.uuid4().hex[:8]}"
     )
     queue = background.actors.notify.queue_name

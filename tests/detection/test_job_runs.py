@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.models import Alert, Notification
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.support import Clock, RecordingScheduler
 
 Headers = dict[str, str]
@@ -94,12 +94,12 @@ def history(client: TestClient, headers: Headers, sid: int) -> list[dict[str, An
     return results(client, f"/v2/services/{sid}/history", headers)["items"]
 
 
-def alerts(medic: Medic) -> list[Alert]:
+def alerts(medic: MedicProcess) -> list[Alert]:
     with medic.db.session() as session:
         return list(session.exec(select(Alert).order_by(Alert.alert_id)))
 
 
-def notifications(medic: Medic) -> list[Notification]:
+def notifications(medic: MedicProcess) -> list[Notification]:
     with medic.db.session() as session:
         return list(session.exec(select(Notification).order_by(Notification.notification_id)))
 
@@ -293,7 +293,7 @@ def test_only_the_newest_100_runs_are_kept_and_measured(
 
 def test_a_failed_run_alerts_on_the_next_pass_and_a_completed_one_recovers(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     job: Callable[..., Job],
@@ -335,7 +335,7 @@ def test_a_failed_run_alerts_on_the_next_pass_and_a_completed_one_recovers(
 
 def test_a_run_past_max_duration_opens_one_hung_alert_at_max_duration(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     job: Callable[..., Job],
@@ -365,7 +365,7 @@ def test_a_run_past_max_duration_opens_one_hung_alert_at_max_duration(
 
 
 def test_a_run_that_completes_within_max_duration_never_alerts(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     job: Callable[..., Job],
@@ -385,7 +385,7 @@ def test_a_run_that_completes_within_max_duration_never_alerts(
 @pytest.mark.parametrize("beat_first", [True, False], ids=["after-a-beat", "never-beat"])
 def test_a_run_that_never_ends_without_max_duration_is_late_at_the_deadline(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     job: Callable[..., Job],

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.models import Alert, AuditEntry, MaintenanceWindow, Notification
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.support import Clock, RecordingScheduler
 
 URL = "/v2/maintenance-windows"
@@ -25,7 +25,7 @@ def _iso(instant: datetime) -> str:
     return instant.isoformat()
 
 
-def _notifications(medic: Medic, kind: str | None = None) -> list[Notification]:
+def _notifications(medic: MedicProcess, kind: str | None = None) -> list[Notification]:
     with medic.db.session() as session:
         statement = select(Notification).order_by(Notification.notification_id)
         if kind is not None:
@@ -33,7 +33,7 @@ def _notifications(medic: Medic, kind: str | None = None) -> list[Notification]:
         return list(session.exec(statement))
 
 
-def _audit(medic: Medic, action: str) -> list[AuditEntry]:
+def _audit(medic: MedicProcess, action: str) -> list[AuditEntry]:
     with medic.db.session() as session:
         return list(session.exec(select(AuditEntry).where(AuditEntry.action == action)))
 
@@ -63,7 +63,7 @@ def _beat(client: TestClient, headers: Headers, name: str) -> None:
 
 def test_create_a_one_time_window(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     register: Callable[..., dict[str, Any]],
     write_headers: Headers,
@@ -209,7 +209,7 @@ def test_a_window_that_started_already_is_open_at_once(
 )
 def test_a_bad_window_is_refused_with_a_clear_message(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     write_headers: Headers,
     body: dict[str, Any],
@@ -231,7 +231,7 @@ def test_a_bad_window_is_refused_with_a_clear_message(
 
 def test_unknown_service_ids_are_named(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     register: Callable[..., dict[str, Any]],
     write_headers: Headers,
@@ -299,7 +299,7 @@ def test_list_all_or_only_open_ones(
 
 def test_start_and_end_are_announced_once_each(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     write_headers: Headers,
@@ -346,7 +346,7 @@ def test_start_and_end_are_announced_once_each(
 
 def test_a_late_service_in_a_window_goes_down_but_nobody_is_told(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Callable[..., dict[str, Any]],
@@ -385,7 +385,7 @@ def test_a_late_service_in_a_window_goes_down_but_nobody_is_told(
 
 def test_a_service_still_down_when_the_window_ends_is_announced_then_once(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Callable[..., dict[str, Any]],
@@ -418,7 +418,7 @@ def test_a_service_still_down_when_the_window_ends_is_announced_then_once(
 
 def test_a_window_for_another_service_does_not_silence(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Callable[..., dict[str, Any]],
@@ -446,7 +446,7 @@ def test_a_window_for_another_service_does_not_silence(
 
 def test_a_window_for_every_service_silences_each(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Callable[..., dict[str, Any]],
@@ -481,7 +481,7 @@ def _next_dst_change(after: datetime) -> datetime:
 
 def test_a_recurring_window_follows_its_timezone_across_a_dst_change(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     write_headers: Headers,
@@ -537,7 +537,7 @@ def test_a_recurring_window_follows_its_timezone_across_a_dst_change(
 
 def test_deleting_a_window_in_progress_announces_its_end(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     write_headers: Headers,
@@ -573,7 +573,7 @@ def test_deleting_a_window_in_progress_announces_its_end(
 
 def test_deleting_a_window_not_in_progress_announces_nothing(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     write_headers: Headers,

@@ -25,24 +25,24 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
 from medic.actors import declare_actors
-from medic.background import Background
+from medic.background_work import BackgroundWork
 from medic.config import Settings
 from medic.db import Database
-from medic.detection.scheduler import Scheduler
 from medic.models import Alert, Notification, Service
-from medic.runtime import Medic
+from medic.process import MedicProcess
+from medic.scheduler.loop import Scheduler
 from tests.processes import REDIS_URL, Spawn, wait_for
 from tests.support import Clock, Recorder
 
 postgres_only = pytest.mark.parametrize("backend", ["postgres"])
 
 
-def alerts(medic: Medic) -> list[Alert]:
+def alerts(medic: MedicProcess) -> list[Alert]:
     with medic.db.session() as session:
         return list(session.exec(select(Alert).order_by(col(Alert.alert_id))))
 
 
-def notifications(medic: Medic, kind: str | None = None) -> list[Notification]:
+def notifications(medic: MedicProcess, kind: str | None = None) -> list[Notification]:
     with medic.db.session() as session:
         statement = select(Notification).order_by(col(Notification.notification_id))
         if kind is not None:
@@ -50,14 +50,14 @@ def notifications(medic: Medic, kind: str | None = None) -> list[Notification]:
         return list(session.exec(statement))
 
 
-def count_down(medic: Medic) -> int:
+def count_down(medic: MedicProcess) -> int:
     with medic.db.session() as session:
         return session.exec(
             select(func.count()).select_from(Service).where(Service.state == "down")
         ).one()
 
 
-def all_delivered(medic: Medic, kind: str, expected: int) -> list[Notification]:
+def all_delivered(medic: MedicProcess, kind: str, expected: int) -> list[Notification]:
     rows = notifications(medic, kind)
     if len(rows) == expected and all(row.delivered_at is not None for row in rows):
         return rows
@@ -74,14 +74,14 @@ def deliveries(records: list[logging.LogRecord]) -> Counter[int]:
 
 
 @pytest.fixture
-def start_background(medic: Medic) -> Iterator[Callable[..., Background]]:
+def start_background(medic: MedicProcess) -> Iterator[Callable[..., BackgroundWork]]:
     """Start a Background (on its own Database unless given one); all stop at teardown,
     before the `medic` fixture empties the tables."""
-    started: list[tuple[Background, Database | None]] = []
+    started: list[tuple[BackgroundWork, Database | None]] = []
 
-    def start(settings: Settings, db: Database | None = None, **options: Any) -> Background:
+    def start(settings: Settings, db: Database | None = None, **options: Any) -> BackgroundWork:
         database = db or Database(settings)
-        background = Background(settings, database, **options)
+        background = BackgroundWork(settings, database, **options)
         started.append((background, None if db else database))
         background.start()
         return background
@@ -103,9 +103,9 @@ def beat(client: TestClient, headers: dict[str, str], name: str, status: str = "
 def test_embedded_up_opens_and_closes_one_alert_within_seconds(
     clock: Clock,
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     make_settings: Callable[..., Settings],
-    start_background: Callable[..., Background],
+    start_background: Callable[..., BackgroundWork],
     register: Callable[..., dict[str, Any]],
     write_headers: dict[str, str],
     caplog: pytest.LogCaptureFixture,
@@ -141,9 +141,9 @@ def test_embedded_up_opens_and_closes_one_alert_within_seconds(
 def test_failed_heartbeat_alerts_at_once_without_waiting_for_the_interval(
     backend: str,
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     make_settings: Callable[..., Settings],
-    start_background: Callable[..., Background],
+    start_background: Callable[..., BackgroundWork],
     register: Callable[..., dict[str, Any]],
     write_headers: dict[str, str],
 ) -> None:
@@ -170,9 +170,9 @@ def test_three_schedulers_and_two_workers_make_one_alert_per_incident(
     redis_namespace: str,
     clock: Clock,
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     make_settings: Callable[..., Settings],
-    start_background: Callable[..., Background],
+    start_background: Callable[..., BackgroundWork],
     register: Callable[..., dict[str, Any]],
     write_headers: dict[str, str],
     caplog: pytest.LogCaptureFixture,
@@ -229,7 +229,7 @@ def delivered_lines(log: Path, notification_id: int) -> int:
 @postgres_only
 def test_killing_a_worker_mid_message_loses_nothing(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     settings: Settings,
     register: Callable[..., dict[str, Any]],
     write_headers: dict[str, str],

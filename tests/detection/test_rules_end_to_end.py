@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from medic.app import create_app
-from medic.detection import outbox
-from medic.detection.periodic import AUDIT_RETENTION, RETENTION
 from medic.models import Alert, AuditEntry, HeartbeatEvent, Notification, Service
 from medic.notify.planning import plan_deliveries
 from medic.ops.retention import purge_heartbeats
-from medic.runtime import Medic
+from medic.process import MedicProcess
+from medic.scheduler import outbox
+from medic.scheduler.periodic import AUDIT_RETENTION, RETENTION
 from tests.support import Clock, RecordingScheduler
 from tests.test_health_metrics import value
 
@@ -35,12 +35,12 @@ def beat(client: TestClient, write_headers: dict[str, str]) -> Callable[..., Non
     return send
 
 
-def alerts(medic: Medic) -> list[Alert]:
+def alerts(medic: MedicProcess) -> list[Alert]:
     with medic.db.session() as session:
         return list(session.exec(select(Alert).order_by(col(Alert.alert_id))))
 
 
-def notifications(medic: Medic, kind: str | None = None) -> list[Notification]:
+def notifications(medic: MedicProcess, kind: str | None = None) -> list[Notification]:
     statement = select(Notification).order_by(col(Notification.notification_id))
     if kind is not None:
         statement = statement.where(Notification.kind == kind)
@@ -48,13 +48,13 @@ def notifications(medic: Medic, kind: str | None = None) -> list[Notification]:
         return list(session.exec(statement))
 
 
-def service(medic: Medic, name: str = "nightly-backup") -> Service:
+def service(medic: MedicProcess, name: str = "nightly-backup") -> Service:
     with medic.db.session() as session:
         return session.exec(select(Service).where(Service.heartbeat_name == name)).one()
 
 
 def test_never_beaten_service_is_late_once_counted_from_registration(
-    medic: Medic, clock: Clock, scheduler: RecordingScheduler, register: Register
+    medic: MedicProcess, clock: Clock, scheduler: RecordingScheduler, register: Register
 ) -> None:
     register("nightly-backup", alert_interval=2)
     clock.advance(seconds=119)
@@ -71,7 +71,7 @@ def test_never_beaten_service_is_late_once_counted_from_registration(
 
 
 def test_down_status_is_never_proof_of_life(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -90,7 +90,7 @@ def test_down_status_is_never_proof_of_life(
 
 
 def test_threshold_two_needs_two_beats_per_interval(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -107,7 +107,7 @@ def test_threshold_two_needs_two_beats_per_interval(
 
 
 def test_grace_period_delays_the_alert(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -122,7 +122,7 @@ def test_grace_period_delays_the_alert(
 
 
 def test_cron_schedule_across_a_dst_change_alerts_at_the_local_fire_time(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -148,7 +148,7 @@ def test_cron_schedule_across_a_dst_change_alerts_at_the_local_fire_time(
 
 
 def test_configuration_change_moves_the_deadline_at_once(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -168,7 +168,7 @@ def test_configuration_change_moves_the_deadline_at_once(
 
 
 def test_deactivating_a_down_service_closes_its_alert(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -186,7 +186,7 @@ def test_deactivating_a_down_service_closes_its_alert(
 
 
 def test_muted_service_does_not_page(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -212,7 +212,7 @@ def test_muted_service_does_not_page(
 
 
 def test_a_service_still_down_when_its_mute_ends_is_announced_then(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -240,7 +240,7 @@ def test_a_service_still_down_when_its_mute_ends_is_announced_then(
 
 
 def test_unmuting_a_down_service_announces_it(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -261,7 +261,7 @@ def test_unmuting_a_down_service_announces_it(
 
 
 def test_mute_expires_by_itself_and_the_system_records_it(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -284,7 +284,7 @@ def test_mute_expires_by_itself_and_the_system_records_it(
 
 
 def test_default_mute_lasts_alert_auto_unmute_hours(
-    medic: Medic, register: Register, client: TestClient, write_headers: dict[str, str]
+    medic: MedicProcess, register: Register, client: TestClient, write_headers: dict[str, str]
 ) -> None:
     created = register("nightly-backup", alert_interval=60)
     path = f"/v2/services/{created['service_id']}/mute"
@@ -295,7 +295,7 @@ def test_default_mute_lasts_alert_auto_unmute_hours(
 
 
 def test_a_notification_routed_twice_is_routed_once(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     scheduler: RecordingScheduler,
     register: Register,
@@ -315,7 +315,7 @@ def test_a_notification_routed_twice_is_routed_once(
 
 
 def test_undelivered_notifications_are_sent_again_later(
-    medic: Medic, clock: Clock, scheduler: RecordingScheduler, register: Register
+    medic: MedicProcess, clock: Clock, scheduler: RecordingScheduler, register: Register
 ) -> None:
     register("nightly-backup", alert_interval=1)
     clock.advance(seconds=61)
@@ -335,7 +335,7 @@ def test_undelivered_notifications_are_sent_again_later(
 
 
 def test_retention_deletes_only_old_events_in_small_batches(
-    medic: Medic, clock: Clock, register: Register, beat: Callable[..., None]
+    medic: MedicProcess, clock: Clock, register: Register, beat: Callable[..., None]
 ) -> None:
     register("nightly-backup", alert_interval=60)
     for _ in range(5):
@@ -350,7 +350,7 @@ def test_retention_deletes_only_old_events_in_small_batches(
 
 
 def test_retention_is_triggered_once_per_scheduled_time_by_any_number_of_schedulers(
-    medic: Medic, clock: Clock, scheduler: RecordingScheduler
+    medic: MedicProcess, clock: Clock, scheduler: RecordingScheduler
 ) -> None:
     other = RecordingScheduler(medic.db, medic.settings)
     scheduler.run_pass()
@@ -363,7 +363,7 @@ def test_retention_is_triggered_once_per_scheduled_time_by_any_number_of_schedul
 
 
 def test_a_backlog_waiting_to_be_resent_does_not_hold_back_new_notifications(
-    medic: Medic, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    medic: MedicProcess, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(outbox, "BATCH", 3)
     now = clock.now()
@@ -385,7 +385,7 @@ def test_a_backlog_waiting_to_be_resent_does_not_hold_back_new_notifications(
 
 
 def test_a_service_that_cannot_be_evaluated_does_not_stop_the_others(
-    medic: Medic, clock: Clock, scheduler: RecordingScheduler, register: Register
+    medic: MedicProcess, clock: Clock, scheduler: RecordingScheduler, register: Register
 ) -> None:
     register("broken", alert_interval=1)
     register("healthy-but-late", alert_interval=1)
@@ -402,13 +402,13 @@ def test_a_service_that_cannot_be_evaluated_does_not_stop_the_others(
 
 
 def test_active_alerts_metric_is_right_after_a_restart(
-    medic: Medic, clock: Clock, scheduler: RecordingScheduler, register: Register
+    medic: MedicProcess, clock: Clock, scheduler: RecordingScheduler, register: Register
 ) -> None:
     register("nightly-backup", alert_interval=1)
     register("hourly-sync", alert_interval=60)
     clock.advance(seconds=61)
     assert scheduler.run_pass().opened == 1
-    restarted = Medic(medic.settings)
+    restarted = MedicProcess(medic.settings)
     try:
         with TestClient(create_app(medic=restarted)) as fresh:
             assert value(fresh, "medic_alerts_active") == 1

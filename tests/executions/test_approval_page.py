@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.models import Execution
-from medic.runtime import Medic
+from medic.process import MedicProcess
 
 
-def _token(medic: Medic, execution_id: int) -> str:
+def _token(medic: MedicProcess, execution_id: int) -> str:
     with medic.db.session() as session:
         execution = session.exec(
             select(Execution).where(Execution.execution_id == execution_id)
@@ -24,7 +24,7 @@ def _token(medic: Medic, execution_id: int) -> str:
 
 def test_the_page_shows_the_request_and_an_approver_decides_there(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     make_key: Callable[..., str],
     pending: int,
 ) -> None:
@@ -49,7 +49,7 @@ def test_the_page_shows_the_request_and_an_approver_decides_there(
 )
 def test_a_decision_without_the_right_key_changes_nothing(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     make_key: Callable[..., str],
     write_headers: dict[str, str],
     pending: int,

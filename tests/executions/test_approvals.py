@@ -13,7 +13,7 @@ from medic.ops import executions
 from medic.ops.actor import Actor
 from medic.ops.executions import ApproveExecution
 from medic.ops.operation import Context
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.conftest import auth
 from tests.fakes.receiver import Receiver
 from tests.playbook_runs import Runner
@@ -52,7 +52,7 @@ def test_the_requester_can_never_approve_and_a_writer_is_not_an_approver(
     assert refused.status_code == 403 and "approvers" in refused.json()["message"]
 
 
-def test_the_requester_cannot_approve_even_as_an_admin(medic: Medic, pending: int) -> None:
+def test_the_requester_cannot_approve_even_as_an_admin(medic: MedicProcess, pending: int) -> None:
     requester_as_admin = Actor(name="test-writer", front_door="api", scopes=frozenset({"admin"}))
     with pytest.raises(Exception, match="requester"):
         executions.approve(

@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from medic.models import AuditEntry, Execution, ExecutionStep
 from medic.notify.blocks.approvals import ACCEPT_ACTION
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.fakes import slack as fakes
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack
@@ -96,12 +96,12 @@ def medic_processes(spawn: Spawn, fake_slack: FakeSlack) -> Callable[[str], list
     ]
 
 
-def execution(medic: Medic) -> Execution | None:
+def execution(medic: MedicProcess) -> Execution | None:
     with medic.db.session() as session:
         return session.exec(select(Execution)).first()
 
 
-def steps(medic: Medic) -> list[ExecutionStep]:
+def steps(medic: MedicProcess) -> list[ExecutionStep]:
     with medic.db.session() as session:
         return list(session.exec(select(ExecutionStep).order_by(col(ExecutionStep.position))))
 
@@ -112,7 +112,7 @@ def _utc(moment: datetime) -> datetime:
 
 def test_restart_worker_from_alert_to_recovery_with_an_accept_in_slack_and_a_kill_mid_wait(
     client: TestClient,
-    medic: Medic,
+    medic: MedicProcess,
     admin_headers: dict[str, str],
     write_headers: dict[str, str],
     register: Callable[..., dict[str, Any]],

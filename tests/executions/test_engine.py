@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.models import AuditEntry
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.fakes.receiver import Receiver
 from tests.playbook_runs import Runner
 from tests.support import Clock
@@ -78,7 +78,7 @@ def test_restart_worker_runs_from_start_to_recovery(
     runner: Runner,
     webhook_receiver: Receiver,
     clock: Clock,
-    medic: Medic,
+    medic: MedicProcess,
 ) -> None:
     execution_id = start()
     assert runner.execution(execution_id).state == "running"
@@ -123,7 +123,7 @@ def test_restart_worker_runs_from_start_to_recovery(
 
 def test_a_restart_in_the_middle_of_a_wait_resumes_without_rerunning_steps(
     start: Callable[[], int],
-    medic: Medic,
+    medic: MedicProcess,
     webhook_receiver: Receiver,
     clock: Clock,
 ) -> None:

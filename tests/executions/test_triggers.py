@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from medic.models import AuditEntry, Execution, Notification
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.fakes.receiver import Receiver
 from tests.playbook_runs import Runner
 from tests.support import Clock, RecordingScheduler
@@ -30,7 +30,7 @@ steps:
 """
 
 
-def _executions(medic: Medic) -> list[Execution]:
+def _executions(medic: MedicProcess) -> list[Execution]:
     with medic.db.session() as session:
         return list(session.exec(select(Execution)).all())
 
@@ -41,7 +41,7 @@ def test_a_matching_service_down_for_three_deadlines_starts_the_playbook_once(
     register: Callable[..., dict[str, Any]],
     apply_playbook: Callable[[str], dict[str, Any]],
     scheduler: RecordingScheduler,
-    medic: Medic,
+    medic: MedicProcess,
     runner: Runner,
     clock: Clock,
     webhook_receiver: Receiver,
@@ -80,7 +80,7 @@ def test_a_trigger_refused_by_the_circuit_breaker_is_told_once_per_alert(
     apply_playbook: Callable[[str], dict[str, Any]],
     execute: Callable[..., dict[str, Any]],
     scheduler: RecordingScheduler,
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     webhook_receiver: Receiver,
 ) -> None:

@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from medic.background import Background
-from medic.runtime import Medic
+from medic.background_work import BackgroundWork
+from medic.process import MedicProcess
 from tests.fakes.receiver import Receiver
 from tests.playbook_runs import Runner
 
@@ -27,7 +27,7 @@ steps:
 
 
 def test_an_execution_runs_to_completion_on_the_workers(
-    medic: Medic,
+    medic: MedicProcess,
     register: Callable[..., dict[str, Any]],
     apply_playbook: Callable[[str], dict[str, Any]],
     execute: Callable[..., dict[str, Any]],
@@ -36,7 +36,7 @@ def test_an_execution_runs_to_completion_on_the_workers(
 ) -> None:
     register("worker-1")
     apply_playbook(PLAYBOOK.format(url=webhook_receiver.url))
-    background = Background(
+    background = BackgroundWork(
         medic.settings, medic.db, broker_namespace=f"medic-test-{uuid.uuid4().hex[:8]}"
     )
     background.start()

@@ -27,7 +27,7 @@ from medic.models import Alert, Service
 from medic.ops import services
 from medic.ops.actor import cli_operator
 from medic.ops.service_commands import RegisterService
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.mcp_client import REQUEST_TIMEOUT
 
 MEDIC = str(Path(sys.executable).with_name("medic"))
@@ -69,7 +69,7 @@ def spawn(settings: Settings, tmp_path: Path) -> Spawn:
 
 
 @pytest.fixture
-def add_service(medic: Medic) -> Callable[..., Service]:
+def add_service(medic: MedicProcess) -> Callable[..., Service]:
     """Register a service through the operations layer (as an operator would)."""
 
     def add(name: str = "nightly-backup", **fields: Any) -> Service:
@@ -80,7 +80,7 @@ def add_service(medic: Medic) -> Callable[..., Service]:
 
 
 @pytest.fixture
-def open_alert(medic: Medic) -> Callable[[Service], int]:
+def open_alert(medic: MedicProcess) -> Callable[[Service], int]:
     """An open alert on a service, as detection writes it."""
 
     def open_one(service: Service) -> int:

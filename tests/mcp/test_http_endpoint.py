@@ -11,7 +11,7 @@ from mcp import MCPError
 
 from medic.ops import keys
 from medic.ops.actor import cli_operator
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.mcp_client import Connect, bearer
 
 pytestmark = pytest.mark.anyio
@@ -45,7 +45,7 @@ async def test_mcp_without_a_key_is_401_with_a_bearer_challenge(medic_server: st
 
 
 async def test_a_wrong_or_revoked_key_is_401_and_a_valid_one_connects(
-    medic: Medic, medic_server: str, make_key: Callable[..., str]
+    medic: MedicProcess, medic_server: str, make_key: Callable[..., str]
 ) -> None:
     key = make_key("read", name="to-revoke")
     assert (await _post(medic_server, bearer(key))).status_code == 200

@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from medic.models import Service
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.mcp.conftest import error, result
 from tests.mcp_client import Connect, bearer
 
@@ -219,7 +219,7 @@ async def test_heartbeat_messages_reach_the_model_marked_as_untrusted(
 
 async def test_a_run_id_the_job_chose_is_marked_untrusted_wherever_it_appears(
     connect: Connect,
-    medic: Medic,
+    medic: MedicProcess,
     medic_server: str,
     make_key: Callable[..., str],
     add_service: Callable[..., Service],

@@ -14,7 +14,7 @@ from medic.models import Service
 from medic.ops import audit_log, playbooks
 from medic.ops.actor import cli_operator
 from medic.ops.operation import Context
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.mcp.conftest import error, result
@@ -54,7 +54,7 @@ def settings_overrides(fake_slack: FakeSlack, mcp_approval: str) -> dict[str, An
 
 @pytest.fixture
 def playbook(
-    medic: Medic,
+    medic: MedicProcess,
     add_service: Callable[..., Service],
     webhook_receiver: Receiver,
 ) -> Callable[[str], str]:
@@ -75,7 +75,7 @@ async def _request(mcp: ClientSession, name: str) -> dict[str, Any]:
 
 
 async def test_a_request_waits_for_a_human_and_the_approval_request_lands_in_slack(
-    medic: Medic,
+    medic: MedicProcess,
     connect: Connect,
     make_key: Callable[..., str],
     playbook: Callable[[str], str],
@@ -157,7 +157,7 @@ async def test_an_approval_none_playbook_still_waits_when_requested_over_mcp(
 
 @pytest.mark.parametrize("mcp_approval", ["playbook"])
 async def test_with_mcp_approval_playbook_it_runs_at_once_and_step_output_is_untrusted(
-    medic: Medic,
+    medic: MedicProcess,
     connect: Connect,
     make_key: Callable[..., str],
     playbook: Callable[[str], str],

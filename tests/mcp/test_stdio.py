@@ -15,7 +15,7 @@ from medic.models import Service
 from medic.ops import audit_log, playbooks
 from medic.ops.actor import cli_operator
 from medic.ops.operation import Context
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.mcp.conftest import MEDIC, Spawn, error, medic_env, result
 
 NO_DATABASE = "postgresql://nobody@127.0.0.1:1/nothing"
@@ -29,7 +29,7 @@ steps:
 """
 
 
-def _mcp_audit(medic: Medic) -> list[tuple[str, str]]:
+def _mcp_audit(medic: MedicProcess) -> list[tuple[str, str]]:
     query = audit_log.ListEntries.of(front_door="mcp")
     rows, _ = audit_log.list_entries(medic.context(cli_operator()), query)
     return [(entry.action, entry.actor) for entry in reversed(rows)]
@@ -37,7 +37,7 @@ def _mcp_audit(medic: Medic) -> list[tuple[str, str]]:
 
 @pytest.mark.anyio
 async def test_medic_mcp_acts_as_its_key_against_the_database(
-    medic: Medic,
+    medic: MedicProcess,
     spawn: Spawn,
     make_key: Callable[..., str],
     add_service: Callable[..., Service],
@@ -64,7 +64,10 @@ async def test_medic_mcp_acts_as_its_key_against_the_database(
 
 @pytest.mark.anyio
 async def test_medic_mcp_follows_medic_mcp_approval_from_its_environment(
-    medic: Medic, spawn: Spawn, make_key: Callable[..., str], add_service: Callable[..., Service]
+    medic: MedicProcess,
+    spawn: Spawn,
+    make_key: Callable[..., str],
+    add_service: Callable[..., Service],
 ) -> None:
     add_service("worker-1")
     command = playbooks.ApplyPlaybook.of(source_yaml=PLAYBOOK)
@@ -79,7 +82,7 @@ async def test_medic_mcp_follows_medic_mcp_approval_from_its_environment(
 
 @pytest.mark.anyio
 async def test_with_medic_url_it_relays_to_the_remote_mcp_endpoint(
-    medic: Medic,
+    medic: MedicProcess,
     spawn: Spawn,
     medic_server: str,
     make_key: Callable[..., str],

@@ -14,7 +14,7 @@ import pytest
 from medic.core.routing import Plan
 from medic.models import Service
 from medic.ops.routing_plan import load_plan
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.routing.helpers import BUSINESS, Api
 
 Register = Callable[..., dict[str, Any]]
@@ -185,14 +185,14 @@ def test_every_change_is_audited(api: Api) -> None:
 # --- load_plan: what the delivery engine asks -------------------------------------
 
 
-def plan_of(medic: Medic, service_id: int | None, at: datetime) -> Plan | None:
+def plan_of(medic: MedicProcess, service_id: int | None, at: datetime) -> Plan | None:
     with medic.db.session() as session:
         service = session.get(Service, service_id) if service_id else None
         return load_plan(session, service, at)
 
 
 @pytest.mark.usefixtures("targets")
-def test_no_policy_at_all_is_none(medic: Medic, register: Register) -> None:
+def test_no_policy_at_all_is_none(medic: MedicProcess, register: Register) -> None:
     service = register("etl")
     assert plan_of(medic, service["service_id"], MORNING) is None
     assert plan_of(medic, None, MORNING) is None
@@ -200,7 +200,7 @@ def test_no_policy_at_all_is_none(medic: Medic, register: Register) -> None:
 
 @pytest.mark.usefixtures("targets")
 def test_the_default_policy_routes_services_that_name_none(
-    api: Api, medic: Medic, register: Register
+    api: Api, medic: MedicProcess, register: Register
 ) -> None:
     api.create(
         "routing-policies",
@@ -219,7 +219,7 @@ def test_the_default_policy_routes_services_that_name_none(
 
 @pytest.mark.usefixtures("targets")
 def test_a_service_s_own_policy_wins_with_its_priority(
-    api: Api, medic: Medic, register: Register
+    api: Api, medic: MedicProcess, register: Register
 ) -> None:
     api.create("routing-policies", policy("default", {"targets": ["chat"]}))
     api.create(

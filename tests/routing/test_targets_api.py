@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medic.models import NotificationTarget
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.routing.helpers import Api
 
 ROUTING_KEY = "R0ut1ngK3yR0ut1ngK3yR0ut1ngK3yZZ"  # 32 characters
@@ -126,7 +126,7 @@ def test_secrets_are_masked_in_every_answer(api: Api, client: TestClient) -> Non
     assert api.get("notification-targets/pager")["config"] == {"routing_key": "••••3yZZ"}
 
 
-def test_secrets_are_kept_for_delivery(api: Api, medic: Medic) -> None:
+def test_secrets_are_kept_for_delivery(api: Api, medic: MedicProcess) -> None:
     _secret_target(api)
     with medic.db.session() as session:
         row = session.get(NotificationTarget, api.get("notification-targets/hook")["target_id"])

@@ -15,7 +15,7 @@ from medic.models import AuditEntry, Team
 from medic.ops import teams
 from medic.ops.actor import Actor
 from medic.ops.errors import Forbidden
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.routing.helpers import Api
 
 PAYMENTS = {"name": "payments", "slack_channel_id": "C0123ABCD", "approvers": ["U0123ABCD"]}
@@ -150,7 +150,7 @@ def test_every_change_is_audited(api: Api) -> None:
     assert deleted["details"]["name"] == "payments"
 
 
-def test_a_refused_change_is_audited_with_the_team_it_named(medic: Medic) -> None:
+def test_a_refused_change_is_audited_with_the_team_it_named(medic: MedicProcess) -> None:
     """The operation checks the scope whichever door calls it, and records the refusal."""
     reader = Actor("slack:U0READER", "slack", frozenset({"read"}))
     command = teams.CreateTeam.of(**PAYMENTS)

@@ -15,7 +15,7 @@ from medic.core.sealing import SealBroken, seal, unseal
 from medic.models import AuditEntry, Secret
 from medic.ops import secrets
 from medic.ops.errors import NotFound
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.cli import Run
 
 KEY = base64.b64encode(bytes(range(32))).decode()
@@ -42,7 +42,7 @@ def test_a_sealed_value_opens_only_under_its_key_and_name() -> None:
 
 
 def test_secrets_are_write_only_and_never_shown(
-    client: TestClient, admin_headers: dict[str, str], medic: Medic
+    client: TestClient, admin_headers: dict[str, str], medic: MedicProcess
 ) -> None:
     put = client.put("/v2/secrets/RESTART_TOKEN", json={"value": TOKEN}, headers=admin_headers)
     assert put.status_code == 201, put.text
@@ -98,7 +98,10 @@ def test_bad_secrets_are_refused_with_a_reason(
 
 
 def test_without_a_secrets_key_setting_a_secret_is_unavailable(
-    client: TestClient, admin_headers: dict[str, str], medic: Medic, monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    admin_headers: dict[str, str],
+    medic: MedicProcess,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(medic.settings, "medic_secrets_key", None)
     response = client.put("/v2/secrets/TOKEN", json={"value": "v"}, headers=admin_headers)

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from medic.models import Alert, AuditEntry, Service
 from medic.notify.message import AlertFacts, Message, ServiceFacts
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.fakes import slack as fakes
 
 CHANNEL = "C0ALERTS"
@@ -96,7 +96,7 @@ def slack(
 
 
 @pytest.fixture
-def open_alert(medic: Medic) -> Callable[[int], int]:
+def open_alert(medic: MedicProcess) -> Callable[[int], int]:
     """Open an alert on a service now (a real row, as detection would write it)."""
 
     def create(service_id: int) -> int:
@@ -111,7 +111,7 @@ def open_alert(medic: Medic) -> Callable[[int], int]:
 
 
 @pytest.fixture
-def close_alert(medic: Medic) -> Callable[[int], None]:
+def close_alert(medic: MedicProcess) -> Callable[[int], None]:
     def close(alert_id: int) -> None:
         with medic.db.session() as session:
             alert = session.get(Alert, alert_id)
@@ -123,7 +123,7 @@ def close_alert(medic: Medic) -> Callable[[int], None]:
 
 
 @pytest.fixture
-def audit(medic: Medic) -> Callable[[str], list[AuditEntry]]:
+def audit(medic: MedicProcess) -> Callable[[str], list[AuditEntry]]:
     """The audit entries for one action, oldest first."""
 
     def entries(action: str) -> list[AuditEntry]:
@@ -152,7 +152,7 @@ def fetch(client: TestClient, admin_headers: dict[str, str]) -> Callable[[str], 
 
 
 @pytest.fixture
-def alert_message(medic: Medic) -> Callable[..., Message]:
+def alert_message(medic: MedicProcess) -> Callable[..., Message]:
     """The Message a sender gets for an alert (as the outbox snapshot would build it)."""
 
     def build(alert_id: int, kind: str = "alert.opened", **fields: Any) -> Message:

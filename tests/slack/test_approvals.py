@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from medic.bot.commands import Run, parse
 from medic.notify.blocks.approvals import ACCEPT_ACTION, DECLINE_ACTION
 from medic.notify.message import ExecutionFacts, Message, Target
 from medic.notify.slack import SlackSender
-from medic.runtime import Medic
-from medic.slack.commands import Run, parse
+from medic.process import MedicProcess
 from tests.fakes.receiver import Receiver
 from tests.fakes.slack import FakeSlack, block_actions_body
 from tests.playbook_runs import Runner
@@ -165,7 +165,7 @@ def test_the_request_lands_in_the_team_channel_with_what_why_who_and_until_when(
 
 
 def test_an_approver_accepts_the_playbook_runs_and_the_message_says_who(
-    medic: Medic,
+    medic: MedicProcess,
     slack: SlackDriver,
     fake_slack: FakeSlack,
     requested: Request,
@@ -190,7 +190,7 @@ def test_an_approver_accepts_the_playbook_runs_and_the_message_says_who(
 
 
 def test_a_decline_cancels_it_and_the_message_says_who_declined(
-    medic: Medic,
+    medic: MedicProcess,
     slack: SlackDriver,
     fake_slack: FakeSlack,
     requested: Request,
@@ -268,7 +268,7 @@ def test_only_the_first_decision_counts_a_second_click_says_already_decided(
 
 
 def test_a_click_after_the_request_expired_changes_nothing(
-    medic: Medic,
+    medic: MedicProcess,
     clock: Clock,
     slack: SlackDriver,
     fake_slack: FakeSlack,
@@ -374,7 +374,7 @@ def test_run_errors_are_friendly(
 
 
 def test_the_circuit_breaker_refusal_is_explained(
-    medic: Medic, slack: SlackDriver, payments: dict[str, Any]
+    medic: MedicProcess, slack: SlackDriver, payments: dict[str, Any]
 ) -> None:
     for _ in range(medic.settings.medic_playbook_max_executions_per_hour):
         assert "waiting for approval" in slack.reply("run restart-worker worker-1")
@@ -397,7 +397,7 @@ def test_run_parses(text: str, command: Run) -> None:
 
 
 def test_a_request_delivered_after_someone_decided_has_no_buttons(
-    medic: Medic, fake_slack: FakeSlack
+    medic: MedicProcess, fake_slack: FakeSlack
 ) -> None:
     now = datetime.now(UTC)
     facts = ExecutionFacts(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medic.slack.commands import (
+from medic.bot.commands import (
     HELP_TEXT,
     Ack,
     Alerts,

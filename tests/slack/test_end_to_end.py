@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from medic.models import Alert, Service
 from medic.notify.blocks.alerts import MUTE_ACTION
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 from tests.postman import Postman
@@ -29,7 +29,7 @@ def extra_settings(fake_pagerduty: FakePagerDuty) -> dict[str, Any]:
 
 
 def test_heartbeat_stops_slack_and_pagerduty_mute_in_slack_recovery_resolves_and_edits(
-    medic: Medic,
+    medic: MedicProcess,
     outage: Callable[..., Any],
     postman: Postman,
     slack: SlackDriver,

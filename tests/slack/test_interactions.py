@@ -13,7 +13,7 @@ import pytest
 from medic.notify.blocks.alerts import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
 from medic.notify.message import Target
 from medic.notify.slack import SlackSender
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from tests.fakes.slack import FakeSlack
 from tests.slack.conftest import ALICE, CHANNEL, SlackDriver, action_ids, button
 
@@ -41,7 +41,7 @@ class PostedAlert:
 
 @pytest.fixture
 def posted_alert(
-    medic: Medic,
+    medic: MedicProcess,
     fake_slack: FakeSlack,
     register: Callable[..., dict[str, Any]],
     open_alert: Callable[[int], int],

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from medic.slack.app import COMMAND
+from medic.bot.app import COMMAND
 
 MANIFEST = Path(__file__).parents[2] / "manifests" / "slack-app.yaml"
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from medic.slack import app as slack_app
-from medic.slack.commands import HELP_TEXT
+from medic.bot import app as slack_app
+from medic.bot.commands import HELP_TEXT
 from tests.fakes.slack import FakeSlack, SlackSigner, command_body
 from tests.slack.conftest import ALICE, SlackDriver
 

@@ -11,7 +11,7 @@ from medic.api.auth import get_medic, read_access, write_access
 from medic.ops import alerts
 from medic.ops.actor import Actor
 from medic.ops.alerts import AcknowledgeAlert, AlertView, GetAlert, ListAlerts
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/alerts", tags=["v2 alerts"])
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/alerts", tags=["v2 alerts"])
 
 @router.get("", response_model=Envelope[Page[AlertView]], summary="List alerts (paged)")
 def list_alerts(
-    medic: Annotated[Medic, Depends(get_medic)],
+    medic: Annotated[MedicProcess, Depends(get_medic)],
     actor: Actor = Depends(read_access),
     active: bool | None = None,
     service_id: int | None = None,
@@ -33,7 +33,9 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=Envelope[AlertView], summary="One alert")
 def get_alert(
-    alert_id: int, medic: Annotated[Medic, Depends(get_medic)], actor: Actor = Depends(read_access)
+    alert_id: int,
+    medic: Annotated[MedicProcess, Depends(get_medic)],
+    actor: Actor = Depends(read_access),
 ) -> JSONResponse:
     return envelope(alerts.get_alert(medic.context(actor), GetAlert.of(alert_id=alert_id)))
 
@@ -44,7 +46,9 @@ def get_alert(
     summary="Acknowledge an open alert (someone is on it); idempotent",
 )
 def acknowledge_alert(
-    alert_id: int, medic: Annotated[Medic, Depends(get_medic)], actor: Actor = Depends(write_access)
+    alert_id: int,
+    medic: Annotated[MedicProcess, Depends(get_medic)],
+    actor: Actor = Depends(write_access),
 ) -> JSONResponse:
     alert = alerts.acknowledge(medic.context(actor), AcknowledgeAlert.of(alert_id=alert_id))
     return envelope(alert, "alert acknowledged")

@@ -12,7 +12,7 @@ from medic.api.auth import admin_access, get_medic
 from medic.ops import audit_log
 from medic.ops.actor import Actor, FrontDoor
 from medic.ops.audit_log import AuditEntryView, ExportEntries, ListEntries
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, page
 
 router = APIRouter(prefix="/audit", tags=["v2 audit"])
@@ -50,7 +50,7 @@ Filter = Annotated[dict[str, Any], Depends(audit_filter)]
     summary="Query the audit log, newest first (paged)",
 )
 def list_audit(
-    medic: Annotated[Medic, Depends(get_medic)],
+    medic: Annotated[MedicProcess, Depends(get_medic)],
     where: Filter,
     actor: Actor = Depends(admin_access),
     limit: Limit = 100,
@@ -67,7 +67,7 @@ def list_audit(
     response_class=Response,
 )
 def export_audit(
-    medic: Annotated[Medic, Depends(get_medic)],
+    medic: Annotated[MedicProcess, Depends(get_medic)],
     where: Filter,
     actor: Actor = Depends(admin_access),
     file_format: Literal["json", "csv"] = Query("json", alias="format"),

@@ -17,11 +17,11 @@ from medic.ops.executions import (
     ExecutionView,
     GetExecution,
 )
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, envelope
 
 router = APIRouter(tags=["v2 executions"])
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 @router.post(

@@ -14,15 +14,15 @@ from medic.api.auth import get_medic, heartbeat_access, read_access
 from medic.api.v2.schemas import HeartbeatOut
 from medic.core.names import name_key
 from medic.core.statuses import Status
+from medic.ingest.writer import BeatRecorded, ServiceRef
 from medic.ops import heartbeats
 from medic.ops.actor import Actor
 from medic.ops.heartbeats import ListHeartbeats
-from medic.ops.ingest import BeatRecorded, ServiceRef
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(tags=["v2 heartbeats"])
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 class HeartbeatIn(BaseModel):
@@ -77,7 +77,7 @@ async def post_heartbeat(
 
 
 async def _run_signal(
-    medic: Medic, actor: Actor, service_id: int, status: Status, body: RunIn | None
+    medic: MedicProcess, actor: Actor, service_id: int, status: Status, body: RunIn | None
 ) -> JSONResponse:
     body = body or RunIn()
     beat = await heartbeats.record(

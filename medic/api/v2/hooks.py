@@ -26,8 +26,8 @@ from medic.ops import executions
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput, Unauthorized, Unavailable
 from medic.ops.executions import ExecutePlaybook, ExecutionView
+from medic.process import MedicProcess
 from medic.ratelimit import MANAGEMENT
-from medic.runtime import Medic
 from medic.web.envelope import Envelope, envelope
 from medic.web.identity import enforce_rate_limit
 
@@ -53,7 +53,7 @@ def _verify(secret: str, headers: dict[str, str], body: bytes) -> None:
     summary="Start a playbook from an external system (HMAC-signed, no API key)",
 )
 async def start_from_hook(
-    name: str, request: Request, medic: Annotated[Medic, Depends(get_medic)]
+    name: str, request: Request, medic: Annotated[MedicProcess, Depends(get_medic)]
 ) -> JSONResponse:
     secret = medic.settings.medic_playbook_hook_secret
     if not secret:

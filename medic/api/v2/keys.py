@@ -12,11 +12,11 @@ from medic.api.auth import admin_access, get_medic
 from medic.ops import keys
 from medic.ops.actor import Actor
 from medic.ops.keys import CreateKey, IssuedKey, KeyView, ListKeys, RevokeKey, RotateKey
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, envelope
 
 router = APIRouter(prefix="/keys", tags=["v2 api keys"])
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 class KeyList(BaseModel):

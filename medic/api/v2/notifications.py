@@ -11,11 +11,11 @@ from medic.api.auth import get_medic, read_access
 from medic.ops import notifications
 from medic.ops.actor import Actor
 from medic.ops.notifications import GetNotification, ListNotifications, NotificationView
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/notifications", tags=["v2 notifications"])
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 @router.get(

@@ -42,11 +42,11 @@ from medic.ops.working_hours import (
     ListHours,
     UpdateHours,
 )
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter()
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 # --- notification targets ---------------------------------------------------------

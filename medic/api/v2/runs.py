@@ -19,11 +19,11 @@ from medic.ops.runs import (
     RunView,
     StateChangeView,
 )
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/services", tags=["v2 runs"])
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 @router.get(

@@ -11,11 +11,11 @@ from medic.api.auth import admin_access, get_medic
 from medic.ops import secrets
 from medic.ops.actor import Actor
 from medic.ops.secrets import DeleteSecret, ListSecrets, SecretView, SetSecret
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, envelope
 
 router = APIRouter(prefix="/secrets", tags=["v2 secrets"])
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 @router.get(

@@ -21,11 +21,11 @@ from medic.ops.service_commands import (
     UnmuteService,
 )
 from medic.ops.service_view import ServiceView
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/services", tags=["v2 services"])
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 class ServiceDeleted(BaseModel):

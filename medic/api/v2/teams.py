@@ -20,11 +20,11 @@ from medic.ops.teams import (
     TeamView,
     UpdateTeam,
 )
-from medic.runtime import Medic
+from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 
 router = APIRouter(prefix="/teams", tags=["v2 teams"])
-MedicDep = Annotated[Medic, Depends(get_medic)]
+MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
 @router.get("", response_model=Envelope[Page[TeamView]], summary="List teams (paged, by name)")

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.concurrency import run_in_threadpool
 
+from medic.bot.access import actor_for, decider_for, may_operate, refusal
 from medic.models import Execution
 from medic.notify.blocks.alerts import (
     ACK_ACTION,
@@ -44,8 +45,7 @@ from medic.ops.alerts import AcknowledgeAlert
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, MedicError
 from medic.ops.executions import ApproveExecution, DeclineExecution
 from medic.ops.service_commands import MuteService, UnmuteService
-from medic.runtime import Medic
-from medic.slack.access import actor_for, decider_for, may_operate, refusal
+from medic.process import MedicProcess
 
 log = logging.getLogger(__name__)
 BUTTON_MUTE = timedelta(hours=1)
@@ -65,14 +65,14 @@ def _number(value: str, what: str) -> int:
     return int(value)
 
 
-def acknowledge(medic: Medic, actor: Actor, value: str) -> Done:
+def acknowledge(medic: MedicProcess, actor: Actor, value: str) -> Done:
     command = AcknowledgeAlert.of(alert_id=_number(value, "alert"))
     alert = alert_ops.acknowledge(medic.context(actor), command)
     when = slack_time(alert.acknowledged_at)
     return Done(f":eyes: Acknowledged by {mention(alert.acknowledged_by)} at {when}", ACK_ACTION)
 
 
-def mute_one_hour(medic: Medic, actor: Actor, value: str) -> Done:
+def mute_one_hour(medic: MedicProcess, actor: Actor, value: str) -> Done:
     command = MuteService.of(
         service=_number(value, "service"), duration=BUTTON_MUTE, reason="muted from a Slack alert"
     )
@@ -80,12 +80,12 @@ def mute_one_hour(medic: Medic, actor: Actor, value: str) -> Done:
     return Done(f":mute: Muted by {mention(actor.name)} until {slack_time(service.muted_until)}")
 
 
-def unmute(medic: Medic, actor: Actor, value: str) -> Done:
+def unmute(medic: MedicProcess, actor: Actor, value: str) -> Done:
     service_ops.unmute(medic.context(actor), UnmuteService.of(service=_number(value, "service")))
     return Done(f":loud_sound: Unmuted by {mention(actor.name)}")
 
 
-Operation = Callable[[Medic, Actor, str], Done]
+Operation = Callable[[MedicProcess, Actor, str], Done]
 BUTTONS: dict[str, tuple[Operation, str]] = {
     ACK_ACTION: (acknowledge, "acknowledge alerts"),
     MUTE_ACTION: (mute_one_hour, "mute services"),
@@ -93,14 +93,14 @@ BUTTONS: dict[str, tuple[Operation, str]] = {
 }
 
 
-def register(app: AsyncApp, medic: Medic) -> None:
+def register(app: AsyncApp, medic: MedicProcess) -> None:
     for action_id, (operation, what) in BUTTONS.items():
         app.action(action_id)(_listener(medic, operation, what))
     app.action(ACCEPT_ACTION)(_decision_listener(medic, accept=True))
     app.action(DECLINE_ACTION)(_decision_listener(medic, accept=False))
 
 
-def _listener(medic: Medic, operation: Operation, what: str) -> Callable[..., Any]:
+def _listener(medic: MedicProcess, operation: Operation, what: str) -> Callable[..., Any]:
     async def on_click(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         await ack()
         user_id = str((body.get("user") or {}).get("id") or "")
@@ -176,7 +176,7 @@ async def tell(body: dict[str, Any], client: AsyncWebClient, text: str) -> None:
         log.exception("could not tell Slack user %s: %s", user_id, text)
 
 
-def decide(medic: Medic, actor: Actor, value: str, accept: bool) -> str:
+def decide(medic: MedicProcess, actor: Actor, value: str, accept: bool) -> str:
     """Accept or decline as the clicking user; the outcome line for the message."""
     execution_id, context = _number(value, "execution"), medic.context(actor)
     if accept:
@@ -186,7 +186,7 @@ def decide(medic: Medic, actor: Actor, value: str, accept: bool) -> str:
     return outcome_line(execution.state, execution.decided_by, execution.decided_at)
 
 
-def refused_decision(medic: Medic, value: str, error: MedicError) -> str:
+def refused_decision(medic: MedicProcess, value: str, error: MedicError) -> str:
     """Why a click changed nothing, for the clicker only; says who decided if someone did."""
     if isinstance(error, Forbidden):
         return f":no_entry: You cannot decide this request: {error.message}."
@@ -205,7 +205,7 @@ def refused_decision(medic: Medic, value: str, error: MedicError) -> str:
     return text + "."
 
 
-def _decision_listener(medic: Medic, accept: bool) -> Callable[..., Any]:
+def _decision_listener(medic: MedicProcess, accept: bool) -> Callable[..., Any]:
     async def on_decision(
         ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any
     ) -> None:

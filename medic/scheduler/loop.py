@@ -5,7 +5,7 @@ PostgreSQL, so any number of schedulers split the work and never evaluate one
 service twice at once), applies the verdicts of medic.core.detection, opens and
 closes maintenance windows, triggers periodic jobs, and relays the outbox. It then
 sleeps until the earliest next deadline, at most WORKER_INTERVAL_SECONDS, unless
-woken sooner (medic.detection.wakeup): a heartbeat or a configuration change that
+woken sooner (medic.scheduler.wakeup): a heartbeat or a configuration change that
 needs a look now.
 """
 
@@ -24,13 +24,13 @@ from sqlmodel import Session, col, func, or_, select, update
 from medic.config import Settings
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.db import Database
-from medic.detection import outbox, periodic
-from medic.detection.claims import ClaimedService, due_services
-from medic.detection.evaluator import PassCounts, evaluate_claimed
-from medic.detection.silencing import window_rule
 from medic.metrics import SCHEDULER_PASS_DURATION
 from medic.models import MaintenanceWindow, Notification, Service
 from medic.playbooks.triggers import Triggers
+from medic.scheduler import outbox, periodic
+from medic.scheduler.claims import ClaimedService, due_services
+from medic.scheduler.evaluator import PassCounts, evaluate_claimed
+from medic.scheduler.silencing import window_rule
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Detection's background processes, composed per command:
+"""The background work a process runs, composed per command:
 
 * `medic up`: everything in one process: Dramatiq worker threads on an in-process
   broker (or Redis), and the scheduler loop in a thread;
@@ -16,13 +16,13 @@ from medic.actors import declare_actors
 from medic.actors.broker import make_broker
 from medic.config import Settings
 from medic.db import Database
-from medic.detection.scheduler import Scheduler
-from medic.detection.wakeup import PostgresListener
+from medic.scheduler.loop import Scheduler
+from medic.scheduler.wakeup import PostgresListener
 
 log = logging.getLogger(__name__)
 
 
-class Background:
+class BackgroundWork:
     def __init__(
         self,
         settings: Settings,

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from medic.bulk import insert_rows
 from medic.core.detection import (
     Action,
     OpenRun,
@@ -26,12 +25,13 @@ from medic.core.detection import (
     stamp,
 )
 from medic.core.schedules import schedule_of
-from medic.detection import outbox
-from medic.detection.claims import ClaimedService, write_back
-from medic.detection.silencing import suppression
 from medic.models import Alert, JobRun, MaintenanceWindow, Notification, StateChange
 from medic.ops import audit
 from medic.ops.actor import SYSTEM
+from medic.scheduler import outbox
+from medic.scheduler.bulk import insert_rows
+from medic.scheduler.claims import ClaimedService, write_back
+from medic.scheduler.silencing import suppression
 
 log = logging.getLogger(__name__)
 RETRY_BROKEN_AFTER = timedelta(minutes=5)

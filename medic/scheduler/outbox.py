@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, SQLModel, col, or_, select
 
-from medic.bulk import update_rows
 from medic.core.executions import UNFINISHED_STATES
 from medic.db import Database
 from medic.models import Delivery, Execution, Notification
+from medic.scheduler.bulk import update_rows
 
 log = logging.getLogger(__name__)
 

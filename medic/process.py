@@ -1,5 +1,6 @@
-"""Everything a running Medic process shares: settings, database, ingest writer,
-key cache and rate limiter. Front doors get it from here and hand parts to ops."""
+"""MedicProcess: everything one running Medic process shares (settings, database, ingest
+writer, key cache, rate limiter). Doors get it from the app state and ask it for the
+operations Context: `medic.context(actor)`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import logging
 
 from medic.config import Settings
 from medic.db import Database, make_async_engine
+from medic.ingest.writer import IngestWriter
 from medic.ops.actor import Actor
-from medic.ops.ingest import IngestWriter
 from medic.ops.keys import KeyIdentity, VerifiedKeyCache
 from medic.ops.operation import Context
 from medic.ratelimit import RateLimiter
@@ -17,7 +18,7 @@ from medic.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 
-class Medic:
+class MedicProcess:
     def __init__(self, settings: Settings, rate_limit_prefix: str | None = None) -> None:
         self.settings = settings
         self.db = Database(settings)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
-from medic.runtime import Medic
-from medic.slack.app import build_slack_app
+from medic.bot.app import build_slack_app
+from medic.process import MedicProcess
 from medic.web.envelope import failure
 
 NOT_CONFIGURED = (
@@ -20,7 +20,7 @@ NOT_CONFIGURED = (
 )
 
 
-def slack_router(medic: Medic) -> APIRouter:
+def slack_router(medic: MedicProcess) -> APIRouter:
     router = APIRouter(tags=["slack"])
     handler = (
         AsyncSlackRequestHandler(build_slack_app(medic))

@@ -3,7 +3,7 @@
 The claim is one indexed query (`due_services`); on PostgreSQL it locks the rows
 with SKIP LOCKED, so schedulers running at once split the due services between
 them. The pass reads plain rows, not ORM objects, and writes every change back in
-one statement (medic.bulk): a pass over a thousand services stays a few statements.
+one statement (medic.scheduler.bulk): a pass over a thousand services stays a few statements.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from datetime import datetime
 from sqlalchemy import Select
 from sqlmodel import Session, and_, col, or_, select
 
-from medic.bulk import update_rows
 from medic.models import Service
+from medic.scheduler.bulk import update_rows
 
 
 @dataclass(slots=True)
 class ClaimedService:
     """What a pass reads of a claimed service, and changes; written back in one
-    statement for the whole batch (medic.detection.scheduler claims the rows)."""
+    statement for the whole batch (medic.scheduler.loop claims the rows)."""
 
     service_id: int
     heartbeat_name: str

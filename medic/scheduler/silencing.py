@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from medic.core.maintenance import WindowRule, covers
-from medic.detection.claims import ClaimedService
 from medic.models import MaintenanceWindow
+from medic.scheduler.claims import ClaimedService
 
 
 def window_rule(window: MaintenanceWindow) -> WindowRule:

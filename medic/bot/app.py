@@ -17,10 +17,10 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.concurrency import run_in_threadpool
 
-from medic.runtime import Medic
-from medic.slack import interactions
-from medic.slack.commands import HELP_TEXT, parse
-from medic.slack.handlers import Reply, run_command
+from medic.bot import interactions
+from medic.bot.commands import HELP_TEXT, parse
+from medic.bot.handlers import Reply, run_command
+from medic.process import MedicProcess
 
 log = logging.getLogger(__name__)
 COMMAND = "/medic"
@@ -29,11 +29,11 @@ WORKING = ":hourglass_flowing_sand: Working on it…"
 FAILED = ":boom: Medic could not do that (an internal error was logged); please try again."
 
 
-def build_slack_app(medic: Medic) -> AsyncApp:
+def build_slack_app(medic: MedicProcess) -> AsyncApp:
     """One bolt app per Medic runtime; verification uses SLACK_SIGNING_SECRET.
 
     The HTTP route refuses every request while no signing secret is set
-    (medic.slack.routes), so the empty secret below is only ever used by Socket Mode,
+    (medic.bot.routes), so the empty secret below is only ever used by Socket Mode,
     where Slack's WebSocket, not a signature, authenticates the requests."""
     settings = medic.settings
 
@@ -64,7 +64,7 @@ def build_slack_app(medic: Medic) -> AsyncApp:
     return app
 
 
-def _command_listener(medic: Medic) -> Any:
+def _command_listener(medic: MedicProcess) -> Any:
     async def on_medic(ack: Any, command: dict[str, Any], respond: Any) -> None:
         user_id = str(command.get("user_id") or "")
         parsed = parse(str(command.get("text") or ""))

@@ -13,13 +13,13 @@ import logging
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from medic.runtime import Medic
-from medic.slack.app import build_slack_app
+from medic.bot.app import build_slack_app
+from medic.process import MedicProcess
 
 log = logging.getLogger(__name__)
 
 
-async def start_socket_mode(medic: Medic) -> AsyncSocketModeHandler | None:
+async def start_socket_mode(medic: MedicProcess) -> AsyncSocketModeHandler | None:
     """Connect when SLACK_APP_TOKEN is set, and return at once (None when it is not set).
 
     For a process that already runs an event loop (the API's lifespan): keep the
@@ -33,7 +33,7 @@ async def start_socket_mode(medic: Medic) -> AsyncSocketModeHandler | None:
     return handler
 
 
-async def run_socket_mode(medic: Medic) -> None:
+async def run_socket_mode(medic: MedicProcess) -> None:
     """Serve Slack over Socket Mode until cancelled (`medic slack socket`)."""
     handler = await start_socket_mode(medic)
     if handler is None:

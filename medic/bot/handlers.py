@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlmodel import select
 
+from medic.bot import commands as c
+from medic.bot.access import actor_for, may_operate, refusal
 from medic.models import Service, Team
 from medic.notify.blocks.alerts import escape, mention, slack_time
 from medic.ops import alerts as alert_ops
@@ -28,9 +30,7 @@ from medic.ops.maintenance import CreateWindow
 from medic.ops.playbooks import ListPlaybooks
 from medic.ops.service_commands import GetService, ListServices, MuteService, UnmuteService
 from medic.ops.service_view import ServiceView
-from medic.runtime import Medic
-from medic.slack import commands as c
-from medic.slack.access import actor_for, may_operate, refusal
+from medic.process import MedicProcess
 
 LIST_LIMIT = 50
 ALERTS_LIMIT = 20
@@ -54,7 +54,7 @@ class Reply:
 
 
 def run_command(
-    medic: Medic, user_id: str, command: c.Command, channel_id: str | None = None
+    medic: MedicProcess, user_id: str, command: c.Command, channel_id: str | None = None
 ) -> Reply:
     """`channel_id` is where the command was typed (to say where an approval waits)."""
     settings = medic.settings
@@ -87,12 +87,12 @@ def _state(service: ServiceView) -> str:
     return text
 
 
-def _help(_medic: Medic, _actor: Actor, command: c.Help) -> Reply:
+def _help(_medic: MedicProcess, _actor: Actor, command: c.Help) -> Reply:
     text = c.HELP_TEXT if command.problem is None else f"{command.problem}\n\n{c.HELP_TEXT}"
     return Reply(text)
 
 
-def _status(medic: Medic, actor: Actor, command: c.Status) -> Reply:
+def _status(medic: MedicProcess, actor: Actor, command: c.Status) -> Reply:
     if command.name is None:
         return _summary(medic, actor)
     service = service_ops.get_service(medic.context(actor), GetService.of(service=command.name))
@@ -110,7 +110,7 @@ def _status(medic: Medic, actor: Actor, command: c.Status) -> Reply:
     return Reply("\n".join(lines))
 
 
-def _summary(medic: Medic, actor: Actor) -> Reply:
+def _summary(medic: MedicProcess, actor: Actor) -> Reply:
     context = medic.context(actor)
     counts = {
         state: service_ops.list_services(
@@ -131,7 +131,7 @@ def _summary(medic: Medic, actor: Actor) -> Reply:
     return Reply("\n".join(lines))
 
 
-def _list(medic: Medic, actor: Actor, command: c.ListServices) -> Reply:
+def _list(medic: MedicProcess, actor: Actor, command: c.ListServices) -> Reply:
     services, total = service_ops.list_services(
         medic.context(actor), ListServices.of(active=True, team=command.team, limit=LIST_LIMIT)
     )
@@ -144,7 +144,7 @@ def _list(medic: Medic, actor: Actor, command: c.ListServices) -> Reply:
     return Reply("\n".join(lines))
 
 
-def _mute(medic: Medic, actor: Actor, command: c.Mute) -> Reply:
+def _mute(medic: MedicProcess, actor: Actor, command: c.Mute) -> Reply:
     service = service_ops.mute(
         medic.context(actor),
         MuteService.of(service=command.name, duration=command.duration, reason=command.reason),
@@ -153,12 +153,12 @@ def _mute(medic: Medic, actor: Actor, command: c.Mute) -> Reply:
     return Reply(f":mute: Muted {label(service)} until {slack_time(service.muted_until)}{why}.")
 
 
-def _unmute(medic: Medic, actor: Actor, command: c.Unmute) -> Reply:
+def _unmute(medic: MedicProcess, actor: Actor, command: c.Unmute) -> Reply:
     service = service_ops.unmute(medic.context(actor), UnmuteService.of(service=command.name))
     return Reply(f":loud_sound: Unmuted {label(service)}; its alerts notify again.")
 
 
-def _alerts(medic: Medic, actor: Actor, _command: c.Alerts) -> Reply:
+def _alerts(medic: MedicProcess, actor: Actor, _command: c.Alerts) -> Reply:
     query = ListAlerts.of(active=True, limit=ALERTS_LIMIT)
     alerts, total = alert_ops.list_alerts(medic.context(actor), query)
     if not alerts:
@@ -170,7 +170,7 @@ def _alerts(medic: Medic, actor: Actor, _command: c.Alerts) -> Reply:
     return Reply("\n".join(lines))
 
 
-def _alert_line(medic: Medic, actor: Actor, alert: AlertView) -> str:
+def _alert_line(medic: MedicProcess, actor: Actor, alert: AlertView) -> str:
     try:
         service = service_ops.get_service(
             medic.context(actor), GetService.of(service=alert.service_id)
@@ -184,7 +184,7 @@ def _alert_line(medic: Medic, actor: Actor, alert: AlertView) -> str:
     return line
 
 
-def _ack(medic: Medic, actor: Actor, command: c.Ack) -> Reply:
+def _ack(medic: MedicProcess, actor: Actor, command: c.Ack) -> Reply:
     alert = alert_ops.acknowledge(
         medic.context(actor), AcknowledgeAlert.of(alert_id=command.alert_id)
     )
@@ -196,7 +196,7 @@ def _ack(medic: Medic, actor: Actor, command: c.Ack) -> Reply:
     return Reply(f":eyes: Alert #{alert.alert_id} acknowledged; it is yours.")
 
 
-def _maintenance(medic: Medic, actor: Actor, command: c.Maintenance) -> Reply:
+def _maintenance(medic: MedicProcess, actor: Actor, command: c.Maintenance) -> Reply:
     service = None
     if command.name is not None:
         service = service_ops.get_service(medic.context(actor), GetService.of(service=command.name))
@@ -216,7 +216,7 @@ def _maintenance(medic: Medic, actor: Actor, command: c.Maintenance) -> Reply:
     )
 
 
-def _run(medic: Medic, actor: Actor, command: c.Run, channel_id: str | None) -> Reply:
+def _run(medic: MedicProcess, actor: Actor, command: c.Run, channel_id: str | None) -> Reply:
     try:
         execution = execution_ops.execute_playbook(
             medic.context(actor),
@@ -243,7 +243,7 @@ def _run(medic: Medic, actor: Actor, command: c.Run, channel_id: str | None) -> 
     return Reply(f":arrow_forward: {started} is {execution.state}.")
 
 
-def _known_playbooks(medic: Medic, actor: Actor) -> str:
+def _known_playbooks(medic: MedicProcess, actor: Actor) -> str:
     query = ListPlaybooks.of(limit=PLAYBOOKS_SHOWN)
     found, total = playbook_ops.list_playbooks(medic.context(actor), query)
     if not found:
@@ -253,7 +253,7 @@ def _known_playbooks(medic: Medic, actor: Actor) -> str:
     return f"Playbooks: {names}{more}."
 
 
-def _approval_channel(medic: Medic, execution: ExecutionView) -> str | None:
+def _approval_channel(medic: MedicProcess, execution: ExecutionView) -> str | None:
     """Where the request is posted: the service team's channel, else SLACK_CHANNEL_ID."""
     if execution.service_id is not None:
         with medic.db.session() as session:
@@ -268,7 +268,7 @@ def _approval_channel(medic: Medic, execution: ExecutionView) -> str | None:
     return medic.settings.slack_channel_id
 
 
-_HANDLERS: dict[type, Callable[[Medic, Actor, Any], Reply]] = {
+_HANDLERS: dict[type, Callable[[MedicProcess, Actor, Any], Reply]] = {
     c.Help: _help,
     c.Status: _status,
     c.ListServices: _list,

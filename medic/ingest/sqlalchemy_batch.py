@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, or_, select, text, update
 
 from medic.core.statuses import PROOF_OF_LIFE
-from medic.models import HeartbeatEvent, Service
-from medic.ops.batch import (
+from medic.ingest.batch import (
     SERVICE_COLUMNS,
     BeatRequest,
     Outcome,
@@ -22,7 +21,8 @@ from medic.ops.batch import (
     service_updates,
     wakes_scheduler,
 )
-from medic.ops.batch_runs import run_statements
+from medic.ingest.job_runs import run_statements
+from medic.models import HeartbeatEvent, Service
 
 services_table = Service.__table__  # type: ignore[attr-defined]
 events_table = HeartbeatEvent.__table__  # type: ignore[attr-defined]

@@ -24,11 +24,11 @@ import logging
 from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from medic.detection.wakeup import Wakeup
+from medic.ingest import postgres_batch, sqlalchemy_batch
+from medic.ingest.batch import BeatRecorded, BeatRequest, Outcome, ServiceRef
 from medic.metrics import HEARTBEATS
-from medic.ops import batch_core, batch_postgres
-from medic.ops.batch import BeatRecorded, BeatRequest, Outcome, ServiceRef
 from medic.ops.errors import Unavailable
+from medic.scheduler.wakeup import Wakeup
 
 __all__ = ["BeatRecorded", "BeatRequest", "IngestWriter", "ServiceRef"]
 
@@ -121,13 +121,13 @@ class IngestWriter:
         if self.postgres_conninfo is None:
             async with self.engine.begin() as connection:
                 return await connection.run_sync(
-                    batch_core.write_batch, requests, self.default_timezone
+                    sqlalchemy_batch.write_batch, requests, self.default_timezone
                 )
         if self._postgres is None or self._postgres.closed:
             self._postgres = await AsyncConnection.connect(
                 self.postgres_conninfo, connect_timeout=5
             )
-        return await batch_postgres.write_batch(self._postgres, requests, self.default_timezone)
+        return await postgres_batch.write_batch(self._postgres, requests, self.default_timezone)
 
     async def _drop_postgres_connection(self) -> None:
         """After a failure the connection may be broken; the next batch opens a new one."""

@@ -16,7 +16,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 
 from medic.core.statuses import PROOF_OF_LIFE
-from medic.ops.batch import (
+from medic.ingest.batch import (
     EVENT_COLUMNS,
     SERVICE_COLUMNS,
     UPDATE_COLUMNS,
@@ -31,7 +31,7 @@ from medic.ops.batch import (
     service_updates,
     wakes_scheduler,
 )
-from medic.ops.batch_runs import for_psycopg, run_statements
+from medic.ingest.job_runs import for_psycopg, run_statements
 
 RESOLVE = f"""
 SELECT {", ".join(SERVICE_COLUMNS)} FROM services
