@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from medic.cli.remote import Remote, _print, json_option
-from medic.core.durations import parse_duration
 
 WINDOW_COLUMNS = [
     "window_id",
@@ -58,19 +57,6 @@ def _instant(value: str | None, option: str, timezone: str | None) -> str | None
     return parsed.isoformat()
 
 
-def _minutes(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        delta = parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--duration") from None
-    minutes, rest = divmod(int(delta.total_seconds()), 60)
-    if rest or minutes < 1:
-        raise click.BadParameter("use whole minutes, e.g. 90m or 2h", param_hint="--duration")
-    return minutes
-
-
 @click.group()
 def maintenance() -> None:
     """Maintenance windows: silence notifications while services are worked on (over HTTP)."""
@@ -102,7 +88,9 @@ def maintenance_list(active: bool, as_json: bool) -> None:
 @click.option("--starts", help="One-time: ISO 8601 start.")
 @click.option("--ends", help="One-time: ISO 8601 end.")
 @click.option("--cron", help="Recurring: five-field cron, e.g. '0 2 * * 0'.")
-@click.option("--duration", help="Recurring: how long each occurrence lasts, e.g. 2h.")
+@click.option(
+    "--duration", help="How long: each occurrence (with --cron), or from --starts (or now)."
+)
 @click.option("--timezone", help="IANA name for --cron and offset-less times.")
 @click.option("--reason")
 @json_option
@@ -126,7 +114,7 @@ def maintenance_create(
         "starts_at": _instant(starts, "--starts", timezone),
         "ends_at": _instant(ends, "--ends", timezone),
         "cron_expression": cron,
-        "duration_minutes": _minutes(duration),
+        "duration": duration,
         "timezone": timezone,
     }
     body = {k: v for k, v in body.items() if v is not None}

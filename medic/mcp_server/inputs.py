@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from medic.ops import fields
+
 ServiceName = Annotated[
     str,
     Field(
@@ -25,12 +27,8 @@ Duration = Annotated[
     ),
 ]
 Reason = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=1000,
-        description="why, in a sentence; recorded in the audit log and shown to people",
-    ),
+    fields.Reason,
+    Field(description="why, in a sentence; recorded in the audit log and shown to people"),
 ]
 ExecutionId = Annotated[
     int, Field(ge=1, le=2**31 - 1, description="execution_id, as execute_playbook returned it")

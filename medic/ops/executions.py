@@ -27,7 +27,7 @@ from medic.models import (
 )
 from medic.ops import audit
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
-from medic.ops.fields import ServiceRef
+from medic.ops.fields import Reason, ServiceRef
 from medic.ops.operation import Call, Command, KeepWrites, operation
 from medic.ops.services import find_service
 
@@ -40,7 +40,7 @@ class ExecuteRequest(BaseModel):
     service: ServiceRef | None = Field(
         default=None, description="the service to act on (id or heartbeat name)"
     )
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: Reason | None = None
 
 
 class ExecutePlaybook(ExecuteRequest, Command):

@@ -22,7 +22,7 @@ from medic.core.maintenance import next_transition, occurrence_at
 from medic.core.schedules import next_cron_fire
 from medic.models import MaintenanceWindow, Notification, Service
 from medic.ops.errors import InvalidInput, NotFound
-from medic.ops.fields import Duration
+from medic.ops.fields import Duration, Reason
 from medic.ops.named import plain
 from medic.ops.operation import Call, Command, operation
 from medic.scheduler.silencing import window_rule
@@ -46,7 +46,7 @@ class CreateWindow(Command):
     for each occurrence, in `timezone`)."""
 
     name: str = Field(min_length=1, max_length=255)
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: Reason | None = None
     service_ids: list[ServiceId] | None = Field(
         default=None, description="the services it covers; null for every service"
     )

@@ -3,6 +3,7 @@ by the scheduler, silencing notifications (never state) for the services they co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -589,3 +590,20 @@ def test_deleting_a_window_not_in_progress_announces_nothing(
     clock.advance(hours=3)
     scheduler.run_pass()
     assert _notifications(medic) == []
+
+
+def test_the_cli_opens_a_window_for_a_duration_the_command_parses(
+    medic_cli: Any, register: Any
+) -> None:
+    """`medic maintenance create --duration 2h` hands the text to the window command
+    (one parser for every door); a bad duration is refused with its reason."""
+    register("nightly-backup")
+
+    made = medic_cli("maintenance", "create", "--name", "deploy", "--duration", "2h", "--json")
+    refused = medic_cli(
+        "maintenance", "create", "--name", "deploy", "--duration", "forever", code=1
+    )
+
+    window = json.loads(made.output)
+    assert window["open_now"] is True
+    assert "invalid duration 'forever'" in refused.output

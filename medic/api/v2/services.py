@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from medic.api.auth import admin_access, get_medic, read_access, write_access
 from medic.ops import services
 from medic.ops.actor import Actor
+from medic.ops.fields import Reason
 from medic.ops.service_commands import (
     DeleteService,
     GetService,
@@ -37,7 +38,7 @@ class MuteIn(BaseModel):
     duration: str | None = Field(
         default=None, description="e.g. 30m, 1h, 2d; default ALERT_AUTO_UNMUTE_HOURS"
     )
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: Reason | None = None
 
 
 @router.get("", response_model=Envelope[Page[ServiceView]], summary="List services (paged)")
