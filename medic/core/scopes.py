@@ -1,17 +1,34 @@
-"""API key scopes. They nest: admin can do what write can, write what read can."""
+"""API key scopes, least privilege first, because keys leak (they sit in cron files, CI
+and chat logs):
 
-SCOPES = ("read", "write", "admin")
+* `ingest`: post heartbeats and job signals, nothing else (what services and jobs get);
+* `read`: read everything except capabilities (ping URLs, approval links);
+* `write`: operate: what `read` and `ingest` can, plus register and update services,
+  mute, acknowledge, maintenance, request executions;
+* `admin`: configure trust and remediation: playbooks, secrets, teams and approvers,
+  a service's team, notification targets, routing, keys.
+
+`read` and `ingest` are side by side: a dashboard's key cannot fake liveness, and a
+cron job's key cannot read the fleet.
+"""
+
+SCOPES = ("ingest", "read", "write", "admin")
+_GRANTS = {
+    "ingest": frozenset({"ingest"}),
+    "read": frozenset({"read"}),
+    "write": frozenset({"ingest", "read", "write"}),
+    "admin": frozenset(SCOPES),
+}
 
 
 def grants(held: list[str] | tuple[str, ...] | frozenset[str], required: str) -> bool:
-    rank = SCOPES.index(required)
-    return any(scope in SCOPES and SCOPES.index(scope) >= rank for scope in held)
+    return any(required in _GRANTS.get(scope, ()) for scope in held)
 
 
 def validate_scopes(scopes: list[str]) -> list[str]:
     if not scopes:
-        raise ValueError("at least one scope is required (read, write or admin)")
+        raise ValueError("at least one scope is required (ingest, read, write or admin)")
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
-        raise ValueError(f"unknown scope {unknown[0]!r}; scopes are read, write and admin")
+        raise ValueError(f"unknown scope {unknown[0]!r}; scopes are ingest, read, write and admin")
     return sorted(set(scopes), key=SCOPES.index)

@@ -156,6 +156,11 @@ class TestGrants:
             (["read"], "admin", False),
             (["read"], "write", False),
             (["read"], "read", True),
+            (["ingest"], "ingest", True),
+            (["ingest"], "read", False),
+            (["read"], "ingest", False),
+            (["write"], "ingest", True),
+            (["admin"], "ingest", True),
         ],
     )
     def test_scopes_nest(self, held: list[str], required: str, allowed: bool) -> None:
@@ -184,7 +189,8 @@ class TestValidateScopes:
             validate_scopes(["Admin"])
 
     def test_dedupes_and_orders_weakest_first(self) -> None:
-        assert validate_scopes(["admin", "read", "admin", "write", "read"]) == list(SCOPES)
+        everything = ["admin", "read", "admin", "write", "read", "ingest"]
+        assert validate_scopes(everything) == list(SCOPES)
         assert validate_scopes(["write", "read"]) == ["read", "write"]
 
 
