@@ -33,9 +33,14 @@ from medic.ingest.batch import (
 )
 from medic.ingest.job_runs import for_psycopg, run_statements
 
+# Locks the batch's services in id order, the order every writer takes them in, so two
+# writers (two API workers) never wait on each other in a circle: no deadlocks. NO KEY
+# UPDATE is what the later UPDATE needs and does not block inserts referencing the rows.
 RESOLVE = f"""
 SELECT {", ".join(SERVICE_COLUMNS)} FROM services
 WHERE name_key = ANY(%(names)s) OR uuid = ANY(%(uuids)s) OR service_id = ANY(%(ids)s)
+ORDER BY service_id
+FOR NO KEY UPDATE
 """
 
 INSERT_EVENTS = """

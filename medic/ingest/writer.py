@@ -21,7 +21,9 @@ import asyncio
 import contextlib
 import logging
 
+import psycopg
 from psycopg import AsyncConnection
+from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from medic.ingest import postgres_batch, sqlalchemy_batch
@@ -35,6 +37,24 @@ __all__ = ["BeatRecorded", "BeatRequest", "IngestWriter", "ServiceRef"]
 log = logging.getLogger(__name__)
 
 _Pending = tuple[BeatRequest, asyncio.Future]
+WRITE_ATTEMPTS = 3
+RETRY_PAUSE_SECONDS = 0.02
+# PostgreSQL's classes for "try again": serialization failure, deadlock, connection
+# exceptions, operator intervention (e.g. a restart), insufficient resources.
+_TRANSIENT_SQLSTATES = ("40001", "40P01")
+_TRANSIENT_CLASSES = ("08", "57", "53")
+
+
+def _transient(error: BaseException) -> bool:
+    """Worth retrying as is: the same statements may well succeed a moment later."""
+    if isinstance(error, psycopg.OperationalError | OSError | SQLAlchemyOperationalError):
+        return True
+    sqlstate = getattr(error, "sqlstate", None) or getattr(
+        getattr(error, "orig", None), "sqlstate", None
+    )
+    return bool(sqlstate) and (
+        sqlstate in _TRANSIENT_SQLSTATES or sqlstate[:2] in _TRANSIENT_CLASSES
+    )
 
 
 class IngestWriter:
@@ -96,17 +116,9 @@ class IngestWriter:
 
     async def _write(self, batch: list[_Pending]) -> None:
         requests = [request for request, _ in batch]
-        outcomes: list[Outcome]
-        try:
-            outcomes, wake = await self._write_batch(requests)
-            if wake and self.wakeup is not None:
-                self.wakeup.set()
-        except Exception:
-            await self._drop_postgres_connection()
-            log.exception("heartbeat batch of %d failed; clients get 503 and may retry", len(batch))
-            outcomes: list[Outcome] = [
-                Unavailable("the heartbeat could not be stored; retry")
-            ] * len(batch)
+        outcomes, wake = await self._write_isolated(requests)
+        if wake and self.wakeup is not None:
+            self.wakeup.set()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BeatRecorded):
                 HEARTBEATS.labels(outcome.status.value).inc()
@@ -116,6 +128,37 @@ class IngestWriter:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+    async def _write_isolated(self, requests: list[BeatRequest]) -> tuple[list[Outcome], bool]:
+        """The batch, retried when the database had a passing problem (a deadlock, a
+        serialization failure, a dropped connection); if it still fails, each request
+        alone, so one bad heartbeat never changes another client's answer."""
+        try:
+            return await self._write_with_retries(requests)
+        except Exception:
+            if len(requests) == 1:
+                log.exception("a heartbeat could not be stored; its client gets 503")
+                return [Unavailable("the heartbeat could not be stored; retry")], False
+        log.warning("a batch of %d heartbeats failed; writing them one by one", len(requests))
+        outcomes: list[Outcome] = []
+        wake = False
+        for request in requests:
+            [outcome], woke = await self._write_isolated([request])
+            outcomes.append(outcome)
+            wake = wake or woke
+        return outcomes, wake
+
+    async def _write_with_retries(self, requests: list[BeatRequest]) -> tuple[list[Outcome], bool]:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return await self._write_batch(requests)
+            except Exception as exc:
+                await self._drop_postgres_connection()
+                if attempt == WRITE_ATTEMPTS or not _transient(exc):
+                    raise
+                log.info("heartbeat batch attempt %d failed (%s); retrying", attempt, exc)
+                await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
+        raise AssertionError("unreachable")
 
     async def _write_batch(self, requests: list[BeatRequest]) -> tuple[list[Outcome], bool]:
         if self.postgres_conninfo is None:

@@ -39,5 +39,8 @@ Reason = Annotated[
     str, BeforeValidator(_text), Field(min_length=1, max_length=1000, description="why")
 ]
 
+# Row ids are 32-bit integers in the database; a larger number names no row.
+MAX_ID = 2**31 - 1
+
 # A service by id or by heartbeat name (matched case-insensitively).
 ServiceRef = Annotated[int | str, Field(description="a service id or heartbeat name")]

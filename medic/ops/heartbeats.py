@@ -13,6 +13,7 @@ from medic.ingest.writer import BeatRecorded, BeatRequest, IngestWriter, Service
 from medic.models import HeartbeatEvent, Service
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput, NotFound
+from medic.ops.fields import MAX_ID
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page
 
@@ -54,9 +55,13 @@ async def record(
     """Store one heartbeat; returns once it is committed. `actor` None means a ping URL,
     where the unguessable uuid is the credential."""
     if actor is not None:
-        actor.require("write")
+        actor.require("ingest")
     if run_id is not None and (not run_id.strip() or len(run_id) > MAX_RUN_ID_LENGTH):
         raise InvalidInput(f"run_id must be 1 to {MAX_RUN_ID_LENGTH} characters")
+    # Ids are 32-bit in the database: a larger one names no service, and must not reach
+    # (and fail) a batch that other clients' heartbeats share.
+    if ref.service_id is not None and not 0 < ref.service_id <= MAX_ID:
+        raise NotFound(f"no service with id {ref.service_id}")
     # PostgreSQL refuses NUL in text, and the writer would fail the whole batch with it.
     for field, value in (("heartbeat_name", ref.name_key), ("run_id", run_id)):
         if value is not None and "\x00" in value:
