@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from medic.config import Settings
 from medic.net.tls import client_ssl_context
-from medic.notify.blocks.alerts import alert_blocks, maintenance_blocks, recovered_blocks
+from medic.notify.blocks.alerts import alert_blocks, escape, maintenance_blocks, recovered_blocks
 from medic.notify.blocks.approvals import approval_blocks
 from medic.notify.blocks.executions import execution_notice_blocks
 from medic.notify.message import Message, Outcome, Target
@@ -33,6 +33,8 @@ NO_TOKEN = "no Slack bot token: set SLACK_BOT_TOKEN"
 RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+# The team's channel cannot take the message: the default channel gets it, saying why.
+FALL_BACK_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 # chat.update cannot edit the alert message any more: post the recovery instead.
 MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
@@ -69,7 +71,7 @@ class SlackSender:
         try:
             if message.kind == "alert.resolved":
                 return self._resolve(client, str(channel), message)
-            return self._post(client, str(channel), message, _blocks(message))
+            return self._post_or_fall_back(client, str(channel), message, _blocks(message))
         except SlackApiError as exc:
             return _api_error(exc)
         except (OSError, SlackClientError, http.client.HTTPException) as exc:
@@ -80,7 +82,7 @@ class SlackSender:
         self, client: WebClient, channel: str, message: Message, blocks: list[dict[str, Any]]
     ) -> Outcome:
         response = client.chat_postMessage(
-            channel=channel, text=message.summary(), blocks=blocks, unfurl_links=False
+            channel=channel, text=_text(message), blocks=blocks, unfurl_links=False
         )
         return Outcome.sent(
             response.status_code, channel=response.get("channel") or channel, ts=response["ts"]
@@ -95,7 +97,7 @@ class SlackSender:
                 response = client.chat_update(
                     channel=str(opened["channel"]),
                     ts=str(opened["ts"]),
-                    text=message.summary(),
+                    text=_text(message),
                     blocks=blocks,
                 )
             except SlackApiError as exc:
@@ -108,7 +110,36 @@ class SlackSender:
                     channel=response.get("channel") or opened["channel"],
                     ts=response.get("ts") or opened["ts"],
                 )
-        return self._post(client, channel, message, blocks)
+        return self._post_or_fall_back(client, channel, message, blocks)
+
+    def _post_or_fall_back(
+        self, client: WebClient, channel: str, message: Message, blocks: list[dict[str, Any]]
+    ) -> Outcome:
+        """A team channel that is gone, archived or without the bot must not swallow an
+        alert: post it to SLACK_CHANNEL_ID with a line saying where it was meant to go."""
+        try:
+            return self._post(client, channel, message, blocks)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            default = self.settings.slack_channel_id
+            if error not in FALL_BACK_ERRORS or not default or default == channel:
+                raise
+        log.warning(
+            "Slack channel %s refused a message (%s); posting to %s", channel, error, default
+        )
+        note = {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Posted here because channel `{escape(channel)}` refused it "
+                    f"(`{escape(error)}`): check the team's slack_channel_id and invite the bot.",
+                }
+            ],
+        }
+        outcome = self._post(client, default, message, [*blocks, note])
+        outcome.reference.update(fell_back_from=channel, fell_back_because=error)
+        return outcome
 
 
 def _blocks(message: Message) -> list[dict[str, Any]]:
@@ -120,7 +151,13 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
         return approval_blocks(message)
     if message.kind.startswith("execution."):
         return execution_notice_blocks(message)
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": message.summary()}}]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": _text(message)}}]
+
+
+def _text(message: Message) -> str:
+    """The message's one line (the notification and fallback text), which Slack reads
+    as mrkdwn too: the names and reasons in it are escaped like in the blocks."""
+    return escape(message.summary())
 
 
 def _api_error(exc: SlackApiError) -> Outcome:

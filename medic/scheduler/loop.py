@@ -159,18 +159,20 @@ class Scheduler:
                     window.in_progress = open_now
                     if not open_now:
                         _look_again_at_down_services(session, window, now)
-                    session.add(
-                        Notification(
-                            kind="maintenance.started" if open_now else "maintenance.ended",
-                            window_id=window.window_id,
-                            created_at=now,
-                            details={
-                                "window": window.name,
-                                "reason": window.reason,
-                                "service_ids": window.service_ids,
-                            },
+                    for service_id, covered in _announcements(session, window):
+                        session.add(
+                            Notification(
+                                kind="maintenance.started" if open_now else "maintenance.ended",
+                                window_id=window.window_id,
+                                service_id=service_id,
+                                created_at=now,
+                                details={
+                                    "window": window.name,
+                                    "reason": window.reason,
+                                    "service_ids": covered,
+                                },
+                            )
                         )
-                    )
                 window.next_transition_at = next_transition(rule, now)
                 session.add(window)
             return len(windows)
@@ -233,3 +235,21 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+
+
+def _announcements(
+    session: Session, window: MaintenanceWindow
+) -> list[tuple[int | None, list[int] | None]]:
+    """Who hears of a window opening or closing: for a window over named services, each
+    team of them, routed like that team's alerts (through one of its services); for a
+    window over every service, the default routing once."""
+    if not window.service_ids:
+        return [(None, window.service_ids)]
+    teams: dict[str, list[int]] = {}
+    for service_id, team in session.exec(
+        select(Service.service_id, Service.team)
+        .where(col(Service.service_id).in_(window.service_ids))
+        .order_by(col(Service.service_id))
+    ).all():
+        teams.setdefault(team, []).append(service_id)
+    return [(ids[0], ids) for ids in teams.values()] or [(None, window.service_ids)]

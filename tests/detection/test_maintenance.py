@@ -607,3 +607,36 @@ def test_the_cli_opens_a_window_for_a_duration_the_command_parses(
     window = json.loads(made.output)
     assert window["open_now"] is True
     assert "invalid duration 'forever'" in refused.output
+
+
+def test_a_window_over_two_teams_services_is_announced_to_each_team(
+    client: TestClient,
+    medic: MedicProcess,
+    clock: Clock,
+    scheduler: RecordingScheduler,
+    write_headers: Headers,
+    register: Callable[..., dict[str, Any]],
+) -> None:
+    """Like their alerts, each team hears of the window through its own routing (its
+    Slack channel): one notice per team, naming that team's services."""
+    db = register("db-primary", team="storage")
+    replica = register("db-replica", team="storage")
+    api = register("api", team="payments")
+    ids = [db["service_id"], replica["service_id"], api["service_id"]]
+    _create(
+        client,
+        write_headers,
+        service_ids=ids,
+        **_one_time(clock, timedelta(minutes=1), timedelta(minutes=10)),
+    )
+
+    clock.advance(minutes=1, seconds=5)
+    scheduler.run_pass()
+
+    started = _notifications(medic, "maintenance.started")
+    assert sorted((n.service_id, n.details["service_ids"]) for n in started) == sorted(
+        [
+            (db["service_id"], [db["service_id"], replica["service_id"]]),
+            (api["service_id"], [api["service_id"]]),
+        ]
+    )

@@ -83,6 +83,8 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._calls: list[Call] = []
         self._failures: dict[str, _Failure] = {}
+        # Channels posts to which fail as Slack fails them: channel -> error.
+        self.refusing: dict[str, str] = {}
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
 
@@ -186,6 +188,8 @@ class FakeSlack:
             channel = str(body.get("channel", ""))
             if not channel:
                 return {"ok": False, "error": "channel_not_found"}
+            if channel in self.refusing:
+                return {"ok": False, "error": self.refusing[channel]}
             ts = str(body["ts"]) if call.method == "chat.update" else self._next_ts()
             message = {"text": body.get("text"), "blocks": _decoded(body.get("blocks")), "ts": ts}
             with self._changed:

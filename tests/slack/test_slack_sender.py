@@ -259,3 +259,29 @@ def test_maintenance_windows_are_announced(
     assert "Reason: kernel" in _texts(first["blocks"])
     assert "Covers all services" in _texts(first["blocks"])
     assert "*Maintenance window db patching ended*" in _texts(second["blocks"])
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+def test_a_team_channel_that_cannot_take_the_alert_falls_back_to_the_default_channel(
+    sender: SlackSender, fake_slack: FakeSlack, error: str
+) -> None:
+    fake_slack.refusing["C0STORAGE"] = error
+
+    outcome = sender.send(SLACK, _message())
+
+    assert outcome.reference["channel"] == "C0DEFAULT", outcome
+    assert outcome.reference["fell_back_from"] == "C0STORAGE"
+    assert outcome.reference["fell_back_because"] == error
+    posted = fake_slack.message("C0DEFAULT", str(outcome.reference["ts"]))
+    assert "nightly-backup" in _texts(posted["blocks"])
+    assert f"channel `C0STORAGE` refused it (`{error}`)" in _texts(posted["blocks"])
+
+
+def test_other_errors_and_the_default_channel_itself_do_not_fall_back(
+    sender: SlackSender, fake_slack: FakeSlack
+) -> None:
+    fake_slack.refusing["C0DEFAULT"] = "channel_not_found"
+
+    outcome = sender.send(SLACK, _message(slack_channel="C0DEFAULT"))
+
+    assert outcome.reference.get("channel") is None and "channel_not_found" in str(outcome)
