@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,7 +17,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import croniter
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path.home() / ".local" / "share" / "medic" / "medic.db"
@@ -47,7 +48,8 @@ class Settings(BaseSettings):
     # Application
     port: int = Field(default=8080, ge=1, le=65535)
     host: str = "0.0.0.0"
-    medic_base_url: str = "http://localhost:8080"
+    # Where people and jobs reach Medic (ping URLs, links); default http://localhost:PORT.
+    medic_base_url: str = ""
     medic_timezone: str = "America/Chicago"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     debug: bool = False
@@ -62,6 +64,9 @@ class Settings(BaseSettings):
     # always: a playbook an AI assistant starts over MCP waits for a human, whatever its
     # own approval setting; playbook: MCP follows the playbook's setting like a person.
     medic_mcp_approval: Literal["always", "playbook"] = "always"
+    # Approving over MCP: off by default (a human approves in Slack or on the approval
+    # page; declining stays allowed). True lets admin keys approve over MCP too.
+    medic_mcp_may_approve: bool = False
     medic_retention_schedule: str = Field(
         default="15 3 * * *", description="cron, in MEDIC_TIMEZONE: when retention runs"
     )
@@ -75,6 +80,12 @@ class Settings(BaseSettings):
     redis_pool_size: int = Field(default=10, ge=1)
     medic_rate_limit_heartbeats: int = Field(default=100, ge=1, description="per key, per minute")
     medic_rate_limit_management: int = Field(default=20, ge=1, description="per key, per minute")
+    medic_rate_limit_auth_failures: int = Field(
+        default=30, ge=1, description="failed authentications per client address, per minute"
+    )
+    # Prefix of every rate-limit key; unset: the broker namespace and a digest of the
+    # database's location, so deployments sharing a Redis never share counters.
+    medic_rate_limit_namespace: str | None = Field(default=None, max_length=128)
 
     # Integrations
     slack_api_token: str | None = Field(
@@ -107,11 +118,17 @@ class Settings(BaseSettings):
     medic_allowed_webhook_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     medic_v1_anonymous_heartbeats: bool = False
     medic_key_cache_seconds: float = Field(default=10, ge=0)
+    # argon2 verifications at once per process (each takes a key's memory cost, 64 MiB
+    # by default); more wait, and past 16 waiting per slot a request gets 429.
+    medic_key_verifications: int = Field(default=4, ge=1, le=64)
     medic_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Playbook scripts: only executables in this directory may run (none when unset).
     medic_scripts_dir: Path | None = None
     medic_script_memory_mb: int = Field(default=256, ge=16, le=65_536)
     medic_script_output_bytes: int = Field(default=65_536, ge=1024, le=16_777_216)
+    # When Medic runs as root, scripts run as this unprivileged user (a name, or a
+    # numeric uid[:gid]), never as root.
+    medic_script_user: str = Field(default="nobody", min_length=1, max_length=64)
 
     # Heartbeat ingest
     medic_ingest_batch_size: int = Field(default=500, ge=1)
@@ -160,6 +177,20 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a five-field cron expression")
         return value
 
+    @field_validator("pagerduty_base_url")
+    @classmethod
+    def _https_only(cls, value: str) -> str:
+        """The pagerduty client sends only over https: say so at start, not per alert."""
+        if not value.lower().startswith("https://"):
+            raise ValueError("must be an https:// URL (the PagerDuty client refuses http)")
+        return value
+
+    @model_validator(mode="after")
+    def _base_url_from_port(self) -> Settings:
+        if not self.medic_base_url:
+            self.medic_base_url = f"http://localhost:{self.port}"
+        return self
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
@@ -169,6 +200,16 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("medic_script_user")
+    @classmethod
+    def _unprivileged_script_user(cls, value: str) -> str:
+        value = value.strip()
+        if value == "root" or value.split(":", 1)[0] == "0":
+            raise ValueError("must be an unprivileged user, not root")
+        if ":" in value and not re.fullmatch(r"\d+:\d+", value):
+            raise ValueError("must be a user name, a uid, or uid:gid in numbers")
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

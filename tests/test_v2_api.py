@@ -756,3 +756,22 @@ def test_list_alerts_newest_first_with_filters(
     assert mine["total"] == 2
     assert [a["alert_name"] for a in mine["items"]] == ["nightly-backup is down again"]
     error_of(client.get("/v2/alerts"), 401)
+
+
+def test_a_cron_service_needs_no_alert_interval(client: TestClient, admin_headers) -> None:
+    body = {"heartbeat_name": "nightly", "schedule_type": "cron", "cron_expression": "0 2 * * *"}
+    created = client.post("/v2/services", json=body, headers=admin_headers)
+    missing = client.post("/v2/services", json={"heartbeat_name": "x"}, headers=admin_headers)
+
+    assert created.status_code == 201, created.text
+    assert missing.status_code == 400
+    assert "alert_interval is required" in missing.json()["message"]
+
+
+def test_a_cron_date_that_never_comes_is_a_400_naming_it(client: TestClient, admin_headers) -> None:
+    body = {"heartbeat_name": "x", "schedule_type": "cron", "cron_expression": "0 0 30 2 *"}
+
+    response = client.post("/v2/services", json=body, headers=admin_headers)
+
+    assert response.status_code == 400
+    assert "never comes" in response.json()["message"]

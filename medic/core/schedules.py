@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 SCHEDULE_TYPES = ("interval", "cron", "window")
 _MAX_CRON_STEPS = 1000
@@ -85,6 +85,21 @@ def validate_schedule(schedule: Schedule) -> None:
             raise ValueError(
                 "cron_expression must have five fields (minute hour day month weekday)"
             )
+        if not _ever_fires(schedule.cron_expression):
+            raise ValueError(
+                f"cron_expression {schedule.cron_expression!r} names a date that never "
+                "comes (e.g. February 30)"
+            )
+
+
+def _ever_fires(expression: str) -> bool:
+    """Whether the expression names an instant within eight years (which covers every
+    leap day); croniter gives up on impossible dates by raising."""
+    start = datetime(2000, 1, 1)
+    try:
+        return croniter(expression, start).get_next(datetime) < start.replace(year=2008)
+    except (CroniterBadDateError, ValueError, OverflowError):
+        return False
 
 
 def next_due_at(

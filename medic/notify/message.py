@@ -70,6 +70,9 @@ class ExecutionFacts:
     # The approval page (MEDIC_BASE_URL/approvals/{token}).
     approval_url: str | None = None
     error: str | None = None
+    # What an Accept/Decline button carries besides the id and version, so a click
+    # decides this request only (medic.notify.blocks.approvals). Not in webhook bodies.
+    approval_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,11 @@ class Message:
 
     def summary(self) -> str:
         """One line a person understands without context."""
-        if self.kind.startswith("maintenance.") and self.window is not None:
+        if self.kind.startswith("maintenance."):
+            # A deleted window is gone by the time its end is told: its name travels along.
+            name = self.window.name if self.window else self.details.get("window", "maintenance")
             verb = "started" if self.kind == "maintenance.started" else "ended"
-            return f"Maintenance window {self.window.name!r} {verb}"
+            return f"Maintenance window {name!r} {verb}"
         name = self.service.display_name if self.service else "unknown service"
         if self.kind == "alert.opened":
             reason = self.service.state_reason if self.service else None
@@ -131,18 +136,19 @@ class Message:
             "service": _plain(self.service),
             "alert": _plain(self.alert),
             "maintenance_window": _plain(self.window),
-            "execution": _plain(self.execution),
+            "execution": _plain(self.execution, exclude=("approval_token",)),
             "links": {"medic": self.medic_url, "service": self.service_url},
             "details": self.details,
         }
 
 
-def _plain(facts: object | None) -> dict[str, Any] | None:
+def _plain(facts: object | None, exclude: tuple[str, ...] = ()) -> dict[str, Any] | None:
     if facts is None:
         return None
     return {
         key: value.isoformat() if isinstance(value, datetime) else value
         for key, value in asdict(facts).items()  # type: ignore[call-overload]
+        if key not in exclude
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from medic.config import validate_timezone
 from medic.core.names import clean_name
@@ -72,9 +72,22 @@ class RegisterService(ServiceFields, Command):
     """A new service. v1 defaults: threshold 1, team site-reliability, priority p3."""
 
     heartbeat_name: str = Field(max_length=255)
-    alert_interval: int = Field(description="minutes")  # type: ignore[assignment]
+    alert_interval: int | None = Field(
+        default=None, description="minutes; required unless schedule_type is cron"
+    )
     environment: str | None = Field(default=None, max_length=64)
     active: bool = True
+
+    @model_validator(mode="after")
+    def _interval_unless_cron(self) -> RegisterService:
+        if self.alert_interval is None:
+            if self.schedule_type != "cron":
+                raise ValueError(
+                    "alert_interval is required (minutes) unless schedule_type is cron"
+                )
+            # A cron service's deadlines come from its expression; the column needs a value.
+            object.__setattr__(self, "alert_interval", 1)
+        return self
 
     @field_validator("heartbeat_name")
     @classmethod

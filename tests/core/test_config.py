@@ -306,3 +306,17 @@ class TestValues:
         assert settings.port == 9100
         assert settings.medic_timezone == "Europe/London"
         assert load().port == 8080
+
+
+def test_the_base_url_follows_the_port_unless_set() -> None:
+    """Ping URLs must reach this Medic: with PORT=9000 and no MEDIC_BASE_URL they say 9000."""
+    assert load(port=9000).medic_base_url == "http://localhost:9000"
+    assert load(port=9000, medic_base_url="https://medic.example.com").medic_base_url == (
+        "https://medic.example.com"
+    )
+
+
+def test_an_http_pagerduty_url_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PagerDuty client sends only over https; starting "healthy" and then failing
+    every delivery would hide it."""
+    assert "https://" in config_error(monkeypatch, "PAGERDUTY_BASE_URL", "http://pd.local")

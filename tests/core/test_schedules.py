@@ -344,6 +344,8 @@ class TestValidateSchedule:
             (cron("0 0 12 * * *"), "five fields"),
             (Schedule(schedule_type="cron"), "cron_expression is required"),
             (Schedule(schedule_type="hourly"), "schedule_type"),
+            (cron("0 0 30 2 *"), "never comes"),
+            (cron("0 0 31 4 *"), "never comes"),
         ],
         ids=[
             "interval-0",
@@ -356,6 +358,8 @@ class TestValidateSchedule:
             "cron-six-fields",
             "cron-missing",
             "unknown-type",
+            "february-30",
+            "april-31",
         ],
     )
     def test_rejects_schedules_that_could_never_be_evaluated(

@@ -285,3 +285,22 @@ def test_other_errors_and_the_default_channel_itself_do_not_fall_back(
     outcome = sender.send(SLACK, _message(slack_channel="C0DEFAULT"))
 
     assert outcome.reference.get("channel") is None and "channel_not_found" in str(outcome)
+
+
+def test_the_end_of_a_deleted_window_names_the_window(
+    sender: SlackSender, fake_slack: FakeSlack
+) -> None:
+    """Deleting an open window tells its end; the row is gone, its name travels along."""
+    message = _message(
+        "maintenance.ended",
+        service=None,
+        alert=None,
+        window=None,
+        details={"window": "db upgrade", "ended_by": "deleted by ops"},
+    )
+
+    outcome = sender.send(SLACK, message)
+
+    posted = fake_slack.message("C0STORAGE", str(outcome.reference["ts"]))
+    assert posted["text"] == "Maintenance window 'db upgrade' ended"
+    assert "unknown service" not in _texts(posted["blocks"])
