@@ -285,12 +285,13 @@ def test_killing_a_worker_mid_message_loses_nothing(
     wait_for(
         "the notification delivered after the restart",
         lambda: notifications(medic, "alert.opened")[0].delivered_at is not None,
-        timeout=12,
+        # Two fresh processes import Medic and connect first: slow on a loaded machine.
+        timeout=30,
     )
     wait_for(
         "the delivery logged",
         lambda: delivered_lines(tmp_path / "worker-2.log", nid) > 0,
-        timeout=2,
+        timeout=5,
     )
     assert delivered_lines(tmp_path / "worker-1.log", nid) == 0
     assert delivered_lines(tmp_path / "worker-2.log", nid) == 1
