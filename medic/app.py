@@ -17,6 +17,7 @@ from medic import __version__
 from medic.api import approvals, errors, health, ping, v1, v2
 from medic.bot.routes import slack_router
 from medic.config import Settings
+from medic.hardening import harden_process, quiet_http_loggers
 from medic.mcp_server.http import McpEndpoint
 from medic.process import MedicProcess
 from medic.web.middleware import MedicMiddleware
@@ -52,10 +53,17 @@ async def _slack_socket_mode(medic: MedicProcess) -> Any:
 
 
 def create_app(settings: Settings | None = None, medic: MedicProcess | None = None) -> FastAPI:
+    """The app. Called with nothing (uvicorn's factory, in each `medic api` worker), it
+    reads the settings from the environment and then hardens its process: secrets leave
+    the environment and the process is not dumpable (medic.hardening)."""
+    quiet_http_loggers()
     if medic is None:
         from medic.config import get_settings
 
-        medic = MedicProcess(settings or get_settings())
+        if settings is None:
+            settings = get_settings()
+            harden_process()
+        medic = MedicProcess(settings)
     mcp = McpEndpoint(medic)
 
     @asynccontextmanager

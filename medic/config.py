@@ -118,9 +118,11 @@ class Settings(BaseSettings):
     medic_allowed_webhook_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     medic_v1_anonymous_heartbeats: bool = False
     medic_key_cache_seconds: float = Field(default=10, ge=0)
-    # argon2 verifications at once per process (each takes a key's memory cost, 64 MiB
-    # by default); more wait, and past 16 waiting per slot a request gets 429.
-    medic_key_verifications: int = Field(default=4, ge=1, le=64)
+    # argon2 verifications at once per process: each takes a key's memory cost (64 MiB
+    # by default) and its four lanes keep four cores busy, so two bound the memory to
+    # ~128 MiB and already use a small host's CPU. More wait; past 16 waiting per slot,
+    # a request gets 429.
+    medic_key_verifications: int = Field(default=2, ge=1, le=64)
     medic_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Playbook scripts: only executables in this directory may run (none when unset).
     medic_scripts_dir: Path | None = None

@@ -26,6 +26,7 @@ from medic.cli.secrets import secret
 from medic.cli.settings import configure_logging, settings_or_exit
 from medic.cli.targets import target
 from medic.cli.teams import team
+from medic.hardening import uvicorn_log_config
 
 
 @click.group()
@@ -86,6 +87,7 @@ def up(host: str | None, port: int | None) -> None:
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level.lower(),
+            log_config=uvicorn_log_config(uvicorn.config.LOGGING_CONFIG),
             access_log=settings.debug,
         )
     finally:
@@ -98,7 +100,10 @@ def up(host: str | None, port: int | None) -> None:
 @click.option("--workers", type=int, default=1, show_default=True, help="uvicorn worker processes.")
 def api(host: str | None, port: int | None, workers: int) -> None:
     """Serve the HTTP API (production: run `medic migrate` first)."""
-    settings = settings_or_exit()
+    # With several workers, uvicorn starts each one (and restarts a dead one) as a fresh
+    # interpreter that reads the settings from this environment: the supervisor keeps
+    # it, and each worker drops the secrets itself once read (medic.app.create_app).
+    settings = settings_or_exit(keep_environment=workers > 1)
     configure_logging(settings)
     uvicorn.run(
         "medic.app:create_app",
@@ -107,6 +112,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(uvicorn.config.LOGGING_CONFIG),
         access_log=settings.debug,
     )
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from medic.config import Settings
 from medic.db import Database, make_async_engine
 from medic.ingest.writer import IngestWriter
 from medic.ops.actor import Actor
-from medic.ops.keys import KeyIdentity, VerifiedKeyCache
+from medic.ops.keys import VerifiedKeyCache
 from medic.ops.operation import Context
 from medic.ratelimit import RateLimiter
+from medic.web.verification_slots import VerificationSlots
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,10 @@ class MedicProcess:
             wakeup=self.db.wakeup,
         )
         self.key_cache = VerifiedKeyCache(settings.medic_key_cache_seconds)
-        self.key_verifications: dict[str, asyncio.Future[KeyIdentity]] = {}
+        # In-flight key work shared by concurrent requests (medic.web.identity): argon2
+        # verifications by key fingerprint, prefix lookups by `prefix:<prefix>`.
+        self.key_verifications: dict[str, asyncio.Future[Any]] = {}
+        self.key_verification_slots = VerificationSlots(settings.medic_key_verifications)
         self.limiter = RateLimiter(settings, rate_limit_prefix)
 
     def context(self, actor: Actor) -> Context:

@@ -1,20 +1,30 @@
 """Per-key rate limits (SRE-8) on the `limits` library, in Redis or in memory.
 
 Two buckets per key: heartbeats (default 100/min) and management (20/min), each
-overridable per key. `MEDIC_RATE_LIMITER_TYPE=auto` uses Redis when `REDIS_URL`
-answers at start-up, else memory (memory limits are per process).
+overridable per key, and one per client address: failed authentications (default
+30/min). `MEDIC_RATE_LIMITER_TYPE=auto` uses Redis when `REDIS_URL` answers at
+start-up, else memory (memory limits are per process, so replicas need Redis).
+
+The same storage remembers signed hook requests already accepted (`first_use`), so a
+signature is accepted once across replicas that share Redis.
+
+Every key carries the deployment's namespace (`MEDIC_RATE_LIMIT_NAMESPACE`; by default
+the broker namespace and a digest of the database's location): two deployments on one
+Redis never share counters, and replicas of one deployment always do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 
 import redis
-from limits import RateLimitItemPerMinute
-from limits.aio.strategies import FixedWindowRateLimiter
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.storage import storage_from_string
+from sqlalchemy.engine import make_url
 
 from medic.config import Settings
 
@@ -22,6 +32,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEATS = "heartbeats"
 MANAGEMENT = "management"
+AUTH_FAILURES = "auth_failures"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +78,28 @@ def redis_answers(url: str) -> bool:
         return False
 
 
+def rate_limit_namespace(settings: Settings) -> str:
+    """MEDIC_RATE_LIMIT_NAMESPACE, else the broker namespace (replicas share it, or their
+    queues would not be shared either) and a digest of where the database is (dialect,
+    host, port, database; never the credentials): what makes two deployments two."""
+    if settings.medic_rate_limit_namespace:
+        return settings.medic_rate_limit_namespace
+    url = make_url(settings.sqlalchemy_url)
+    where = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:12]
+    return f"{settings.medic_broker_namespace}-{digest}"
+
+
 class RateLimiter:
     def __init__(self, settings: Settings, key_prefix: str | None = None) -> None:
         self.backend = choose_backend(settings)
         self.defaults = {
             HEARTBEATS: settings.medic_rate_limit_heartbeats,
             MANAGEMENT: settings.medic_rate_limit_management,
+            AUTH_FAILURES: settings.medic_rate_limit_auth_failures,
         }
-        prefix = key_prefix or "medic-ratelimit"
+        self.namespace = rate_limit_namespace(settings)
+        prefix = f"{key_prefix or 'medic-ratelimit'}:{self.namespace}"
         if self.backend == "redis":
             assert settings.redis_url
             uri = "async+" + settings.redis_url
@@ -87,8 +112,10 @@ class RateLimiter:
         else:
             self.storage = storage_from_string("async+memory://")
         self.strategy = FixedWindowRateLimiter(self.storage)
+        # Exact (a timestamp per hit): "once in this window" must hold at window edges too.
+        self.moving = MovingWindowRateLimiter(self.storage)
         self._items: dict[int, RateLimitItemPerMinute] = {}
-        log.info("rate limits stored in %s", self.backend)
+        log.info("rate limits stored in %s (namespace %s)", self.backend, self.namespace)
 
     def _item(self, per_minute: int) -> RateLimitItemPerMinute:
         item = self._items.get(per_minute)
@@ -103,3 +130,20 @@ class RateLimiter:
         allowed = await self.strategy.hit(item, bucket, identity)
         stats = await self.strategy.get_window_stats(item, bucket, identity)
         return RateLimitState(allowed, item.amount, stats.remaining, stats.reset_time)
+
+    async def exceeded(
+        self, bucket: str, identity: str, per_minute: int | None = None
+    ) -> RateLimitState | None:
+        """The refusing state when `identity` has used up its `bucket` (nothing is counted),
+        else None."""
+        item = self._item(per_minute or self.defaults[bucket])
+        if await self.strategy.test(item, bucket, identity):
+            return None
+        stats = await self.strategy.get_window_stats(item, bucket, identity)
+        return RateLimitState(False, item.amount, stats.remaining, stats.reset_time)
+
+    async def first_use(self, kind: str, token: str, within_seconds: int) -> bool:
+        """True the first time `token` is presented within `within_seconds`, False after:
+        one hit per token in a moving window, in the shared storage."""
+        item = RateLimitItemPerSecond(1, within_seconds)
+        return await self.moving.hit(item, "once", kind, token)

@@ -18,10 +18,20 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
+def cli_scope() -> str:
+    """The scope of the CLI's key: `write` (operating); a module that configures trust
+    (playbooks, teams, targets, routing) overrides it with `admin`."""
+    return "write"
+
+
+@pytest.fixture
 def medic_cli(
-    client: TestClient, make_key: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    make_key: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    cli_scope: str,
 ) -> Run:
-    """Run `medic ARGS…` with a write key named `operator`; expects exit code `code`."""
+    """Run `medic ARGS…` with a `cli_scope` key named `operator`; expects exit code `code`."""
 
     def request(method: str, url: str, **kwargs: Any) -> httpx.Response:
         kwargs.pop("timeout", None)  # the in-process client has no network to wait on
@@ -29,7 +39,7 @@ def medic_cli(
 
     monkeypatch.setattr("medic.cli.remote.httpx.request", request)
     monkeypatch.setenv("MEDIC_URL", "http://testserver")
-    monkeypatch.setenv("MEDIC_API_KEY", make_key("write", name="operator"))
+    monkeypatch.setenv("MEDIC_API_KEY", make_key(cli_scope, name="operator"))
     runner = CliRunner()
 
     def run(*args: str, code: int = 0) -> Result:

@@ -127,6 +127,7 @@ def make_settings(
             "medic_rate_limiter_type": "memory",
             "medic_rate_limit_heartbeats": 100_000,
             "medic_rate_limit_management": 100_000,
+            "medic_rate_limit_auth_failures": 100_000,
             "medic_timezone": "UTC",
             "medic_base_url": "http://medic.test",
             "redis_url": None,
@@ -156,6 +157,8 @@ def empty_tables(medic: MedicProcess) -> None:
         else:
             for table in TABLES:
                 connection.execute(text(f"DELETE FROM {table}"))
+            # Like RESTART IDENTITY: AUTOINCREMENT tables count from 1 again.
+            connection.execute(text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
 """Playbook runs for any test: `apply_playbook` over the API, `execute` one, and a
-`runner` that does a worker's execution work inline (advance until nothing is due)."""
+`runner` that does a worker's execution work inline (advance until nothing is due);
+`shared_tmp_path` for the files of scripts, which run as another user under root."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,3 +81,14 @@ def execute(client: TestClient, write_headers: dict[str, str]) -> Callable[..., 
         return response.json()
 
     return start
+
+
+@pytest.fixture
+def shared_tmp_path() -> Iterator[Path]:
+    """A temporary directory every user may enter and write to (mode 1777, like /tmp),
+    outside pytest's own, which only its owner may enter: when the tests run as root,
+    scripts run as MEDIC_SCRIPT_USER (`nobody`) and must reach their files."""
+    path = Path(tempfile.mkdtemp(prefix="medic-test-"))
+    path.chmod(0o1777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -7,8 +7,11 @@ The rules, as these tests state them:
   (`/healthcheck/network`, `/v1/healthcheck/network`), the ping URLs and the API docs.
   A key goes in `Authorization: Bearer <key>` or in `X-API-Key: <key>`.
 * A missing, malformed, wrong, expired or revoked key gets 401; a valid key whose scope
-  is too low gets 403 (read < write < admin; admin routes are /v2/keys*, /v2/audit and
-  DELETE /v2/services/{id}). Each refusal counts in `medic_auth_failures_total{reason}`.
+  is too low gets 403. Scopes (medic.core.scopes): `ingest` posts heartbeats and job
+  signals and nothing else; `read` reads; `write` holds both and operates; `admin`
+  configures trust: keys, the audit log, secrets, playbooks, teams, notification
+  targets, routing policies, working hours, and deleting a service. Each refusal counts
+  in `medic_auth_failures_total{reason}`.
 * The matrix is built from the application's own route table, so a route added later
   is covered (and must follow the rules) without touching this file.
 * Keys are shown once (in the create or rotate answer); rotating or revoking a key
@@ -74,22 +77,53 @@ PUBLIC_PREFIXES = (
     "/v2/hooks/",  # an HMAC signature is the credential (tests/executions/test_hooks.py)
     "/approvals/",  # the link's token shows; deciding takes a key in the form
 )
-SCOPES = ("read", "write", "admin")
+SCOPES = ("ingest", "read", "write", "admin")
+# Heartbeats and job signals: all `ingest` may do.
+INGEST_ROUTES = frozenset(
+    {
+        ("POST", "/heartbeat"),
+        ("POST", "/v1/heartbeat"),
+        ("POST", "/v2/heartbeats"),
+        ("POST", "/v2/heartbeat/{service_id}/start"),
+        ("POST", "/v2/heartbeat/{service_id}/complete"),
+        ("POST", "/v2/heartbeat/{service_id}/fail"),
+    }
+)
+# Admin even to read: keys, the audit log, secrets.
+ADMIN_PREFIXES = ("/v2/keys", "/v2/audit", "/v2/secrets")
+# Admin to change, read to look: what runs, who approves it, where alerts go.
+TRUST_PREFIXES = (
+    "/v2/playbooks",
+    "/v2/teams",
+    "/v2/notification-targets",
+    "/v2/routing-policies",
+    "/v2/working-hours",
+)
 
 
 def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
+
+
 def required_scope(method: str, path: str) -> str:
-    """admin for key management, the audit log, secrets and deleting a service; else read
-    for reading (GET) and write for everything that changes something."""
-    admin_prefixes = ("/v2/keys", "/v2/audit", "/v2/secrets")
-    if any(path == prefix or path.startswith(prefix + "/") for prefix in admin_prefixes):
+    """ingest for heartbeats and job signals; admin for keys, the audit log, secrets,
+    changing playbooks, teams, targets, routing and working hours, and deleting a
+    service; else read for reading (GET) and write for operating (requesting a playbook
+    run included)."""
+    if (method, path) in INGEST_ROUTES:
+        return "ingest"
+    if _under(path, ADMIN_PREFIXES):
         return "admin"
+    reading = method in ("GET", "HEAD")
+    if _under(path, TRUST_PREFIXES) and not reading:
+        return "write" if path == "/v2/playbooks/{name}/execute" else "admin"
     if (method, path) == ("DELETE", "/v2/services/{service_id}"):
         return "admin"
-    return "read" if method in ("GET", "HEAD") else "write"
+    return "read" if reading else "write"
 
 
 # --- the application's routes ---------------------------------------------------------
@@ -209,6 +243,13 @@ def test_the_route_table_is_read_and_classified(client: TestClient) -> None:
     assert required_scope("DELETE", "/v2/services/{service_id}") == "admin"
     assert required_scope("PATCH", "/v2/services/{service_id}") == "write"
     assert required_scope("GET", "/v2/keys") == "admin"
+    assert required_scope("POST", "/v2/playbooks") == "admin"
+    assert required_scope("PATCH", "/v2/teams/{name}") == "admin"
+    assert required_scope("POST", "/v2/playbooks/{name}/execute") == "write"
+    assert required_scope("POST", "/v2/heartbeats") == "ingest"
+    assert {(e.method, e.path) for e in protected(client.app) if e.scope == "ingest"} == set(
+        INGEST_ROUTES
+    )
 
 
 def test_routes_outside_fastapi_are_only_the_docs(client: TestClient) -> None:
@@ -301,7 +342,8 @@ def test_every_protected_route_refuses_a_bad_key_with_401(
 def test_a_key_below_the_required_scope_gets_403_everywhere(
     style: str, client: TestClient, make_key: Callable[..., str]
 ) -> None:
-    """A read key on write routes, a read or write key on admin routes."""
+    """An ingest key on everything but heartbeats, a read key on heartbeats and write
+    routes, a read or write key on admin routes."""
     holders = {scope: present(make_key(scope), style) for scope in ("ingest", "read", "write")}
     probes = [
         (e, lower)
@@ -313,6 +355,13 @@ def test_a_key_below_the_required_scope_gets_403_everywhere(
         "GET /v2/audit",
         "POST /v2/keys",
         "DELETE /v2/services/{service_id}",
+        "POST /v2/playbooks",
+        "PATCH /v2/teams/{name}",
+        "POST /v2/notification-targets",
+    }
+    assert {str(e) for e, lower in probes if lower == "read"} >= {
+        "POST /v2/heartbeats",
+        "POST /heartbeat",
     }
     before = auth_failures(client, "scope")
 

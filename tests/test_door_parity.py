@@ -15,9 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from medic.models import Alert, AuditEntry, Execution, Service
+from medic.models import Alert, ApiKey, AuditEntry, Execution, Service
 from medic.notify.blocks.alerts import ACK_ACTION, MUTE_ACTION, UNMUTE_ACTION
 from medic.notify.blocks.approvals import ACCEPT_ACTION, DECLINE_ACTION
+from medic.ops import executions
+from medic.ops.actor import cli_operator
+from medic.ops.executions import GetExecution
 from medic.process import MedicProcess
 from tests.cli import Run
 from tests.fakes import slack as fakes
@@ -48,6 +51,9 @@ def settings_overrides(fake_slack: fakes.FakeSlack) -> dict[str, Any]:
         "slack_api_base_url": fake_slack.base_url,
         "slack_channel_id": CHANNEL,
         "alert_auto_unmute_hours": 24,
+        # Approving over MCP is refused by default (tests/security/test_principals.py);
+        # opened here so approving is compared through every door that may offer it.
+        "medic_mcp_may_approve": True,
     }
 
 
@@ -170,6 +176,15 @@ def _last_audit(medic: MedicProcess) -> AuditEntry:
 
 def _actor(door: str) -> str:
     return f"slack:{ALICE}" if door.startswith("slack") else "operator"
+
+
+def _principal(medic: MedicProcess, door: str) -> str:
+    """Who the operations layer decides on: the Slack user in its workspace, or the key."""
+    if door.startswith("slack"):
+        return f"slack:{fakes.TEAM_ID}/{ALICE}"
+    with medic.db.session() as session:
+        key_id = session.exec(select(ApiKey.api_key_id).where(ApiKey.name == "operator")).one()
+    return f"key:{key_id}"
 
 
 @pytest.mark.parametrize("door", list(DOORS))
@@ -298,8 +313,11 @@ async def test_requesting_a_playbook_run_through_every_door_is_the_same_request(
     assert (execution.state, execution.playbook_name, execution.requested_by) == (
         "pending_approval",
         "restart-worker",
-        _actor(door),
+        _principal(medic, door),
     )
+    query = GetExecution.of(execution_id=execution.execution_id)
+    shown = executions.get_execution(medic.context(cli_operator()), query)
+    assert shown.requested_by == _actor(door), "views name the requester, as before"
     entry = _last_audit(medic)
     assert (entry.action, entry.outcome, entry.front_door, entry.target_id) == (
         "execution.start",

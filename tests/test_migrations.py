@@ -24,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 import medic.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from medic.config import load_settings
+from medic.db import make_engine
 from medic.migrate import alembic_config, current_tables, downgrade, upgrade
 
 PG_ADMIN_URL = os.environ.get("MEDIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -212,3 +214,132 @@ def test_medic_migrate_refuses_a_bad_database_url(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _seed_0007(engine: Engine) -> dict[str, int]:
+    """A service with an alert and a heartbeat, a playbook with a version and an
+    execution, as a database at revision 0007 holds them."""
+    now = datetime.now(UTC)
+    flags = {"yes": True, "no": False, "now": now}
+    with engine.begin() as connection:
+        service_id = connection.execute(
+            text(
+                "INSERT INTO services (uuid, heartbeat_name, name_key, alert_interval, "
+                "threshold, team, priority, active, muted, down, date_added, date_modified, "
+                "schedule_type, grace_period_seconds, state, consecutive_failures) VALUES "
+                "(:uuid, 'job', 'job', 5, 1, 'sre', 'p3', :yes, :no, :no, :now, :now, "
+                "'interval', 0, 'new', 0) RETURNING service_id"
+            ),
+            {"uuid": str(uuid.uuid4()), **flags},
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO alerts (service_id, active, alert_cycle, created_date) "
+                "VALUES (:sid, :yes, 1, :now)"
+            ),
+            {"sid": service_id, **flags},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO heartbeat_events (service_id, time, status) VALUES (:sid, :now, 'UP')"
+            ),
+            {"sid": service_id, "now": now},
+        )
+        playbook_id = connection.execute(
+            text(
+                "INSERT INTO playbooks (name, current_version, enabled, created_at, updated_at) "
+                "VALUES ('restart', 1, :yes, :now, :now) RETURNING playbook_id"
+            ),
+            flags,
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO playbook_versions (playbook_id, version, source_yaml, definition, "
+                "content_hash, created_by, created_at) VALUES (:pid, 1, 'x', '{}', 'h', 'me', :now)"
+            ),
+            {"pid": playbook_id, "now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO executions (playbook_id, playbook_name, version, service_id, state, "
+                "next_step, requested_by, front_door, created_at, updated_at) VALUES "
+                "(:pid, 'restart', 1, :sid, 'completed', 1, 'me', 'api', :now, :now)"
+            ),
+            {"pid": playbook_id, "sid": service_id, "now": now},
+        )
+    return {"service_id": service_id, "playbook_id": playbook_id}
+
+
+ROWS_0007 = (
+    "services",
+    "alerts",
+    "heartbeat_events",
+    "playbooks",
+    "playbook_versions",
+    "executions",
+)
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in ROWS_0007
+        }
+
+
+@pytest.mark.parametrize("database", ["sqlite with foreign keys on", "postgres"])
+def test_0008_keeps_every_row_and_ids_are_never_reused(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Rebuilding SQLite's tables with AUTOINCREMENT keeps every row, also through an
+    engine that enforces foreign keys as Medic's does (a rebuild drops the old table,
+    which would cascade into the rows that refer to it); afterwards a deleted id is
+    never handed out again; down and up again keeps them too."""
+    if database == "postgres":
+        engine = create_engine(request.getfixturevalue("postgres_database"))
+    else:
+        settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'm.db'}")
+        engine = make_engine(settings)
+    try:
+        upgrade(engine, "0007")
+        ids = _seed_0007(engine)
+        upgrade(engine)
+        assert _counts(engine) == dict.fromkeys(ROWS_0007, 1)
+        with engine.connect() as connection:
+            archived = connection.execute(text("SELECT archived_at FROM playbooks")).scalar()
+            assert archived is None
+            if engine.dialect.name == "sqlite":
+                assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+                assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM alerts"))
+            connection.execute(text("DELETE FROM executions"))
+            connection.execute(text("DELETE FROM playbook_versions"))
+            connection.execute(text("DELETE FROM heartbeat_events"))
+            connection.execute(text(f"DELETE FROM services WHERE service_id = {ids['service_id']}"))
+        new_id = _seed_0007_service(engine)
+        assert new_id > ids["service_id"]
+
+        downgrade(engine, "0007")
+        upgrade(engine)
+        assert _counts(engine)["services"] == 1 and _counts(engine)["playbooks"] == 1
+        assert_no_drift(engine)
+    finally:
+        engine.dispose()
+
+
+def _seed_0007_service(engine: Engine) -> int:
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "INSERT INTO services (uuid, heartbeat_name, name_key, alert_interval, "
+                    "threshold, team, priority, active, muted, down, date_added, date_modified, "
+                    "schedule_type, grace_period_seconds, state, consecutive_failures) VALUES "
+                    "(:uuid, 'next', 'next', 5, 1, 'sre', 'p3', :yes, :no, :no, :now, :now, "
+                    "'interval', 0, 'new', 0) RETURNING service_id"
+                ),
+                {"uuid": str(uuid.uuid4()), "yes": True, "no": False, "now": now},
+            ).scalar_one()
+        )

@@ -3,33 +3,61 @@
 A plain server-rendered page: the full context of the request, and a form where an
 approver enters their API key and accepts or declines. The link's token only lets
 one look; the decision goes through the same rules as everywhere (an approver, never
-the requester, once, before the deadline), as the key's holder via the dashboard.
+the requester, once, before the deadline), as the key's holder via the dashboard, and
+is bound to the request the link names (its token and pinned version).
+
+The form sends exactly `accept` or `decline`; anything else is a 400 and decides
+nothing. Every answer forbids framing (X-Frame-Options, CSP frame-ancestors), so no
+other site can overlay the buttons, and its CSP allows no script at all and only
+this page's own style.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from medic.api.auth import get_medic
 from medic.ops import executions
-from medic.ops.errors import MedicError
+from medic.ops.errors import InvalidInput, MedicError
 from medic.ops.executions import ApproveExecution, DeclineExecution
 from medic.process import MedicProcess
-from medic.web.identity import identify
+from medic.web.identity import client_address, identify
 
 router = APIRouter(tags=["approvals"], include_in_schema=False)
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
+Decision = Literal["accept", "decline"]
+DECISIONS: tuple[str, ...] = get_args(Decision)
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}\n"
+    "dt{font-weight:600}dd{margin:0 0 .6rem 0}.note{padding:.6rem;background:#f4f4f4}"
+)
+_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+# On every answer of this router: never framed (clickjacking the buttons), no script,
+# no other origin, the form posts back here only, the capability URL never leaks as a
+# Referer, and nothing is cached.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Medic approval #{id}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}
-dt{{font-weight:600}}dd{{margin:0 0 .6rem 0}}.note{{padding:.6rem;background:#f4f4f4}}</style>
+<style>{style}</style>
 </head><body>
 <h1>Run playbook <code>{playbook}</code> v{version}?</h1>
 {note}
@@ -55,6 +83,7 @@ FORM = """<form method="post">
 def _page(view: executions.ExecutionView, note: str = "", status_code: int = 200) -> HTMLResponse:
     pending = view.state == "pending_approval"
     html = PAGE.format(
+        style=STYLE,
         id=view.execution_id,
         playbook=escape(view.playbook),
         version=view.version,
@@ -68,7 +97,11 @@ def _page(view: executions.ExecutionView, note: str = "", status_code: int = 200
         decided_by=escape(view.decided_by or "—"),
         form=FORM if pending else "",
     )
-    return HTMLResponse(html, status_code=status_code)
+    return _answer(html, status_code)
+
+
+def _answer(html: str, status_code: int) -> HTMLResponse:
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 
 @router.get("/approvals/{token}", response_class=HTMLResponse)
@@ -76,7 +109,7 @@ async def approval_page(token: str, medic: MedicDep) -> HTMLResponse:
     try:
         view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
     except MedicError as exc:
-        return HTMLResponse(f"<p>{escape(exc.message)}</p>", status_code=exc.status_code)
+        return _answer(f"<p>{escape(exc.message)}</p>", exc.status_code)
     return _page(view)
 
 
@@ -84,23 +117,37 @@ async def approval_page(token: str, medic: MedicDep) -> HTMLResponse:
 async def decide_on_page(
     token: str,
     medic: MedicDep,
-    api_key: Annotated[str, Form()],
-    decision: Annotated[str, Form()],
+    request: Request,
+    api_key: Annotated[str | None, Form()] = None,
+    decision: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
     try:
         view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
-        actor = (await identify(medic, api_key.strip())).actor("dashboard")
+        # Exactly one of the two buttons, or nothing is decided (never "else: decline").
+        if decision not in DECISIONS:
+            raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)}")
+        if not api_key or not api_key.strip():
+            raise InvalidInput("enter an approver's API key")
+        # A wrong key counts against this address, as on every door (429 past the limit).
+        identity = await identify(medic, api_key.strip(), client_address(request))
+        actor = identity.actor("dashboard")
+        # Bound to the request this link names: its token and its pinned version.
+        bound = {
+            "execution_id": view.execution_id,
+            "approval_token": token,
+            "version": view.version,
+        }
         if decision == "accept":
-            approve = ApproveExecution.of(execution_id=view.execution_id)
+            approve = ApproveExecution.of(**bound)
             await run_in_threadpool(executions.approve, medic.context(actor), approve)
         else:
-            decline = DeclineExecution.of(execution_id=view.execution_id)
+            decline = DeclineExecution.of(**bound)
             await run_in_threadpool(executions.decline, medic.context(actor), decline)
     except MedicError as exc:
         try:
             view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
         except MedicError:
-            return HTMLResponse(f"<p>{escape(exc.message)}</p>", status_code=exc.status_code)
+            return _answer(f"<p>{escape(exc.message)}</p>", exc.status_code)
         return _page(view, f"Nothing changed: {exc.message}", exc.status_code)
     view = await run_in_threadpool(executions.find_by_approval_token, medic.db, token)
     verb = "Accepted" if decision == "accept" else "Declined"

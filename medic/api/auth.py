@@ -1,6 +1,7 @@
 """Who is calling, may they, and how fast: API key auth, scopes, rate limits.
 
-Routes declare `actor: Actor = Depends(authenticated("write", HEARTBEATS))`.
+Routes declare `actor: Actor = Depends(authenticated("ingest", HEARTBEATS))`; the scope a
+route asks for is the scope its operation declares (medic.core.scopes).
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from medic.ops.actor import Actor
 from medic.ops.errors import Forbidden
 from medic.process import MedicProcess
 from medic.ratelimit import HEARTBEATS, MANAGEMENT
-from medic.web.identity import client_door, enforce_rate_limit, identify, presented_key
+from medic.web.identity import (
+    client_address,
+    client_door,
+    enforce_rate_limit,
+    identify,
+    presented_key,
+)
 
-ANONYMOUS_V1 = Actor(name="anonymous-v1", front_door="api", scopes=frozenset({"write"}))
+# Anonymous v1 heartbeats (MEDIC_V1_ANONYMOUS_HEARTBEATS): posting heartbeats and nothing else.
+ANONYMOUS_V1 = Actor(name="anonymous-v1", front_door="api", scopes=frozenset({"ingest"}))
 
 
 async def get_medic(request: Request) -> MedicProcess:
@@ -34,7 +42,7 @@ def authenticated(
             client = request.client.host if request.client else "unknown"
             await enforce_rate_limit(request, medic, bucket, f"ip:{client}", None)
             return ANONYMOUS_V1
-        identity = await identify(medic, presented)
+        identity = await identify(medic, presented, client_address(request))
         actor = identity.actor(client_door(request))
         try:
             actor.require(scope)
@@ -55,4 +63,5 @@ def authenticated(
 read_access = authenticated("read")
 write_access = authenticated("write")
 admin_access = authenticated("admin")
-heartbeat_access = authenticated("write", HEARTBEATS)
+# Heartbeats and job signals: `ingest` (held by write and admin keys too, never by read).
+heartbeat_access = authenticated("ingest", HEARTBEATS)

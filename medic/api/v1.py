@@ -33,7 +33,7 @@ from medic.ratelimit import HEARTBEATS
 from medic.web.envelope import Envelope, envelope
 
 router = APIRouter(tags=["v1"])
-v1_heartbeat_access = authenticated("write", HEARTBEATS, anonymous_v1=True)
+v1_heartbeat_access = authenticated("ingest", HEARTBEATS, anonymous_v1=True)
 Flag = Literal[0, 1] | bool
 # Query strings are text: Literal[0, 1] would refuse the "0" and "1" every client sends.
 QueryFlag = Literal["0", "1"]

@@ -69,8 +69,9 @@ def _command_listener(medic: MedicProcess) -> Any:
         user_id = str(command.get("user_id") or "")
         parsed = parse(str(command.get("text") or ""))
         channel_id = str(command.get("channel_id") or "") or None
+        team_id = str(command.get("team_id") or "") or None
         work = asyncio.ensure_future(
-            run_in_threadpool(run_command, medic, user_id, parsed, channel_id)
+            run_in_threadpool(run_command, medic, user_id, parsed, channel_id, team_id)
         )
         done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_SECONDS)
         if done:

@@ -121,7 +121,9 @@ def _mute(rest: str) -> Command:
     duration: str | None = None
     if after and _looks_like_duration(after[0]):
         if not _DURATION.fullmatch(after[0]):
-            return Help(f"invalid duration {after[0]!r}; {DURATIONS_HINT}. {USAGE['mute']}")
+            return Help(
+                f"invalid duration {_shorten(after[0])!r}; {DURATIONS_HINT}. {USAGE['mute']}"
+            )
         duration, after = after[0], after[1:]
     reason = " ".join(after).strip() or None
     return Mute(name, duration, reason)
@@ -148,7 +150,9 @@ def _maintenance(rest: str) -> Command:
         return _usage("maintenance")
     target, duration = parts[0], parts[1]
     if not _DURATION.fullmatch(duration):
-        return Help(f"invalid duration {duration!r}; {DURATIONS_HINT}. {USAGE['maintenance']}")
+        return Help(
+            f"invalid duration {_shorten(duration)!r}; {DURATIONS_HINT}. {USAGE['maintenance']}"
+        )
     reason = parts[2].strip() if len(parts) > 2 else None
     return Maintenance(None if target.lower() == "all" else target, duration, reason or None)
 
@@ -175,8 +179,10 @@ def _usage(verb: str) -> Help:
 
 
 def _shorten(word: str, limit: int = 40) -> str:
+    """What the user typed, quoted back: short, and inert as Slack mrkdwn."""
     cleaned = word.replace("`", "'")
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    short = cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    return short.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 _PARSERS = {

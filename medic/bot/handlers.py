@@ -16,7 +16,7 @@ from sqlmodel import select
 from medic.bot import commands as c
 from medic.bot.access import actor_for, may_operate, refusal
 from medic.models import Service, Team
-from medic.notify.blocks.alerts import escape, mention, slack_time
+from medic.notify.blocks.alerts import SLACK_ID, escape, mention, runbook_link, slack_time
 from medic.ops import alerts as alert_ops
 from medic.ops import executions as execution_ops
 from medic.ops import maintenance as maintenance_ops
@@ -54,19 +54,24 @@ class Reply:
 
 
 def run_command(
-    medic: MedicProcess, user_id: str, command: c.Command, channel_id: str | None = None
+    medic: MedicProcess,
+    user_id: str,
+    command: c.Command,
+    channel_id: str | None = None,
+    team_id: str | None = None,
 ) -> Reply:
-    """`channel_id` is where the command was typed (to say where an approval waits)."""
+    """`channel_id` is where the command was typed (to say where an approval waits);
+    `team_id` the workspace Slack signed it for."""
     settings = medic.settings
     if isinstance(command, c.WRITES) and not may_operate(settings, user_id):
         return Reply(refusal(settings, WHAT[type(command)]))
-    actor = actor_for(settings, user_id)
+    actor = actor_for(settings, user_id, team_id)
     try:
         if isinstance(command, c.Run):
             return _run(medic, actor, command, channel_id)
         return _HANDLERS[type(command)](medic, actor, command)
     except MedicError as exc:
-        return Reply(f":warning: {exc.message}")
+        return Reply(f":warning: {escape(exc.message)}")
 
 
 def label(service: ServiceView) -> str:
@@ -105,8 +110,9 @@ def _status(medic: MedicProcess, actor: Actor, command: c.Status) -> Reply:
     )
     if service.mute_reason:
         lines.append(f"Muted because: {escape(service.mute_reason)}")
-    if service.runbook:
-        lines.append(f"<{service.runbook}|Runbook>")
+    runbook = runbook_link(service.runbook)
+    if runbook:
+        lines.append(runbook)
     return Reply("\n".join(lines))
 
 
@@ -224,10 +230,10 @@ def _run(medic: MedicProcess, actor: Actor, command: c.Run, channel_id: str | No
         )
     except NotFound as exc:
         if str(exc.message).startswith("no playbook"):
-            return Reply(f":warning: {exc.message}. {_known_playbooks(medic, actor)}")
-        return Reply(f":warning: {exc.message}. Check the name with `/medic list`.")
+            return Reply(f":warning: {escape(exc.message)}. {_known_playbooks(medic, actor)}")
+        return Reply(f":warning: {escape(exc.message)}. Check the name with `/medic list`.")
     except Conflict as exc:
-        return Reply(f":no_entry: Not started: {exc.message}.")
+        return Reply(f":no_entry: Not started: {escape(exc.message)}.")
     on = f" on `{escape(command.service)}`" if command.service else ""
     started = (
         f"Execution #{execution.execution_id} of playbook *{escape(execution.playbook)}* "
@@ -235,7 +241,13 @@ def _run(medic: MedicProcess, actor: Actor, command: c.Run, channel_id: str | No
     )
     if execution.state == "pending_approval":
         where = _approval_channel(medic, execution)
-        place = "in this channel" if where is None or where == channel_id else f"in <#{where}>"
+        place = (
+            "in this channel"
+            if where is None or where == channel_id
+            else f"in <#{where}>"
+            if SLACK_ID.fullmatch(where)
+            else f"in {escape(where)}"
+        )
         return Reply(
             f":hourglass_flowing_sand: {started} is waiting for approval {place}: an approver "
             f"clicks Accept or Decline (until {slack_time(execution.approval_deadline)})."

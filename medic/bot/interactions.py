@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from hmac import compare_digest
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -21,12 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.concurrency import run_in_threadpool
 
-from medic.bot.access import actor_for, decider_for, may_operate, refusal
+from medic.bot.access import actor_for, decider_for, may_operate, refusal, team_of
 from medic.models import Execution
 from medic.notify.blocks.alerts import (
     ACK_ACTION,
     MUTE_ACTION,
     UNMUTE_ACTION,
+    escape,
     mention,
     slack_time,
     with_activity,
@@ -34,8 +36,10 @@ from medic.notify.blocks.alerts import (
 from medic.notify.blocks.approvals import (
     ACCEPT_ACTION,
     DECLINE_ACTION,
+    ShownRequest,
     decided_blocks,
     outcome_line,
+    shown_request,
 )
 from medic.ops import alerts as alert_ops
 from medic.ops import executions as execution_ops
@@ -107,11 +111,11 @@ def _listener(medic: MedicProcess, operation: Operation, what: str) -> Callable[
         if not user_id or not may_operate(medic.settings, user_id):
             await tell(body, client, refusal(medic.settings, what))
             return
-        actor = actor_for(medic.settings, user_id)
+        actor = actor_for(medic.settings, user_id, team_of(body))
         try:
             done = await run_in_threadpool(operation, medic, actor, str(action.get("value", "")))
         except MedicError as exc:
-            await tell(body, client, f":warning: {exc.message}")
+            await tell(body, client, f":warning: {escape(exc.message)}")
             return
         except Exception:
             log.exception("Slack button %s failed", action.get("action_id"))
@@ -177,26 +181,51 @@ async def tell(body: dict[str, Any], client: AsyncWebClient, text: str) -> None:
 
 
 def decide(medic: MedicProcess, actor: Actor, value: str, accept: bool) -> str:
-    """Accept or decline as the clicking user; the outcome line for the message."""
-    execution_id, context = _number(value, "execution"), medic.context(actor)
+    """Accept or decline as the clicking user; the outcome line for the message. The
+    button names the request it was posted for (id, pinned version, approval token):
+    the decision holds for exactly that request or for nothing."""
+    shown, context = _shown(value), medic.context(actor)
+    bound = {
+        "execution_id": shown.execution_id,
+        "version": shown.version,
+        "approval_token": shown.approval_token,
+    }
     if accept:
-        execution = execution_ops.approve(context, ApproveExecution.of(execution_id=execution_id))
+        execution = execution_ops.approve(context, ApproveExecution.of(**bound))
     else:
-        execution = execution_ops.decline(context, DeclineExecution.of(execution_id=execution_id))
+        execution = execution_ops.decline(context, DeclineExecution.of(**bound))
     return outcome_line(execution.state, execution.decided_by, execution.decided_at)
+
+
+def _shown(value: str) -> ShownRequest:
+    shown = shown_request(value)
+    if shown is None:
+        raise InvalidInput(
+            "this button does not name a current approval request (it may come from an "
+            "older message); nothing changed. Use the approval link in the message instead"
+        )
+    return shown
 
 
 def refused_decision(medic: MedicProcess, value: str, error: MedicError) -> str:
     """Why a click changed nothing, for the clicker only; says who decided if someone did."""
     if isinstance(error, Forbidden):
-        return f":no_entry: You cannot decide this request: {error.message}."
+        return f":no_entry: You cannot decide this request: {escape(error.message)}."
     if not isinstance(error, Conflict):
-        return f":warning: {error.message}"
-    text = f":information_source: Nothing changed: {error.message}"
-    if value.isdigit() and 0 < int(value) < 2**31:
+        return f":warning: {escape(error.message)}"
+    text = f":information_source: Nothing changed: {escape(error.message)}"
+    shown = shown_request(value)
+    if shown is not None:
         with medic.db.session() as session:
-            execution = session.get(Execution, int(value))
-        if execution is not None and execution.decided_by:
+            execution = session.get(Execution, shown.execution_id)
+        # Who decided, only about the request this button was posted for.
+        if (
+            execution is not None
+            and execution.decided_by
+            and compare_digest(
+                (execution.approval_token or "").encode(), shown.approval_token.encode()
+            )
+        ):
             verb = "declined" if execution.state == "cancelled" else "accepted"
             text += (
                 f" ({verb} by {mention(execution.decided_by)} "
@@ -216,13 +245,14 @@ def _decision_listener(medic: MedicProcess, accept: bool) -> Callable[..., Any]:
             await tell(body, client, ":no_entry: Medic cannot tell who clicked; nothing changed.")
             return
         try:
-            line = await run_in_threadpool(decide, medic, decider_for(user_id), value, accept)
+            decider = decider_for(user_id, team_of(body))
+            line = await run_in_threadpool(decide, medic, decider, value, accept)
         except MedicError as exc:
             try:
                 text = await run_in_threadpool(refused_decision, medic, value, exc)
             except Exception:
                 log.exception("could not explain a refused decision")
-                text = f":warning: {exc.message}"
+                text = f":warning: {escape(exc.message)}"
             await tell(body, client, text)
             return
         except Exception:

@@ -83,7 +83,8 @@ def may_decide(
     deadline: datetime,
     now: datetime,
 ) -> Decision:
-    """Whether `decider` (a principal: `slack:U…`, a key's name) may accept or decline.
+    """Whether `decider` may accept or decline. Both are principals (`key:<id>`,
+    `slack:<team>/<user>`, `system`), never display names, and so are `approvers`.
 
     The requester can never approve their own request, whatever their rights; a
     decided, expired or finished request changes nothing, and says why."""
@@ -91,11 +92,26 @@ def may_decide(
         return Decision(False, f"this request was already decided: the execution is {state}")
     if now >= deadline:
         return Decision(False, "this request expired before anyone decided")
-    if decider == requester:
+    if same_principal(decider, requester):
         return Decision(False, "the requester of an execution cannot approve it")
     if decider not in approvers:
         return Decision(False, "only the team's approvers may decide")
     return Decision(True, "ok")
+
+
+def same_principal(one: str, other: str) -> bool:
+    """Equal principals; a Slack user is the same user whether or not a payload named
+    their workspace (`slack:U1` and `slack:T1/U1`), so a requester is never mistaken for
+    someone else."""
+    if one == other:
+        return True
+    if one.startswith("slack:") and other.startswith("slack:"):
+        return _slack_user(one) == _slack_user(other)
+    return False
+
+
+def _slack_user(principal: str) -> str:
+    return principal.removeprefix("slack:").rpartition("/")[2]
 
 
 def circuit_open(

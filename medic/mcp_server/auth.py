@@ -23,7 +23,7 @@ from medic.ops.keys import KeyIdentity
 from medic.process import MedicProcess
 from medic.ratelimit import MANAGEMENT
 from medic.web.envelope import failure
-from medic.web.identity import enforce_rate_limit, identify, presented_key
+from medic.web.identity import client_address, enforce_rate_limit, identify, presented_key
 
 # Every key may connect; each tool's operation then asks for read, write or admin.
 REQUIRED_SCOPE = "read"
@@ -51,6 +51,8 @@ class ApiKeyVerifier(TokenVerifier):
             identity = await identify(self.medic, token)
         except Unauthorized as exc:
             AUTH_FAILURES.labels(exc.reason).inc()
+            return None
+        except RateLimited:  # too many verifications at once: KeyRateLimit answers 429
             return None
         return access_token(token, identity)
 
@@ -81,7 +83,7 @@ class KeyRateLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (presented := presented_key(Request(scope))):
             try:
-                identity = await identify(self.medic, presented)
+                identity = await identify(self.medic, presented, client_address(Request(scope)))
                 await enforce_rate_limit(
                     Request(scope),
                     self.medic,

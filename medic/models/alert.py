@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, text
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import utcnow
+from medic.models.columns import NEVER_REUSE_IDS, utcnow
 
 
 class Alert(SQLModel, table=True):
@@ -20,6 +20,7 @@ class Alert(SQLModel, table=True):
             sqlite_where=text("active"),
         ),
         Index("ix_alerts_created_date", "created_date"),
+        NEVER_REUSE_IDS,
     )
 
     alert_id: int | None = Field(default=None, primary_key=True)

@@ -5,11 +5,12 @@ from datetime import datetime
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import JSON_DOCUMENT, utcnow
+from medic.models.columns import JSON_DOCUMENT, NEVER_REUSE_IDS, utcnow
 
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
+    __table_args__ = NEVER_REUSE_IDS
 
     api_key_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255, unique=True)

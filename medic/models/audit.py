@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import BIG_ID, JSON_DOCUMENT, utcnow
+from medic.models.columns import BIG_ID, JSON_DOCUMENT, NEVER_REUSE_IDS, utcnow
 
 
 class AuditEntry(SQLModel, table=True):
@@ -15,6 +15,7 @@ class AuditEntry(SQLModel, table=True):
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_action", "action"),
         Index("ix_audit_log_target", "target_type", "target_id"),
+        NEVER_REUSE_IDS,
     )
 
     audit_id: int | None = Field(

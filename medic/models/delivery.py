@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import BIG_ID, JSON_DOCUMENT, utcnow
+from medic.models.columns import BIG_ID, JSON_DOCUMENT, NEVER_REUSE_IDS, utcnow
 
 # pending: to send now or at next_attempt_at; standby: a later first_success target,
 # sent only if the ones before it fail; sent | failed | skipped are final.
@@ -24,6 +24,7 @@ class Delivery(SQLModel, table=True):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        NEVER_REUSE_IDS,
     )
 
     delivery_id: int | None = Field(

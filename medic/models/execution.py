@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import BIG_ID, utcnow
+from medic.models.columns import BIG_ID, NEVER_REUSE_IDS, utcnow
 
 
 class Execution(SQLModel, table=True):
@@ -33,6 +33,7 @@ class Execution(SQLModel, table=True):
             postgresql_where=text("alert_id IS NOT NULL"),
             sqlite_where=text("alert_id IS NOT NULL"),
         ),
+        NEVER_REUSE_IDS,
     )
 
     execution_id: int | None = Field(

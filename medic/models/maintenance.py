@@ -7,12 +7,15 @@ from typing import Any
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import JSON_DOCUMENT, utcnow
+from medic.models.columns import JSON_DOCUMENT, NEVER_REUSE_IDS, utcnow
 
 
 class MaintenanceWindow(SQLModel, table=True):
     __tablename__ = "maintenance_windows"
-    __table_args__ = (Index("ix_maintenance_windows_next_transition", "next_transition_at"),)
+    __table_args__ = (
+        Index("ix_maintenance_windows_next_transition", "next_transition_at"),
+        NEVER_REUSE_IDS,
+    )
 
     window_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255)

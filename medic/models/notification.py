@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, text
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import BIG_ID, JSON_DOCUMENT, utcnow
+from medic.models.columns import BIG_ID, JSON_DOCUMENT, NEVER_REUSE_IDS, utcnow
 
 KINDS = (
     "alert.opened",
@@ -31,6 +31,7 @@ class Notification(SQLModel, table=True):
             sqlite_where=text("delivered_at IS NULL AND suppressed_by IS NULL"),
         ),
         Index("ix_notifications_service", "service_id", "created_at"),
+        NEVER_REUSE_IDS,
     )
 
     notification_id: int | None = Field(

@@ -10,18 +10,24 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import JSON_DOCUMENT, utcnow
+from medic.models.columns import JSON_DOCUMENT, NEVER_REUSE_IDS, utcnow
 
 
 class Playbook(SQLModel, table=True):
     __tablename__ = "playbooks"
+    __table_args__ = NEVER_REUSE_IDS
 
     playbook_id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=63, unique=True)
+    # An archived playbook is renamed `<name>~archived-<id>` (medic.ops.playbooks), so
+    # its name is free to be applied again; hence the room beyond a name's 63 characters.
+    name: str = Field(max_length=128, unique=True)
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     current_version: int = 1
     # A disabled playbook is kept (and shown) but never triggered or run.
     enabled: bool = True
+    # Deleting a playbook archives it: never triggered or run again, its versions and
+    # executions kept and readable.
+    archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -7,11 +7,12 @@ from typing import Any
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import JSON_DOCUMENT, utcnow
+from medic.models.columns import JSON_DOCUMENT, NEVER_REUSE_IDS, utcnow
 
 
 class NotificationTarget(SQLModel, table=True):
     __tablename__ = "notification_targets"
+    __table_args__ = NEVER_REUSE_IDS
 
     target_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255, unique=True)
@@ -29,6 +30,7 @@ class RoutingPolicy(SQLModel, table=True):
     """Ordered rules; the policy named `default` routes services that name none."""
 
     __tablename__ = "routing_policies"
+    __table_args__ = NEVER_REUSE_IDS
 
     policy_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255, unique=True)
@@ -43,6 +45,7 @@ class RoutingPolicy(SQLModel, table=True):
 
 class WorkingHours(SQLModel, table=True):
     __tablename__ = "working_hours"
+    __table_args__ = NEVER_REUSE_IDS
 
     working_hours_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255, unique=True)

@@ -6,11 +6,12 @@ from datetime import datetime
 from sqlalchemy import Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import utcnow
+from medic.models.columns import NEVER_REUSE_IDS, utcnow
 
 
 class Secret(SQLModel, table=True):
     __tablename__ = "secrets"
+    __table_args__ = NEVER_REUSE_IDS
 
     secret_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True)

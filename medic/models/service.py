@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import utcnow
+from medic.models.columns import NEVER_REUSE_IDS, utcnow
 
 
 class Service(SQLModel, table=True):
@@ -26,6 +26,7 @@ class Service(SQLModel, table=True):
             postgresql_where=text("check_at IS NOT NULL"),
             sqlite_where=text("check_at IS NOT NULL"),
         ),
+        NEVER_REUSE_IDS,
     )
 
     service_id: int | None = Field(default=None, primary_key=True)

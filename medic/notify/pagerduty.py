@@ -15,6 +15,7 @@ import httpx2
 import pagerduty
 
 from medic.config import Settings
+from medic.core.links import web_url
 from medic.net.tls import client_ssl_context
 from medic.notify.message import Message, Outcome, Target
 
@@ -148,6 +149,6 @@ def _links(message: Message) -> list[dict[str, str]]:
     if message.service_url:
         links.append({"href": message.service_url, "text": "Service in Medic"})
     runbook = message.service.runbook if message.service else None
-    if runbook and runbook.startswith(("http://", "https://")):
+    if runbook and web_url(runbook):
         links.append({"href": runbook, "text": "Runbook"})
     return links

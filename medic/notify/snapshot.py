@@ -17,6 +17,7 @@ from medic.models import (
 )
 from medic.notify.message import AlertFacts, ExecutionFacts, Message, ServiceFacts, WindowFacts
 from medic.ops.playbooks import pinned_definition
+from medic.ops.principals import display_name
 
 
 def message_for(session: Session, delivery: Delivery, settings: Settings) -> Message:
@@ -100,7 +101,7 @@ def _execution_facts(
         version=execution.version,
         description=definition.description,
         steps=[f"{step.name} ({step.type})" for step in definition.steps],
-        requested_by=execution.requested_by,
+        requested_by=display_name(session, execution.requested_by),
         front_door=execution.front_door,
         reason=execution.reason,
         state=execution.state,
@@ -114,6 +115,7 @@ def _execution_facts(
             if execution.approval_token
             else None
         ),
+        approval_token=execution.approval_token,
     )
 
 

@@ -5,6 +5,7 @@ scheduler, which hands it to a worker, so any front door can start one."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from hmac import compare_digest
 from secrets import token_urlsafe
 from typing import Any
 
@@ -15,6 +16,7 @@ from medic.config import Settings
 from medic.core import executions as rules
 from medic.core.playbook_definition import ConditionStep
 from medic.core.playbook_parsing import parse_playbook
+from medic.core.scopes import grants
 from medic.db import Database
 from medic.models import (
     Execution,
@@ -26,9 +28,11 @@ from medic.models import (
     Team,
 )
 from medic.ops import audit
+from medic.ops.actor import slack_principal
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from medic.ops.fields import Reason, ServiceRef
 from medic.ops.operation import Call, Command, KeepWrites, operation
+from medic.ops.principals import display_name
 from medic.ops.services import find_service
 
 
@@ -67,11 +71,21 @@ class GetExecution(ExecutionCommand):
     pass
 
 
-class ApproveExecution(ExecutionCommand):
+class DecideExecution(ExecutionCommand):
+    """A decision on a pending execution. A door that showed a person the request (a
+    Slack button, the approval page) passes what it showed: the execution's approval
+    token and pinned version. Then the decision holds only for exactly that request;
+    a stale button or a link for anything else changes nothing."""
+
+    approval_token: str | None = Field(default=None, max_length=64, repr=False)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class ApproveExecution(DecideExecution):
     """Let a pending execution run."""
 
 
-class DeclineExecution(ExecutionCommand):
+class DeclineExecution(DecideExecution):
     """Cancel a pending execution: it never runs."""
 
 
@@ -95,7 +109,7 @@ class ExecutionView(BaseModel):
     alert_id: int | None
     state: str
     next_step: int
-    requested_by: str
+    requested_by: str = Field(description="who requested it (a key's name, slack:<user>, …)")
     front_door: str
     reason: str | None
     approval_deadline: datetime | None
@@ -107,8 +121,12 @@ class ExecutionView(BaseModel):
     steps: list[StepView]
 
     @classmethod
-    def of(cls, execution: Execution, steps: list[ExecutionStep]) -> ExecutionView:
+    def of(
+        cls, execution: Execution, steps: list[ExecutionStep], requested_by: str
+    ) -> ExecutionView:
+        """`requested_by`: the name shown for the requester (the row keeps its principal)."""
         values: dict[str, Any] = execution.model_dump()
+        values["requested_by"] = requested_by
         return cls(
             **values,
             playbook=execution.playbook_name,
@@ -122,10 +140,17 @@ def execute_playbook(call: Call, command: ExecutePlaybook) -> ExecutionView:
     execution returned has run no step yet."""
     name, alert_id = command.playbook, command.alert_id
     settings, actor, session = call.settings, call.actor, call.session
+    # The playbook's row is locked until this start commits, so concurrent starts count
+    # each other's executions (the circuit breaker below): FOR UPDATE on PostgreSQL;
+    # SQLite transactions take the write lock with their first statement (BEGIN
+    # IMMEDIATE). `now` is read once the lock is held: a start that waited must not see
+    # the starts it waited for as in its future, outside the last hour it counts.
+    playbook = session.exec(select(Playbook).where(Playbook.name == name).with_for_update()).first()
     now = datetime.now(UTC)
-    playbook = session.exec(select(Playbook).where(Playbook.name == name)).first()
     if playbook is None:
         raise NotFound(f"no playbook named {name!r}")
+    if playbook.archived_at is not None:
+        raise Conflict(f"playbook {name!r} was deleted (archived); it never runs again")
     if not playbook.enabled:
         raise Conflict(f"playbook {name!r} is disabled")
     version = session.exec(
@@ -172,7 +197,8 @@ def execute_playbook(call: Call, command: ExecutePlaybook) -> ExecutionView:
         version=version.version,
         service_id=service_id,
         alert_id=alert_id,
-        requested_by=actor.name,
+        # The principal, not the name: deciding compares it (medic.ops.principals).
+        requested_by=actor.principal,
         front_door=actor.front_door,
         reason=command.reason,
         wake_at=now,
@@ -193,7 +219,7 @@ def execute_playbook(call: Call, command: ExecutePlaybook) -> ExecutionView:
         execution.approval_token = token_urlsafe(24)
         execution.wake_at = window.deadline
     _start(call, execution)
-    return ExecutionView.of(execution, steps=[])
+    return ExecutionView.of(execution, [], display_name(session, execution.requested_by))
 
 
 def _refused_before(session: Session, playbook: str, alert_id: int) -> bool:
@@ -273,12 +299,15 @@ def _view(session: Session, execution: Execution) -> ExecutionView:
         .where(ExecutionStep.execution_id == execution.execution_id)
         .order_by(col(ExecutionStep.position))
     ).all()
-    return ExecutionView.of(execution, list(steps))
+    return ExecutionView.of(execution, list(steps), display_name(session, execution.requested_by))
 
 
-def approvers_for(session: Session, settings: Settings, execution: Execution) -> set[str]:
+def approvers_for(
+    session: Session, settings: Settings, execution: Execution, slack_team: str | None = None
+) -> set[str]:
     """Who may decide, as principals: the service's team approvers and
-    MEDIC_SLACK_APPROVERS (as `slack:<user id>`)."""
+    MEDIC_SLACK_APPROVERS, Slack user ids of the workspace Medic is installed in, as
+    `slack:<slack_team>/<user id>` (the deciding user's workspace, as Slack signed it)."""
     slack_ids = set(settings.medic_slack_approvers)
     if execution.service_id is not None:
         service = session.get(Service, execution.service_id)
@@ -287,23 +316,32 @@ def approvers_for(session: Session, settings: Settings, execution: Execution) ->
         )
         if team is not None:
             slack_ids.update(team.approvers)
-    return {f"slack:{user_id}" for user_id in slack_ids}
+    return {slack_principal(slack_team, user_id) for user_id in slack_ids}
 
 
 @operation("execution.approve", scope="write", audit="execution.approve")
 def approve(call: Call, command: ApproveExecution) -> ExecutionView:
     """Let a pending execution run. An admin key, or a Slack user among the approvers,
-    may decide; never the principal that requested it; once only."""
-    return _decide(call, command.execution_id, accept=True)
+    may decide; never the principal that requested it; once only. Not over MCP unless
+    MEDIC_MCP_MAY_APPROVE: a human approves in Slack or on the approval page."""
+    return _decide(call, command.execution_id, accept=True, shown=command)
 
 
 @operation("execution.decline", scope="write", audit="execution.decline")
 def decline(call: Call, command: DeclineExecution) -> ExecutionView:
     """Cancel a pending execution; the same people as `approve` may."""
-    return _decide(call, command.execution_id, accept=False)
+    return _decide(call, command.execution_id, accept=False, shown=command)
 
 
-def _decide(call: Call, execution_id: int, accept: bool) -> ExecutionView:
+MCP_MAY_NOT_APPROVE = (
+    "approving over MCP is off: a human approves in Slack or on the approval page "
+    "(declining is allowed; MEDIC_MCP_MAY_APPROVE=true lets admin keys approve over MCP)"
+)
+
+
+def _decide(
+    call: Call, execution_id: int, accept: bool, shown: DecideExecution | None = None
+) -> ExecutionView:
     actor, session = call.actor, call.session
     now = datetime.now(UTC)
     execution = session.exec(
@@ -311,11 +349,15 @@ def _decide(call: Call, execution_id: int, accept: bool) -> ExecutionView:
     ).first()
     if execution is None:
         raise NotFound(f"no execution with id {execution_id}")
-    approvers = approvers_for(session, call.settings, execution)
-    if actor.front_door != "slack" and "admin" in actor.scopes:
-        approvers.add(actor.name)
+    _check_shown(session, execution, shown)
+    if accept and actor.front_door == "mcp" and not call.settings.medic_mcp_may_approve:
+        raise Forbidden(MCP_MAY_NOT_APPROVE)
+    # Principals, never names: a key named like a Slack approver is still `key:<id>`.
+    approvers = approvers_for(session, call.settings, execution, actor.slack_team_id)
+    if actor.front_door != "slack" and grants(actor.scopes, "admin"):
+        approvers.add(actor.principal)
     verdict = rules.may_decide(
-        actor.name,
+        actor.principal,
         execution.requested_by,
         approvers,
         execution.state,
@@ -344,6 +386,33 @@ def _decide(call: Call, execution_id: int, accept: bool) -> ExecutionView:
     session.add(execution)
     call.audit("execution", execution_id, playbook=execution.playbook_name)
     return _view(session, execution)
+
+
+def _check_shown(session: Session, execution: Execution, shown: DecideExecution | None) -> None:
+    """Refuse (audited, 409) a decision on anything but the request the person saw, and
+    any decision on a request whose playbook was disabled or deleted meanwhile."""
+    if shown is not None and shown.approval_token is not None:
+        expected = execution.approval_token or ""
+        if not expected or not compare_digest(expected.encode(), shown.approval_token.encode()):
+            raise Conflict(
+                f"this approval request is not the one pending as execution "
+                f"#{execution.execution_id} (a stale or foreign button or link); nothing changed",
+                audited_refusal=True,
+            )
+    if shown is not None and shown.version is not None and shown.version != execution.version:
+        raise Conflict(
+            f"this approval request was for version {shown.version}, execution "
+            f"#{execution.execution_id} pins version {execution.version}; nothing changed",
+            audited_refusal=True,
+        )
+    if execution.state == "pending_approval":
+        playbook = session.get(Playbook, execution.playbook_id)
+        if playbook is None or playbook.archived_at is not None or not playbook.enabled:
+            raise Conflict(
+                f"playbook {execution.playbook_name!r} was disabled or deleted: its pending "
+                "executions cannot be decided",
+                audited_refusal=True,
+            )
 
 
 def find_by_approval_token(db: Database, token: str) -> ExecutionView:

@@ -6,6 +6,12 @@ prefix (one indexed lookup, no scan over hashes), and a successful verification 
 cached for `MEDIC_KEY_CACHE_SECONDS` so heartbeat ingest does not pay for it on
 every request. Revoking or rotating clears this process's cache at once; other
 processes notice within the cache time.
+
+Argon2 also costs memory (64 MiB a verification by default), so it never runs for
+a key that cannot be valid: only when the prefix belongs to a live key (not revoked,
+not expired), never again for a key refused within the cache time, and never for a
+key this process verified before against the hash its row still has. The doors
+bound how many verifications run at once (`verify_live_key`'s callers).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -55,13 +62,35 @@ class KeyIdentity:
         return Actor(self.name, front_door, self.scopes, self.api_key_id)
 
 
+@dataclass(frozen=True, slots=True)
+class LiveKey:
+    """The live key a presented key's prefix names; argon2 has yet to say whether the
+    presented secret is its."""
+
+    key_hash: str
+    identity: KeyIdentity
+
+
+# What the database says about a prefix: its live key, or why no key with it is valid
+# (message, reason).
+Lookup = LiveKey | tuple[str, str]
+
+
 class VerifiedKeyCache:
-    """sha256(presented key) -> identity, for a few seconds. Never holds a plaintext key."""
+    """For a few seconds (the TTL): sha256(presented key) -> identity; -> why it was
+    refused (a bogus key presented again costs nothing); prefix -> what the database said
+    about it (a flood of keys naming one prefix costs one lookup). And sha256 -> the
+    stored hash it verified against (while the row keeps that hash, argon2 would only say
+    yes again). Never holds a plaintext key. Each map is bounded: a full one starts over.
+    A TTL of 0 caches nothing."""
 
     def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, KeyIdentity]] = {}
+        self._refusals: dict[str, tuple[float, str, str]] = {}
+        self._lookups: dict[str, tuple[float, Lookup]] = {}
+        self._verified: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -74,19 +103,64 @@ class VerifiedKeyCache:
             return None
         return entry[1]
 
-    def put(self, presented: str, identity: KeyIdentity) -> None:
+    def put(self, presented: str, identity: KeyIdentity, key_hash: str | None = None) -> None:
+        if self.ttl <= 0:  # no cache at all: every request is verified
+            return
+        fingerprint = self.fingerprint(presented)
+        with self._lock:
+            if key_hash is not None:
+                if len(self._verified) >= self.max_entries:
+                    self._verified.clear()
+                self._verified[fingerprint] = key_hash
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[fingerprint] = (time.monotonic(), identity)
+
+    def vouches(self, presented: str, key_hash: str) -> bool:
+        """This very key (same sha256) verified against `key_hash` before."""
+        return self._verified.get(self.fingerprint(presented)) == key_hash
+
+    def refusal(self, presented: str) -> Unauthorized | None:
+        """A fresh Unauthorized like the one this key got within the cache time, if any."""
+        entry = self._refusals.get(self.fingerprint(presented))
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return Unauthorized(entry[1], entry[2])
+
+    def refuse(self, presented: str, refusal: Unauthorized) -> None:
         if self.ttl <= 0:
             return
         with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[self.fingerprint(presented)] = (time.monotonic(), identity)
+            if len(self._refusals) >= self.max_entries:
+                self._refusals.clear()
+            self._refusals[self.fingerprint(presented)] = (
+                time.monotonic(),
+                refusal.message,
+                refusal.reason,
+            )
+
+    def lookup(self, prefix: str) -> Lookup | None:
+        entry = self._lookups.get(prefix)
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def remember_lookup(self, prefix: str, found: Lookup) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._lookups) >= self.max_entries:
+                self._lookups.clear()
+            self._lookups[prefix] = (time.monotonic(), found)
 
     def forget(self, api_key_id: int) -> None:
         with self._lock:
             for fingerprint, (_, identity) in list(self._entries.items()):
                 if identity.api_key_id == api_key_id:
                     del self._entries[fingerprint]
+            for prefix, (_, found) in list(self._lookups.items()):
+                if isinstance(found, LiveKey) and found.identity.api_key_id == api_key_id:
+                    del self._lookups[prefix]
 
 
 def generate_key() -> tuple[str, str]:
@@ -115,31 +189,98 @@ def _identity(row: ApiKey) -> KeyIdentity:
 
 
 def authenticate(db: Database, cache: VerifiedKeyCache, presented: str | None) -> KeyIdentity:
-    """Identify a presented key or raise Unauthorized with the reason (for the metric)."""
+    """Identify a presented key or raise Unauthorized with the reason (for the metric).
+    Unbounded: for a caller with one key (the stdio MCP server); the HTTP doors bound
+    argon2 themselves (medic.web.identity)."""
+    found = find_live_key(db, cache, presented)
+    return found if isinstance(found, KeyIdentity) else verify_live_key(cache, presented, found)
+
+
+def missing_key() -> Unauthorized:
+    return Unauthorized(
+        "an API key is required (Authorization: Bearer <key> or X-API-Key)", "missing"
+    )
+
+
+def find_live_key(
+    db: Database, cache: VerifiedKeyCache, presented: str | None
+) -> KeyIdentity | LiveKey:
+    """Everything short of argon2: the identity when the caches already know the key,
+    else the live key its prefix names. Refusals (malformed, unknown, revoked, expired)
+    raise Unauthorized and are remembered for the cache time."""
     if not presented:
-        raise Unauthorized(
-            "an API key is required (Authorization: Bearer <key> or X-API-Key)", "missing"
-        )
+        raise missing_key()
+    known = known_key(cache, presented)
+    if known is not None:
+        return known
+    prefix = split_key(presented)
+    assert prefix is not None  # known_key refuses a malformed key
+    found = lookup_prefix(db, prefix)
+    cache.remember_lookup(prefix, found)
+    return judge_key(cache, presented, found)
+
+
+def known_key(cache: VerifiedKeyCache, presented: str) -> KeyIdentity | LiveKey | None:
+    """What the caches alone say, without I/O: the identity, the live key to verify, or
+    None when the database must be asked about the prefix. Raises Unauthorized for a key
+    refused within the cache time and for a malformed one."""
     cached = authenticate_cached(cache, presented)
     if cached is not None:
         return cached
+    refusal = cache.refusal(presented)
+    if refusal is not None:
+        raise refusal
     prefix = split_key(presented)
     if prefix is None:
-        raise Unauthorized("invalid API key", "invalid")
+        _refuse(cache, presented, Unauthorized("invalid API key", "invalid"))
+    found = cache.lookup(prefix)
+    return None if found is None else judge_key(cache, presented, found)
+
+
+def lookup_prefix(db: Database, prefix: str) -> Lookup:
+    """The live key with this prefix, or why there is none (one indexed lookup)."""
     with db.session() as session:
         row = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     if row is None:
-        raise Unauthorized("invalid API key", "invalid")
-    try:
-        _hasher.verify(row.key_hash, presented)
-    except (VerificationError, InvalidHashError):
-        raise Unauthorized("invalid API key", "invalid") from None
+        return ("invalid API key", "invalid")
+    # The prefix is not secret: saying a prefix's key is revoked tells nothing new, and
+    # refusing here is what keeps argon2 away from keys that cannot be valid.
     if row.revoked_at is not None:
-        raise Unauthorized("this API key has been revoked", "revoked")
-    _check_not_expired(row.expires_at)
-    identity = _identity(row)
-    cache.put(presented, identity)
-    return identity
+        return ("this API key has been revoked", "revoked")
+    return LiveKey(row.key_hash, _identity(row))
+
+
+def judge_key(cache: VerifiedKeyCache, presented: str, found: Lookup) -> KeyIdentity | LiveKey:
+    """The presented key against what its prefix names: refused (and remembered) unless
+    that is a live, unexpired key; the identity at once when this very key verified
+    against that hash before; else the live key, for argon2."""
+    if isinstance(found, tuple):
+        _refuse(cache, presented, Unauthorized(*found))
+    try:
+        _check_not_expired(found.identity.expires_at)
+    except Unauthorized as exc:
+        _refuse(cache, presented, exc)
+    if cache.vouches(presented, found.key_hash):
+        cache.put(presented, found.identity, found.key_hash)
+        return found.identity
+    return found
+
+
+def _refuse(cache: VerifiedKeyCache, presented: str, refusal: Unauthorized) -> NoReturn:
+    cache.refuse(presented, refusal)
+    raise refusal
+
+
+def verify_live_key(cache: VerifiedKeyCache, presented: str, key: LiveKey) -> KeyIdentity:
+    """Argon2: slow and memory-hungry on purpose; the caller bounds how many run at once."""
+    try:
+        _hasher.verify(key.key_hash, presented)
+    except (VerificationError, InvalidHashError):
+        refusal = Unauthorized("invalid API key", "invalid")
+        cache.refuse(presented, refusal)
+        raise refusal from None
+    cache.put(presented, key.identity, key.key_hash)
+    return key.identity
 
 
 def authenticate_cached(cache: VerifiedKeyCache, presented: str) -> KeyIdentity | None:
@@ -187,6 +328,18 @@ class IssuedKey(KeyView):
         return cls.model_validate({**KeyView.of(row).model_dump(), "key": plaintext})
 
 
+def key_name(value: str) -> str:
+    """A key's name is for people; it must never read as a principal (`key:<id>`,
+    `slack:<team>/<user>`, `hook:<playbook>`, `system`), so it cannot contain ':'."""
+    name = clean_name(value, "name")
+    if ":" in name:
+        raise ValueError(
+            "must not contain ':' (names like slack:…, key:…, hook:… or system:… are "
+            "reserved for principals)"
+        )
+    return name
+
+
 def _rate_limit(value: int | None) -> int | None:
     if value is not None and not 1 <= value <= MAX_RATE_LIMIT:
         raise ValueError(f"must be between 1 and {MAX_RATE_LIMIT} requests per minute")
@@ -198,7 +351,9 @@ class CreateKey(Command):
     or never."""
 
     name: str = Field(max_length=255)
-    scopes: list[str] = Field(default_factory=lambda: ["read"], description="read, write, admin")
+    scopes: list[str] = Field(
+        default_factory=lambda: ["read"], description="ingest, read, write, admin"
+    )
     expires_at: datetime | None = Field(default=None, description="ISO 8601 with an offset")
     expires_in: Duration | None = Field(default=None, description="e.g. 90d; or expires_at")
     heartbeat_rate_limit: int | None = Field(default=None, description="per minute")
@@ -209,7 +364,7 @@ class CreateKey(Command):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return clean_name(value, "name")
+        return key_name(value)
 
     @field_validator("scopes")
     @classmethod

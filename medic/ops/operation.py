@@ -69,7 +69,7 @@ class Context:
     never take `default_timezone` or `auto_unmute_hours` as parameters.
 
     `key_cache` is the process's verified-key cache, like the database a part of the
-    running process (medic.process.Medic): rotating or revoking a key clears it once the
+    running process (medic.process.MedicProcess): rotating or revoking a key clears it once the
     change commits, so the old secret stops working here at once. None where no key is
     verified in process (other processes notice within MEDIC_KEY_CACHE_SECONDS)."""
 

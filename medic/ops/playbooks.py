@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from sqlmodel import Session, col, select
 
+from medic.core import executions as rules
 from medic.core.playbook_definition import (
     PlaybookDefinition,
     PlaybookError,
@@ -26,12 +27,17 @@ from medic.core.playbook_definition import (
 from medic.core.playbook_parsing import parse_playbook
 from medic.models import Execution, Playbook, PlaybookVersion
 from medic.models.columns import utcnow
-from medic.ops.errors import NotFound
+from medic.ops import audit
+from medic.ops.errors import Conflict, NotFound
 from medic.ops.named import find, insert
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page
 
 WHAT = "playbook"
+# An archived playbook's name: `<name>~archived-<id>`. No definition's name has `~`.
+ARCHIVED_MARK = "~archived-"
+# What deleting or disabling a playbook cancels: what waits for a person or a step.
+CANCELLED_WITH_PLAYBOOK = ("pending_approval", "waiting")
 _MAX_VERSION = 2**31 - 1
 
 
@@ -87,7 +93,7 @@ class DisablePlaybook(PlaybookCommand):
 
 
 class DeletePlaybook(PlaybookCommand):
-    """The playbook and all its versions."""
+    """Archive the playbook: it never runs again, its history stays readable."""
 
 
 class GetPlaybook(PlaybookCommand):
@@ -97,6 +103,9 @@ class GetPlaybook(PlaybookCommand):
 
 
 class ListPlaybooks(Command):
+    archived: bool = Field(
+        default=False, description="false: the live playbooks; true: the deleted (archived) ones"
+    )
     limit: int | None = Field(default=None, ge=0, le=1000)
     offset: int = Field(default=0, ge=0, le=2**62)
 
@@ -114,6 +123,9 @@ class PlaybookView(BaseModel):
     description: str | None
     current_version: int
     enabled: bool
+    archived_at: datetime | None = Field(
+        default=None, description="when it was deleted: archived, renamed, never run again"
+    )
     trigger: dict[str, Any] | None
     approval: str
     steps: int
@@ -129,6 +141,7 @@ class PlaybookView(BaseModel):
             description=playbook.description,
             current_version=playbook.current_version,
             enabled=playbook.enabled,
+            archived_at=playbook.archived_at,
             trigger=definition.get("trigger"),
             approval=definition.get("approval", "required"),
             steps=len(definition.get("steps", [])),
@@ -224,7 +237,7 @@ def _audit_details(version: PlaybookVersion, definition: PlaybookDefinition) -> 
     }
 
 
-@operation("playbook.apply", scope="write", audit="playbook.apply")
+@operation("playbook.apply", scope="admin", audit="playbook.apply")
 def apply_playbook(call: Call, command: ApplyPlaybook) -> Applied:
     """Create the playbook the YAML names, or add a version when its content changed.
     Audited as `playbook.create` or `playbook.update`; an unchanged apply is not."""
@@ -288,8 +301,13 @@ def _applied(
 def list_playbooks(call: Call, query: ListPlaybooks) -> tuple[list[PlaybookView], int]:
     """A page of playbooks by name, each as its current version defines it."""
     session = call.session
+    statement = select(Playbook).where(
+        col(Playbook.archived_at).is_not(None)
+        if query.archived
+        else col(Playbook.archived_at).is_(None)
+    )
     playbooks, total = fetch_page(
-        session, select(Playbook), [col(Playbook.name)], query.limit, query.offset
+        session, statement, [col(Playbook.name)], query.limit, query.offset
     )
     wanted = {p.playbook_id: p.current_version for p in playbooks}
     versions = {
@@ -324,13 +342,13 @@ def list_versions(call: Call, query: ListPlaybookVersions) -> tuple[list[Version
     return [VersionSummary.of(playbook, row) for row in rows], total
 
 
-@operation("playbook.enable", scope="write", audit="playbook.enable")
+@operation("playbook.enable", scope="admin", audit="playbook.enable")
 def enable(call: Call, command: EnablePlaybook) -> PlaybookView:
     """Let a disabled playbook run again; enabling an enabled one changes nothing."""
     return _set_enabled(call, command.name, True)
 
 
-@operation("playbook.disable", scope="write", audit="playbook.disable")
+@operation("playbook.disable", scope="admin", audit="playbook.disable")
 def disable(call: Call, command: DisablePlaybook) -> PlaybookView:
     """Keep the playbook but never run it; disabling a disabled one changes nothing."""
     return _set_enabled(call, command.name, False)
@@ -339,28 +357,86 @@ def disable(call: Call, command: DisablePlaybook) -> PlaybookView:
 def _set_enabled(call: Call, name: str, enabled: bool) -> PlaybookView:
     session = call.session
     playbook = find(session, Playbook, name, WHAT, lock=True)
+    _refuse_archived(playbook)
     if playbook.enabled == enabled:
         call.unchanged()
     else:
         playbook.enabled = enabled
         playbook.updated_at = utcnow()
         session.add(playbook)
-        call.audit("playbook", playbook.playbook_id, name=playbook.name)
+        cancelled = [] if enabled else cancel_unfinished(call, playbook, "disabled")
+        call.audit(
+            "playbook", playbook.playbook_id, name=playbook.name, cancelled_executions=cancelled
+        )
     current = _version(session, playbook, playbook.current_version)
     return PlaybookView.of(playbook, current)
 
 
-@operation("playbook.delete", scope="write", audit="playbook.delete")
+def _refuse_archived(playbook: Playbook) -> None:
+    if playbook.archived_at is not None:
+        raise Conflict(
+            f"playbook {playbook.name!r} was deleted (archived); it never runs again. "
+            "Apply its YAML to create a new playbook"
+        )
+
+
+def archived_name(playbook: Playbook) -> str:
+    """`<name>~archived-<id>`: a name no definition can take (`~`), unique by the id,
+    under which the archived playbook stays readable."""
+    return f"{playbook.name}{ARCHIVED_MARK}{playbook.playbook_id}"
+
+
+def cancel_unfinished(call: Call, playbook: Playbook, why: str) -> list[int]:
+    """Cancel the playbook's executions that wait for a decision (pending_approval) or
+    for their next step (waiting), each audited as `execution.cancel`; their ids.
+    A step in flight (running) finishes, and the engine stops nothing mid-step."""
+    session, now = call.session, utcnow()
+    waiting = session.exec(
+        select(Execution)
+        .where(Execution.playbook_id == playbook.playbook_id)
+        .where(col(Execution.state).in_(CANCELLED_WITH_PLAYBOOK))
+        .with_for_update()
+    ).all()
+    for execution in waiting:
+        execution.state = rules.move(execution.state, "cancelled")
+        execution.finished_at, execution.updated_at, execution.wake_at = now, now, None
+        execution.error = f"cancelled: the playbook was {why} by {call.actor.name}"
+        session.add(execution)
+        audit.record(
+            session,
+            call.actor,
+            "execution.cancel",
+            "execution",
+            execution.execution_id,
+            outcome="cancelled",
+            playbook=playbook.name,
+            reason=f"playbook {why}",
+        )
+    return [e.execution_id for e in waiting if e.execution_id is not None]
+
+
+@operation("playbook.delete", scope="admin", audit="playbook.delete")
 def delete_playbook(call: Call, command: DeletePlaybook) -> PlaybookView:
-    """Delete a playbook and all its versions; what it was."""
+    """Delete a playbook: it is archived, never triggered or run again, and renamed
+    `<name>~archived-<id>` (its name can be applied again); its versions and executions
+    stay readable. Its executions waiting for approval or for a step are cancelled.
+    What it was."""
     session = call.session
     playbook = find(session, Playbook, command.name, WHAT, lock=True)
+    _refuse_archived(playbook)
     deleted = PlaybookView.of(playbook, _version(session, playbook, playbook.current_version))
+    cancelled = cancel_unfinished(call, playbook, "deleted")
+    name, now = playbook.name, utcnow()
+    playbook.name = archived_name(playbook)
+    playbook.enabled = False
+    playbook.archived_at = playbook.updated_at = now
+    session.add(playbook)
     call.audit(
         "playbook",
         playbook.playbook_id,
-        name=playbook.name,
+        name=name,
+        archived_as=playbook.name,
         versions=playbook.current_version,
+        cancelled_executions=cancelled,
     )
-    session.delete(playbook)
     return deleted

@@ -199,7 +199,7 @@ def _documents(session: Session, rules: list[RuleIn]) -> list[dict[str, Any]]:
     return [rule.model_dump() for rule in rules]
 
 
-@operation("routing_policy.create", scope="write", audit="routing_policy.create")
+@operation("routing_policy.create", scope="admin", audit="routing_policy.create")
 def create_policy(call: Call, command: CreatePolicy) -> PolicyView:
     session = call.session
     ensure_new(session, RoutingPolicy, command.name, WHAT)
@@ -217,7 +217,7 @@ def create_policy(call: Call, command: CreatePolicy) -> PolicyView:
     return PolicyView.of(policy)
 
 
-@operation("routing_policy.update", scope="write", audit="routing_policy.update")
+@operation("routing_policy.update", scope="admin", audit="routing_policy.update")
 def update_policy(call: Call, command: UpdatePolicy) -> PolicyView:
     changes = command.changes
     values = changes.model_dump(exclude_unset=True)
@@ -255,7 +255,7 @@ def services_using(session: Session, name: str) -> list[str]:
     )
 
 
-@operation("routing_policy.delete", scope="write", audit="routing_policy.delete")
+@operation("routing_policy.delete", scope="admin", audit="routing_policy.delete")
 def delete_policy(call: Call, command: DeletePolicy) -> PolicyView:
     """Refused while services name the policy (deleting `default` is allowed: services
     naming none then get the built-in Slack and PagerDuty defaults)."""

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from medic.config import validate_timezone
+from medic.core.links import require_web_url
 from medic.core.names import clean_name
 from medic.ops.fields import Duration, Reason, ServiceRef
 from medic.ops.operation import Command
@@ -50,7 +51,11 @@ class ServiceFields(BaseModel):
     threshold: int | None = None
     team: str | None = Field(default=None, min_length=1, max_length=255)
     priority: str | None = None
-    runbook: str | None = Field(default=None, max_length=2048)
+    runbook: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="an http(s) URL, shown as a link in alerts; empty clears it",
+    )
     schedule_type: Literal["interval", "cron", "window"] | None = None
     cron_expression: str | None = Field(default=None, max_length=255)
     timezone: str | None = Field(default=None, description="IANA name; default MEDIC_TIMEZONE")
@@ -66,6 +71,9 @@ class ServiceFields(BaseModel):
         _no_nul
     )
     _routing_policy = field_validator("routing_policy")(_optional_name)
+    # A link in every alert: Medic builds it, and only from an http(s) URL, so a
+    # runbook can never carry markup (`<!channel>`, a disguised link) into a channel.
+    _runbook = field_validator("runbook")(require_web_url)
 
 
 class RegisterService(ServiceFields, Command):

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 from medic.models import Service
 
 # Fields that are capabilities: whoever holds them can post heartbeats for the service.
+# They are shown only to an actor that may post heartbeats itself (scope `ingest`: write
+# and admin keys); a read key sees null, so a leaked dashboard key cannot fake liveness.
 CAPABILITY_FIELDS = frozenset({"uuid", "ping_url"})
 
 
@@ -16,8 +18,8 @@ class ServiceView(BaseModel):
     """A monitored service and its current status (state: new | up | down)."""
 
     service_id: int
-    uuid: str
-    ping_url: str
+    uuid: str | None = Field(description="null unless the caller may post heartbeats")
+    ping_url: str | None = Field(description="null unless the caller may post heartbeats")
     heartbeat_name: str
     service_name: str | None
     active: bool
@@ -49,8 +51,11 @@ class ServiceView(BaseModel):
     date_modified: datetime
 
     @classmethod
-    def of(cls, service: Service, base_url: str) -> ServiceView:
+    def of(cls, service: Service, base_url: str, capabilities: bool) -> ServiceView:
+        """`capabilities`: whether the viewer may see the ping uuid and URL."""
         data = service.model_dump()
         data["ping_url"] = f"{base_url.rstrip('/')}/ping/{service.uuid}"
+        if not capabilities:
+            data.update(dict.fromkeys(CAPABILITY_FIELDS))
         data["down"] = service.active and service.state == "down"
         return cls.model_validate(data)

@@ -13,10 +13,11 @@ from sqlmodel import Session, col, select, update
 
 from medic.core.names import clean_name, environment_name, name_key
 from medic.core.schedules import Schedule, next_due_at, schedule_of, validate_schedule
+from medic.core.scopes import grants
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.models import Alert, HeartbeatEvent, RoutingPolicy, Service
 from medic.models.columns import utcnow
-from medic.ops.errors import Conflict, InvalidInput, NotFound
+from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from medic.ops.named import plain
 from medic.ops.operation import Call, Context, operation
 from medic.ops.pagination import fetch_page
@@ -67,7 +68,9 @@ def find_service(session: Session, ref: ServiceRef, lock: bool = False) -> Servi
 
 
 def view(call: Call, service: Service) -> ServiceView:
-    return ServiceView.of(service, call.settings.medic_base_url)
+    """The ping uuid and URL only for an actor that may post heartbeats (`ingest`)."""
+    capabilities = grants(call.actor.scopes, "ingest")
+    return ServiceView.of(service, call.settings.medic_base_url, capabilities)
 
 
 def _check_routing_policy(session: Session, name: str | None) -> None:
@@ -154,6 +157,8 @@ def update_service(call: Call, command: UpdateService) -> ServiceView:
             raise InvalidInput(f"{field} must not be null")
     session = call.session
     service = find_service(session, command.service, lock=True)
+    if "team" in values and values["team"] != service.team:
+        _require_admin_for_team_change(call)
     if values.get("routing_policy") is not None:
         _check_routing_policy(session, values["routing_policy"])
     before = {k: plain(getattr(service, k)) for k in values}
@@ -190,6 +195,18 @@ def update_service(call: Call, command: UpdateService) -> ServiceView:
         after=after,
     )
     return view(call, service)
+
+
+def _require_admin_for_team_change(call: Call) -> None:
+    """A service's team decides who approves its playbooks and where its alerts go: moving
+    it is configuring trust (admin), not operating (write). Registering a new service
+    with a team is operating."""
+    if not grants(call.actor.scopes, "admin"):
+        raise Forbidden(
+            "changing a service's team needs the 'admin' scope (the team decides who "
+            f"approves its playbooks and where its alerts go); {call.actor.name!r} has "
+            f"{', '.join(sorted(call.actor.scopes)) or 'none'}"
+        )
 
 
 def apply_changes(context: Context, ref: ServiceRef, changes: ServiceChanges) -> ServiceView:

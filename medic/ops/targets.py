@@ -116,7 +116,7 @@ class ListTargets(Command):
     offset: int = Field(default=0, ge=0, le=2**62)
 
 
-@operation("target.create", scope="write", audit="target.create")
+@operation("target.create", scope="admin", audit="target.create")
 def create_target(call: Call, command: CreateTarget) -> TargetView:
     target = NotificationTarget(
         name=command.name, kind=command.kind, config=command.config, enabled=command.enabled
@@ -134,7 +134,7 @@ def create_target(call: Call, command: CreateTarget) -> TargetView:
     return TargetView.of(target)
 
 
-@operation("target.update", scope="write", audit="target.update")
+@operation("target.update", scope="admin", audit="target.update")
 def update_target(call: Call, command: UpdateTarget) -> TargetView:
     values = command.changes.model_dump(exclude_unset=True)
     if not values:
@@ -172,7 +172,7 @@ def update_target(call: Call, command: UpdateTarget) -> TargetView:
     return TargetView.of(target)
 
 
-@operation("target.delete", scope="write", audit="target.delete")
+@operation("target.delete", scope="admin", audit="target.delete")
 def delete_target(call: Call, command: DeleteTarget) -> TargetView:
     """Refused while a routing policy names the target."""
     target = find(call.session, NotificationTarget, command.name, WHAT, lock=True)

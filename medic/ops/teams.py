@@ -117,7 +117,7 @@ class ListTeams(Command):
     offset: int = Field(default=0, ge=0, le=2**62)
 
 
-@operation("team.create", scope="write", audit="team.create")
+@operation("team.create", scope="admin", audit="team.create")
 def create_team(call: Call, command: CreateTeam) -> TeamView:
     team = Team(
         name=command.name,
@@ -136,7 +136,7 @@ def create_team(call: Call, command: CreateTeam) -> TeamView:
     return TeamView.of(team)
 
 
-@operation("team.update", scope="write", audit="team.update")
+@operation("team.update", scope="admin", audit="team.update")
 def update_team(call: Call, command: UpdateTeam) -> TeamView:
     values = command.changes.model_dump(exclude_unset=True)
     if not values:
@@ -159,7 +159,7 @@ def services_naming(session: Session, team: str) -> int:
     ).one()
 
 
-@operation("team.delete", scope="write", audit="team.delete")
+@operation("team.delete", scope="admin", audit="team.delete")
 def delete_team(call: Call, command: DeleteTeam) -> TeamView:
     """Refused while services name the team: they would lose its channel unnoticed."""
     team = find(call.session, Team, command.name, WHAT, lock=True)

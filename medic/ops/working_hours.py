@@ -154,7 +154,7 @@ def _snapshot(hours: WorkingHours) -> dict[str, Any]:
     return {field: getattr(hours, field) for field in FIELDS}
 
 
-@operation("working_hours.create", scope="write", audit="working_hours.create")
+@operation("working_hours.create", scope="admin", audit="working_hours.create")
 def create_hours(call: Call, command: CreateHours) -> HoursView:
     hours = WorkingHours(name=command.name, **command.model_dump(include=set(FIELDS)))
     ensure_new(call.session, WorkingHours, command.name, WHAT)
@@ -163,7 +163,7 @@ def create_hours(call: Call, command: CreateHours) -> HoursView:
     return HoursView.of(hours)
 
 
-@operation("working_hours.update", scope="write", audit="working_hours.update")
+@operation("working_hours.update", scope="admin", audit="working_hours.update")
 def update_hours(call: Call, command: UpdateHours) -> HoursView:
     values = command.changes.model_dump(exclude_unset=True)
     if not values:
@@ -194,7 +194,7 @@ def update_hours(call: Call, command: UpdateHours) -> HoursView:
     return HoursView.of(hours)
 
 
-@operation("working_hours.delete", scope="write", audit="working_hours.delete")
+@operation("working_hours.delete", scope="admin", audit="working_hours.delete")
 def delete_hours(call: Call, command: DeleteHours) -> HoursView:
     """Refused while a routing policy's rule names the schedule."""
     hours = find(call.session, WorkingHours, command.name, WHAT, lock=True)

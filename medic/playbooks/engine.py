@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -46,6 +47,7 @@ from medic.ops.playbooks import pinned_definition
 from medic.ops.secrets import reveal
 from medic.playbooks.context import StepContext, StepResult
 from medic.playbooks.scripts import run_script_step
+from medic.playbooks.substitute import seal
 from medic.playbooks.webhook_step import run_webhook_step
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ log = logging.getLogger(__name__)
 EARLY_TOLERANCE = timedelta(seconds=2)
 CONDITION_POLL = timedelta(seconds=5)
 LEASE_MARGIN = timedelta(seconds=60)
+# ExecutionStep.summary's column size.
+SUMMARY_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,13 @@ def _run(db: Database, settings: Settings, claim: _Claim, now: datetime) -> Step
         if isinstance(step, ConditionStep):
             return _check_condition(db, claim, step, now)
     except Exception as exc:  # a runner bug must not leave the execution hanging
-        log.exception("step %s of execution %s failed", step.name, claim.execution_id)
+        # The traceback may quote a URL or a header: it is logged sealed, like any step text.
+        log.error(
+            "step %s of execution %s failed:\n%s",
+            step.name,
+            claim.execution_id,
+            seal(traceback.format_exc(), claim.context.secrets),
+        )
         return StepResult(False, f"internal error: {type(exc).__name__}")
     return StepResult(False, f"unknown step type {step.type!r}")
 
@@ -240,6 +250,8 @@ def _check_condition(
 
 
 def _record(db: Database, claim: _Claim, outcome: StepResult | _Later, now: datetime) -> Next:
+    if not isinstance(outcome, _Later):
+        outcome = _sealed(outcome, claim.context)
     with db.session() as session:
         execution = session.exec(
             select(Execution).where(Execution.execution_id == claim.execution_id).with_for_update()
@@ -258,7 +270,7 @@ def _record(db: Database, claim: _Claim, outcome: StepResult | _Later, now: date
         ).one()
         record.state = "succeeded" if outcome.ok else "failed"
         record.finished_at = now
-        record.summary = outcome.summary[:1000]
+        record.summary = outcome.summary
         record.status_code = outcome.status_code
         record.output = outcome.output
         session.add(record)
@@ -301,6 +313,16 @@ def _record(db: Database, claim: _Claim, outcome: StepResult | _Later, now: date
         )
         session.add(execution)
         return Next(0)
+
+
+def _sealed(outcome: StepResult, context: StepContext) -> StepResult:
+    """The one place a step's text leaves the runner: its summary and output, as stored
+    (step, audit log), shown (API, MCP) and sent (the execution's error in Slack and
+    PagerDuty), with every secret masked before anything is cut to size."""
+    output = None if outcome.output is None else seal(outcome.output, context.secrets)
+    return replace(
+        outcome, summary=seal(outcome.summary, context.secrets, SUMMARY_LENGTH), output=output
+    )
 
 
 def _finish(

@@ -5,10 +5,20 @@ A step names it by its plain file name (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`, no
 separators); the name must resolve inside that directory (a symlink pointing out of
 it is refused). It runs:
 
-* with its arguments substituted and passed as argv, never through a shell;
+* with its arguments substituted and passed as argv, never through a shell. Variables
+  fill values, never options: Medic puts `--` before the first argument that starts
+  with a variable (after any dashes: `${X}`, `-${X}`), so from there on every argument
+  is an operand whatever its value (a service named `-rf` arrives as the operand
+  `-rf`). Options go first, or take their value in the same argument
+  (`--service=${SERVICE_NAME}`);
 * in a clean environment: `PATH`, `LANG`, and `MEDIC_SERVICE_NAME`,
   `MEDIC_HEARTBEAT_NAME`, `MEDIC_ALERT_ID`, `MEDIC_EXECUTION_ID` (secrets reach a
   script only where its arguments reference them);
+* when Medic runs as root, as `MEDIC_SCRIPT_USER` (default `nobody`, its own group, no
+  supplementary groups), so it can read neither Medic's memory and `/proc/<pid>/environ`
+  nor files only root may read, and the process limit applies (root ignores it);
+  otherwise as Medic's own user, which cannot read Medic's memory or environment either
+  (Medic is not dumpable: medic.hardening);
 * in a fresh temporary working directory, removed afterwards;
 * in its own session (process group) with resource limits: CPU time (the timeout
   plus a second), address space (`MEDIC_SCRIPT_MEMORY_MB`), processes, file size,
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import re
 import resource
 import selectors
@@ -33,12 +44,19 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from medic.config import Settings
 from medic.core.playbook_definition import ScriptStep
 from medic.playbooks.context import StepContext, StepResult
-from medic.playbooks.substitute import SubstitutionError, redact, redact_truncated, substitute
+from medic.playbooks.substitute import (
+    SubstitutionError,
+    redact,
+    redact_truncated,
+    starts_with_variable,
+    substitute,
+)
 
 SCRIPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -88,9 +106,13 @@ def run_script_step(step: ScriptStep, context: StepContext, settings: Settings) 
     if path is None:
         return StepResult(False, f"{label} is not registered (MEDIC_SCRIPTS_DIR)")
     try:
-        args = [str(arg) for arg in substitute(list(step.args), context)]
+        args = script_arguments(step.args, context)
     except SubstitutionError as exc:
         return StepResult(False, f"{label}: {exc}")
+    try:
+        user = script_user(settings)
+    except ScriptUserError as exc:
+        return StepResult(False, f"{label} cannot run: {exc}")
 
     env = {
         "PATH": PATH,
@@ -103,6 +125,10 @@ def run_script_step(step: ScriptStep, context: StepContext, settings: Settings) 
     limits = _limits(step.timeout_seconds, settings.medic_script_memory_mb)
     cap = settings.medic_script_output_bytes
     with tempfile.TemporaryDirectory(prefix="medic-script-", ignore_cleanup_errors=True) as cwd:
+        as_user: dict[str, object] = {}
+        if user is not None:
+            os.chown(cwd, user.uid, user.gid)
+            as_user = {"user": user.uid, "group": user.gid, "extra_groups": []}
         try:
             process = subprocess.Popen(
                 [str(path), *args],
@@ -113,10 +139,15 @@ def run_script_step(step: ScriptStep, context: StepContext, settings: Settings) 
                 env=env,
                 close_fds=True,
                 start_new_session=True,
+                # Runs in the child after it became `user`: the limits bind that user.
                 preexec_fn=_apply_limits(limits),
+                **as_user,  # type: ignore[arg-type]
             )
         except OSError as exc:
-            return StepResult(False, redact(f"{label} could not start: {exc}", secrets))
+            hint = ""
+            if user is not None and isinstance(exc, PermissionError):
+                hint = f" (the script must be readable and executable by user {user.name})"
+            return StepResult(False, redact(f"{label} could not start: {exc}{hint}", secrets))
         output, total, timed_out = _supervise(process, step.timeout_seconds, cap)
 
     truncated = total > len(output)
@@ -132,6 +163,52 @@ def run_script_step(step: ScriptStep, context: StepContext, settings: Settings) 
     if code != 0:
         return StepResult(False, f"{label} failed with exit status {code}", code, text)
     return StepResult(True, f"{label} succeeded", 0, text)
+
+
+def script_arguments(templates: tuple[str, ...] | list[str], context: StepContext) -> list[str]:
+    """The arguments, substituted, with `--` before the first one that starts with a
+    variable: a value can never be read as an option. Where `--` goes depends on the
+    definition only, never on a value."""
+    arguments: list[str] = []
+    operands = False  # past a `--` (Medic's, or one the definition wrote itself)
+    for template in templates:
+        if not operands and starts_with_variable(template):
+            arguments.append("--")
+            operands = True
+        operands = operands or template == "--"
+        arguments.append(str(substitute(template, context)))
+    return arguments
+
+
+class ScriptUserError(Exception):
+    """MEDIC_SCRIPT_USER names no user, or names root."""
+
+
+@dataclass(frozen=True)
+class ScriptUser:
+    name: str
+    uid: int
+    gid: int
+
+
+def script_user(settings: Settings) -> ScriptUser | None:
+    """Whom a script runs as: MEDIC_SCRIPT_USER when Medic runs as root, else None
+    (Medic's own user, already unprivileged)."""
+    if os.geteuid() != 0:
+        return None
+    wanted = settings.medic_script_user
+    if re.fullmatch(r"\d+:\d+", wanted):
+        uid, gid = (int(part) for part in wanted.split(":"))
+        user = ScriptUser(wanted, uid, gid)
+    else:
+        try:
+            entry = pwd.getpwuid(int(wanted)) if wanted.isdigit() else pwd.getpwnam(wanted)
+        except (KeyError, OverflowError):
+            raise ScriptUserError(f"MEDIC_SCRIPT_USER {wanted!r} is not a user here") from None
+        user = ScriptUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+    if user.uid == 0:
+        raise ScriptUserError("MEDIC_SCRIPT_USER must be an unprivileged user, not root")
+    return user
 
 
 Limits = list[tuple[int, tuple[int, int]]]

@@ -1,13 +1,21 @@
 """Run one `webhook` step: substitute, send through the SSRF guard, judge the answer.
 
-The URL, headers and body are substituted (values inserted into the URL are
-percent-encoded); a dict or list body goes as JSON, a string body as text. The
+The URL, headers and body are substituted; variables fill values, never structure.
+Values inserted into the URL are percent-encoded for their place (`substitute_url`: a
+path segment's value completely, and a variable cannot make a dot segment). A dict or
+list body, or a string body that is a JSON object or array, is JSON built as data:
+each variable fills a string inside it, and it is serialised afterwards, so a value
+with quotes stays one string. A string body that looks like JSON but does not parse is
+refused; a form body (`application/x-www-form-urlencoded`) gets its values
+form-encoded; any other string body goes as text. A header value a variable would
+break over lines is refused. The
 request goes through `guarded_request` (allow-list `MEDIC_ALLOWED_WEBHOOK_HOSTS`,
 TLS trust from `MEDIC_EXTRA_CA_BUNDLE`, no redirects followed) with the step's
 timeout as both the per-operation and the overall limit. Success: the status is in
 `success_status` and, when `success_json` is set, the response's JSON value at its
 dotted path equals the expected value. Remote failures never raise; they come back
-as `ok=False` with a one-line summary that carries no secret and no query string.
+as `ok=False` with a one-line summary that carries no secret and no query string:
+every text is redacted before it is cut (`seal`).
 """
 
 from __future__ import annotations
@@ -28,10 +36,13 @@ from medic.notify.http import USER_AGENT
 from medic.playbooks.context import StepContext, StepResult
 from medic.playbooks.substitute import (
     SubstitutionError,
+    form_encode,
     redact,
     redact_truncated,
+    seal,
     substitute,
-    url_encode,
+    substitute_text,
+    substitute_url,
 )
 
 OUTPUT_BYTES = 4096
@@ -51,25 +62,21 @@ def run_webhook_step(
     secrets = context.secrets
     shown_url = _shown_url(step.url, secrets)
     try:
-        url = substitute(step.url, context, encode=url_encode)
-        headers = substitute(step.headers, context)
-        body = substitute(step.body, context)
+        url = substitute_url(step.url, context)
+        headers = _headers(step.headers, context)
+        content, content_type = _body(step.body, headers, context)
     except SubstitutionError as exc:
-        return StepResult(False, f"{step.method} {shown_url}: {exc}")
+        return StepResult(False, _line(f"{step.method} {shown_url}: {exc}", secrets))
     shown_url = _shown_url(url, secrets)
     label = f"{step.method} {shown_url}"
 
     request_headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     request_headers.update(headers)
     kwargs: dict[str, Any] = {}
-    if isinstance(body, str):
-        kwargs["content"] = body.encode("utf-8")
-        if not any(name.lower() == "content-type" for name in request_headers):
-            request_headers["Content-Type"] = "text/plain; charset=utf-8"
-    elif body is not None:
-        kwargs["content"] = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        if not any(name.lower() == "content-type" for name in request_headers):
-            request_headers["Content-Type"] = "application/json"
+    if content is not None:
+        kwargs["content"] = content
+        if content_type and not any(name.lower() == "content-type" for name in request_headers):
+            request_headers["Content-Type"] = content_type
 
     timeout = float(step.timeout_seconds)
     allowed = settings.medic_allowed_webhook_hosts
@@ -93,6 +100,55 @@ def run_webhook_step(
         return StepResult(
             False, _line(f"{label}: request failed: {type(exc).__name__}: {exc}", secrets)
         )
+
+
+def _headers(template: Mapping[str, str], context: StepContext) -> dict[str, str]:
+    headers: dict[str, str] = substitute(dict(template), context)
+    for name, value in headers.items():
+        if any(ch in value for ch in "\r\n\0"):
+            raise SubstitutionError(
+                f"header {name}: a variable's value has a line break; it would add headers"
+            )
+    return headers
+
+
+_JSON_MEDIA = ("application/json",)
+_NOT_JSON = object()
+
+
+def _body(
+    template: Any, headers: Mapping[str, str], context: StepContext
+) -> tuple[bytes | None, str | None]:
+    """The request body and the Content-Type it goes with unless a header says one.
+    Variables fill values: JSON is parsed first, substituted inside its strings and
+    serialised afterwards, so a service named `x","admin":true,"y":"` stays one string."""
+    if template is None:
+        return None, None
+    if not isinstance(template, str):
+        return _json_bytes(substitute(template, context)), "application/json"
+    media = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
+    media = media.split(";", 1)[0].strip().lower()
+    json_media = media in _JSON_MEDIA or media.endswith("+json")
+    try:
+        data: Any = json.loads(template)
+    except ValueError:
+        data = _NOT_JSON
+    if data is not _NOT_JSON and (json_media or isinstance(data, dict | list)):
+        return _json_bytes(substitute(data, context)), "application/json"
+    if json_media or template.lstrip().startswith(("{", "[")):
+        raise SubstitutionError(
+            "the body looks like JSON but is not valid JSON, so a variable cannot be placed"
+            " in it as data; write the body as YAML data (body: {service: ${SERVICE_NAME}})"
+            ' or as valid JSON with each variable inside a string ("${SERVICE_NAME}")'
+        )
+    if media == "application/x-www-form-urlencoded":
+        return substitute_text(template, context, encode=form_encode).encode("utf-8"), None
+    text = substitute_text(template, context)
+    return text.encode("utf-8"), "text/plain; charset=utf-8"
+
+
+def _json_bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 
 class _Overtime(Exception):
@@ -127,14 +183,18 @@ def _send(
     finally:
         response.close()
     status = response.status_code
-    truncated = not complete or len(body) > OUTPUT_BYTES
-    text = body[:OUTPUT_BYTES].decode("utf-8", errors="replace")
-    output = redact_truncated(text, secrets) if truncated else redact(text, secrets)
+    # Masked first, then cut: a secret across the cut is masked whole.
+    output = redact(body.decode("utf-8", errors="replace"), secrets)
+    if not complete or len(body) > OUTPUT_BYTES:
+        kept = output.encode("utf-8")[:OUTPUT_BYTES].decode("utf-8", errors="ignore")
+        output = redact_truncated(kept, secrets)
     summary = f"{label} → {status}"
     if not step.accepts(status):
         return StepResult(False, summary, status, output)
     if step.success_json is not None:
-        problem = _json_problem(body, complete, step.success_json.path, step.success_json.equals)
+        problem = _json_problem(
+            body, complete, step.success_json.path, step.success_json.equals, secrets
+        )
         if problem is not None:
             return StepResult(False, _line(f"{summary}; {problem}", secrets), status, output)
     return StepResult(True, summary, status, output)
@@ -154,7 +214,9 @@ def _read(response: httpx.Response, limit: int, deadline: float) -> tuple[bytes,
     return b"".join(chunks), True
 
 
-def _json_problem(body: bytes, complete: bool, path: str, expected: Any) -> str | None:
+def _json_problem(
+    body: bytes, complete: bool, path: str, expected: Any, secrets: Mapping[str, str]
+) -> str | None:
     """Why the response fails `success_json`, or None when it passes."""
     if not complete:
         return f"the response is larger than {JSON_BYTES} bytes, too large to check JSON"
@@ -171,7 +233,7 @@ def _json_problem(body: bytes, complete: bool, path: str, expected: Any) -> str 
         else:
             return f"JSON has no {path}"
     if not _same(value, expected):
-        return f"JSON {path} is {_short(value)}, expected {_short(expected)}"
+        return f"JSON {path} is {_short(value, secrets)}, expected {_short(expected, secrets)}"
     return None
 
 
@@ -192,9 +254,9 @@ def _same(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
-def _short(value: Any, size: int = 80) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= size else text[: size - 1] + "…"
+def _short(value: Any, secrets: Mapping[str, str], size: int = 80) -> str:
+    """A JSON value for a summary: secrets masked before it is cut to `size`."""
+    return seal(json.dumps(value, ensure_ascii=False, default=str), secrets, size)
 
 
 def _shown_url(url: str, secrets: Mapping[str, str]) -> str:
@@ -209,5 +271,4 @@ def _shown_url(url: str, secrets: Mapping[str, str]) -> str:
 
 def _line(text: str, secrets: Mapping[str, str]) -> str:
     """One line, secrets masked, of a sensible length."""
-    text = redact(" ".join(text.split()), secrets)
-    return text if len(text) <= 500 else text[:499] + "…"
+    return seal(" ".join(text.split()), secrets, 500)

@@ -17,6 +17,12 @@ def settings_overrides() -> dict[str, Any]:
     return {"medic_allowed_webhook_hosts": "127.0.0.1"}
 
 
+@pytest.fixture
+def cli_scope() -> str:
+    """Creating the target and the policy below is configuring trust: an admin key."""
+    return "admin"
+
+
 def test_an_operator_lists_and_acknowledges_alerts_and_reads_deliveries(
     medic_cli: Run,
     outage: Callable[..., Any],

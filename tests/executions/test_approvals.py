@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
+from medic.models import ApiKey
 from medic.ops import executions
 from medic.ops.actor import Actor
 from medic.ops.executions import ApproveExecution
@@ -53,7 +55,13 @@ def test_the_requester_can_never_approve_and_a_writer_is_not_an_approver(
 
 
 def test_the_requester_cannot_approve_even_as_an_admin(medic: MedicProcess, pending: int) -> None:
-    requester_as_admin = Actor(name="test-writer", front_door="api", scopes=frozenset({"admin"}))
+    """The requester is its principal (`key:<id>` of the key that asked), whatever rights
+    or name it shows when deciding."""
+    with medic.db.session() as session:
+        key_id = session.exec(select(ApiKey.api_key_id).where(ApiKey.name == "test-writer")).one()
+    requester_as_admin = Actor(
+        name="another-name", front_door="api", scopes=frozenset({"admin"}), api_key_id=key_id
+    )
     with pytest.raises(Exception, match="requester"):
         executions.approve(
             Context(medic.db, requester_as_admin), ApproveExecution.of(execution_id=pending)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from medic.notify.webhook import signature
+from medic.api.v2.hooks import hook_signature
 from tests.executions.conftest import SECRETS_KEY
 from tests.fakes.receiver import Receiver
 
@@ -34,13 +36,27 @@ def settings_overrides() -> dict[str, Any]:
     }
 
 
-def signed(body: bytes, secret: str = HOOK_SECRET, age: int = 0) -> dict[str, str]:
+def signed(
+    body: bytes, secret: str = HOOK_SECRET, age: int = 0, playbook: str = "smoke-test"
+) -> dict[str, str]:
+    """Headers signing `POST /v2/hooks/playbooks/<playbook>` with `body`: the timestamp,
+    method, path and body, joined by newlines (docs/webhooks.md)."""
     timestamp = str(int(time.time()) - age)
+    path = f"/v2/hooks/playbooks/{playbook}"
     return {
         "X-Medic-Timestamp": timestamp,
-        "X-Medic-Signature": signature(secret, timestamp, body),
+        "X-Medic-Signature": hook_signature(secret, timestamp, "POST", path, body),
         "Content-Type": "application/json",
     }
+
+
+def test_the_signed_string_is_timestamp_method_path_and_body() -> None:
+    """What the README and docs/webhooks.md tell clients to sign, byte for byte."""
+    body = b'{"service": "worker-1"}'
+    message = b"1700000000\nPOST\n/v2/hooks/playbooks/smoke-test\n" + body
+    expected = hmac.new(HOOK_SECRET.encode(), message, hashlib.sha256).hexdigest()
+    path = "/v2/hooks/playbooks/smoke-test"
+    assert hook_signature(HOOK_SECRET, "1700000000", "POST", path, body) == f"sha256={expected}"
 
 
 def test_a_signed_hook_starts_the_playbook_and_a_bad_one_is_refused(
@@ -68,7 +84,9 @@ def test_a_signed_hook_starts_the_playbook_and_a_bad_one_is_refused(
         ).status_code
         == 401
     )
-    missing = client.post("/v2/hooks/playbooks/nope", content=body, headers=signed(body))
+    missing = client.post(
+        "/v2/hooks/playbooks/nope", content=body, headers=signed(body, playbook="nope")
+    )
     assert missing.status_code == 404
     bad = b"not json"
     assert (

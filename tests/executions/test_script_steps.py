@@ -27,10 +27,11 @@ steps:
 
 
 @pytest.fixture
-def scripts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("scripts")
+def scripts_dir(shared_tmp_path: Path) -> Path:
+    directory = shared_tmp_path / "scripts"
+    directory.mkdir(mode=0o755)
     script = directory / "clear-cache.sh"
-    script.write_text('#!/bin/sh\necho "cleared cache of $1"\n')
+    script.write_text('#!/bin/sh\n[ "$1" = -- ] && shift\necho "cleared cache of $1"\n')
     script.chmod(0o755)
     return directory
 

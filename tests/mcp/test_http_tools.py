@@ -83,7 +83,7 @@ async def test_mute_then_unmute_is_audited_as_the_key_through_the_mcp_front_door
                 {"service": "nightly-backup", "duration": "1h", "reason": "known outage"},
             )
         )
-        assert muted["muted"] is True and muted["mute_reason"] == "known outage"
+        assert muted["muted"] is True and muted["mute_reason"]["text"] == "known outage"
         assert (
             result(await mcp.call_tool("unmute_service", {"service": "NIGHTLY-BACKUP"}))["muted"]
             is False

@@ -143,7 +143,7 @@ async def test_an_assistant_configured_from_the_docs_uses_medic_up(
     assert muted["muted"] is True
     assert requested["approval_required"] is True
     assert requested["execution"]["state"] == "pending_approval"
-    assert "the requester of an execution cannot approve it" in own
+    assert "approving over MCP is off" in own  # MEDIC_MCP_MAY_APPROVE is false by default
 
     medic_up.call("POST", f"/v2/executions/{execution_id}/approve")
     done = wait_for(

@@ -1,6 +1,7 @@
 """Playbooks over MCP: an assistant's request waits for a human, whose approval
-request lands in Slack; the requester can never approve it; MEDIC_MCP_APPROVAL=playbook
-lets an `approval: none` playbook run at once; step output comes back untrusted."""
+request lands in Slack; approving over MCP is refused unless MEDIC_MCP_MAY_APPROVE, and
+even then the requester can never approve it; MEDIC_MCP_APPROVAL=playbook lets an
+`approval: none` playbook run at once; step output comes back untrusted."""
 
 from __future__ import annotations
 
@@ -42,13 +43,21 @@ def mcp_approval() -> str:
 
 
 @pytest.fixture
-def settings_overrides(fake_slack: FakeSlack, mcp_approval: str) -> dict[str, Any]:
+def mcp_may_approve() -> bool:
+    return False
+
+
+@pytest.fixture
+def settings_overrides(
+    fake_slack: FakeSlack, mcp_approval: str, mcp_may_approve: bool
+) -> dict[str, Any]:
     return {
         "slack_api_token": BOT_TOKEN,
         "slack_api_base_url": fake_slack.base_url,
         "slack_channel_id": CHANNEL,
         "medic_allowed_webhook_hosts": "127.0.0.1",
         "medic_mcp_approval": mcp_approval,
+        "medic_mcp_may_approve": mcp_may_approve,
     }
 
 
@@ -106,6 +115,7 @@ async def test_a_request_waits_for_a_human_and_the_approval_request_lands_in_sla
     assert (started.actor, started.front_door) == ("claude", "mcp")
 
 
+@pytest.mark.parametrize("mcp_may_approve", [True])
 async def test_the_requester_can_never_approve_its_own_execution_even_with_an_admin_key(
     connect: Connect, make_key: Callable[..., str], playbook: Callable[[str], str]
 ) -> None:
@@ -127,6 +137,7 @@ async def test_the_requester_can_never_approve_its_own_execution_even_with_an_ad
     assert (approved["state"], approved["decided_by"]) == ("running", "on-call-lead")
 
 
+@pytest.mark.parametrize("mcp_may_approve", [True])
 async def test_a_write_key_that_is_no_approver_cannot_decide(
     connect: Connect, make_key: Callable[..., str], playbook: Callable[[str], str]
 ) -> None:
@@ -143,6 +154,23 @@ async def test_a_write_key_that_is_no_approver_cannot_decide(
 
     assert "forbidden: only the team's approvers may decide" in refused
     assert "'write' scope" in read_only
+
+
+async def test_by_default_an_admin_key_declines_but_cannot_approve_over_mcp(
+    connect: Connect, make_key: Callable[..., str], playbook: Callable[[str], str]
+) -> None:
+    """A human approves in Slack or on the approval page; an assistant may say no."""
+    async with connect(make_key("write", name="assistant")) as mcp:
+        first = (await _request(mcp, playbook("required")))["execution"]["execution_id"]
+        second = (await _request(mcp, playbook("required")))["execution"]["execution_id"]
+    async with connect(make_key("admin", name="another-assistant")) as other:
+        refused = error(await other.call_tool("approve_execution", {"execution_id": first}))
+        declined = result(await other.call_tool("decline_execution", {"execution_id": second}))
+        still = result(await other.call_tool("get_execution", {"execution_id": first}))
+
+    assert "approving over MCP is off" in refused and "approval page" in refused
+    assert (declined["state"], declined["decided_by"]) == ("cancelled", "another-assistant")
+    assert still["state"] == "pending_approval" and still["decided_by"] is None
 
 
 async def test_an_approval_none_playbook_still_waits_when_requested_over_mcp(

@@ -111,7 +111,8 @@ def test_a_caller_value_cannot_change_the_url(webhook_receiver: Receiver) -> Non
     ctx = StepContext(1, "x/../admin?${secrets.RESTART_TOKEN}#", None, None, CONTEXT.secrets)
     assert run_webhook_step(step, ctx, settings()).ok
     [request] = webhook_receiver.requests
-    assert request.path == "/s/x%2F..%2Fadmin%3F%24%7Bsecrets.RESTART_TOKEN%7D%23"
+    # A path segment's value is encoded completely, `.` included.
+    assert request.path == "/s/x%2F%2E%2E%2Fadmin%3F%24%7Bsecrets%2ERESTART_TOKEN%7D%23"
 
 
 def test_success_status_ranges(webhook_receiver: Receiver) -> None:

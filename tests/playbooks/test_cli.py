@@ -6,8 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli import Run
 from tests.playbooks import SEED_EXAMPLE
+
+
+@pytest.fixture
+def cli_scope() -> str:
+    """Applying playbooks is configuring trust: an admin key."""
+    return "admin"
 
 
 def write(path: Path, text: str) -> str:

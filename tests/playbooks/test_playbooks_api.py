@@ -37,8 +37,10 @@ class Playbooks:
 
 
 @pytest.fixture
-def api(client: TestClient, write_headers: dict[str, str]) -> Playbooks:
-    return Playbooks(client, write_headers)
+def api(client: TestClient, admin_headers: dict[str, str]) -> Playbooks:
+    """Changing playbooks is configuring trust: an admin key (tests/security/test_scopes.py
+    shows a write key cannot)."""
+    return Playbooks(client, admin_headers)
 
 
 def audit(client: TestClient, headers: dict[str, str], action: str) -> list[dict[str, Any]]:
@@ -67,7 +69,7 @@ def test_apply_yaml_body_creates_version_one(api: Playbooks) -> None:
         "type": "wait",
         "duration_seconds": 30,
     }
-    assert shown["version_created_by"] == "test-writer"
+    assert shown["version_created_by"] == "test-admin"
 
 
 @pytest.mark.parametrize("content_type", ["text/yaml", "text/plain; charset=utf-8"])
@@ -149,7 +151,7 @@ def test_read_key_reads_but_cannot_apply_change_or_delete(
 ) -> None:
     api.apply(SEED_EXAMPLE)
     reader = Playbooks(client, read_headers)
-    assert "needs the 'write' scope" in reader.apply(CHANGED, expect=403)
+    assert "needs the 'admin' scope" in reader.apply(CHANGED, expect=403)
     assert reader.call("PATCH", "/restart-worker", 403, json={"enabled": False})
     assert reader.call("DELETE", "/restart-worker", 403)
     assert reader.get("/restart-worker")["current_version"] == 1
@@ -170,7 +172,7 @@ def test_changes_are_audited_without_the_yaml(
 
     (create,) = audit(client, admin_headers, "playbook.create")
     assert (create["actor"], create["target_type"], create["target_id"]) == (
-        "test-writer",
+        "test-admin",
         "playbook",
         str(created["playbook_id"]),
     )
@@ -207,7 +209,16 @@ def test_disable_enable_and_delete(
     assert api.get("/restart-worker", expect=404) == "no playbook named 'restart-worker'"
     assert api.get("/restart-worker/versions/1", expect=404)
     (deleted,) = audit(client, admin_headers, "playbook.delete")
-    assert deleted["details"] == {"name": "restart-worker", "versions": 2}
+    archived = deleted["details"]["archived_as"]
+    assert deleted["details"] == {
+        "name": "restart-worker",
+        "versions": 2,
+        "archived_as": archived,
+        "cancelled_executions": [],
+    }
+    # Archived, not erased: its versions stay readable under its archived name.
+    assert archived.startswith("restart-worker~archived-")
+    assert api.get(f"/{archived}/versions/1")["version"] == 1
     # A new playbook of the same name starts again at version 1.
     assert api.apply(SEED_EXAMPLE)["version"] == 1
 

@@ -212,14 +212,18 @@ def test_every_change_is_audited_with_secrets_masked(api: Api) -> None:
     assert not any(secret in json.dumps([created, updated]) for secret in SECRETS)
 
 
-def test_changing_targets_needs_write(
-    client: TestClient, read_headers: dict[str, str], write_headers: dict[str, str]
+def test_changing_targets_needs_admin(
+    client: TestClient,
+    read_headers: dict[str, str],
+    write_headers: dict[str, str],
+    admin_headers: dict[str, str],
 ) -> None:
+    """A target receives alerts: creating one is configuring trust, not operating."""
     body = {"name": "pager", "kind": "pagerduty"}
+    for refused in (read_headers, write_headers):
+        answer = client.post("/v2/notification-targets", json=body, headers=refused)
+        assert answer.status_code == 403
     assert (
-        client.post("/v2/notification-targets", json=body, headers=read_headers).status_code == 403
-    )
-    assert (
-        client.post("/v2/notification-targets", json=body, headers=write_headers).status_code == 201
+        client.post("/v2/notification-targets", json=body, headers=admin_headers).status_code == 201
     )
     assert client.get("/v2/notification-targets/pager", headers=read_headers).status_code == 200

@@ -161,7 +161,10 @@ def test_the_request_lands_in_the_team_channel_with_what_why_who_and_until_when(
     decline = button(requested.blocks, DECLINE_ACTION)
     assert (accept["text"]["text"], accept["style"]) == ("Accept", "primary")
     assert (decline["text"]["text"], decline["style"]) == ("Decline", "danger")
-    assert accept["value"] == decline["value"] == str(requested.execution_id)
+    # The request it decides: the execution, its pinned version, its approval token.
+    execution_id, version, token = accept["value"].split(":")
+    assert accept["value"] == decline["value"]
+    assert (int(execution_id), int(version)) == (requested.execution_id, 1) and len(token) >= 32
 
 
 def test_an_approver_accepts_the_playbook_runs_and_the_message_says_who(
@@ -288,11 +291,14 @@ def test_a_click_after_the_request_expired_changes_nothing(
 def test_a_button_without_a_valid_execution_is_explained_never_a_500(
     slack: SlackDriver, fake_slack: FakeSlack, requested: Request
 ) -> None:
+    token = button(requested.blocks, ACCEPT_ACTION)["value"].rsplit(":", 1)[1]
     slack.click(ACCEPT_ACTION, "not-a-number", user_id=BOB, blocks=requested.blocks)
-    slack.click(DECLINE_ACTION, "999999", user_id=BOB, blocks=requested.blocks)
+    # A bare id (what buttons carried before they named the request) decides nothing.
+    slack.click(ACCEPT_ACTION, str(requested.execution_id), user_id=BOB, blocks=requested.blocks)
+    slack.click(DECLINE_ACTION, f"999999:1:{token}", user_id=BOB, blocks=requested.blocks)
 
-    told = _told(fake_slack, 2)
-    assert any("no valid execution id" in text for text in told)
+    told = _told(fake_slack, 3)
+    assert sum("does not name a current approval request" in text for text in told) == 2
     assert any("no execution with id 999999" in text for text in told)
     assert fake_slack.calls("chat.update") == []
 

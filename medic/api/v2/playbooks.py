@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from medic.api.auth import get_medic, read_access, write_access
+from medic.api.auth import admin_access, get_medic, read_access
 from medic.ops import playbooks
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput
@@ -84,7 +84,7 @@ async def _yaml_text(request: Request) -> str:
     },
 )
 async def apply_playbook(
-    request: Request, medic: MedicDep, actor: Actor = Depends(write_access)
+    request: Request, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     command = ApplyPlaybook.of(source_yaml=await _yaml_text(request))
     applied = await run_in_threadpool(playbooks.apply_playbook, medic.context(actor), command)
@@ -98,9 +98,14 @@ async def apply_playbook(
 
 @router.get("", response_model=Envelope[Page[PlaybookView]], summary="List playbooks (paged)")
 def list_playbooks(
-    medic: MedicDep, actor: Actor = Depends(read_access), limit: Limit = 100, offset: Offset = 0
+    medic: MedicDep,
+    actor: Actor = Depends(read_access),
+    archived: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> JSONResponse:
-    query = ListPlaybooks.of(limit=limit, offset=offset)
+    """`archived=true` lists the deleted playbooks, each under its archived name."""
+    query = ListPlaybooks.of(archived=archived, limit=limit, offset=offset)
     rows, total = playbooks.list_playbooks(medic.context(actor), query)
     return page(rows, total, limit, offset)
 
@@ -150,7 +155,7 @@ def update_playbook(
     name: str,
     changes: playbooks.PlaybookChanges,
     medic: MedicDep,
-    actor: Actor = Depends(write_access),
+    actor: Actor = Depends(admin_access),
 ) -> JSONResponse:
     context = medic.context(actor)
     if changes.enabled:
@@ -163,10 +168,10 @@ def update_playbook(
 @router.delete(
     "/{name}",
     response_model=Envelope[dict[str, str]],
-    summary="Delete a playbook and its versions",
+    summary="Delete a playbook: archived, its versions and executions kept",
 )
 def delete_playbook(
-    name: str, medic: MedicDep, actor: Actor = Depends(write_access)
+    name: str, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     deleted = playbooks.delete_playbook(medic.context(actor), DeletePlaybook.of(name=name))
     return envelope({"name": deleted.name}, "playbook deleted")

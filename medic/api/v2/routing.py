@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from medic.api.auth import get_medic, read_access, write_access
+from medic.api.auth import admin_access, get_medic, read_access
 from medic.api.v2.schemas import DeletedName
 from medic.ops import routing_policies, targets, working_hours
 from medic.ops.actor import Actor
@@ -69,7 +69,7 @@ def list_targets(
     "", status_code=201, response_model=Envelope[TargetView], summary="Create a target"
 )
 def create_target(
-    command: CreateTarget, medic: MedicDep, actor: Actor = Depends(write_access)
+    command: CreateTarget, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     target = targets.create_target(medic.context(actor), command)
     return envelope(target, "notification target created", 201)
@@ -91,7 +91,7 @@ def update_target(
     name: str,
     changes: TargetChanges,
     medic: MedicDep,
-    actor: Actor = Depends(write_access),
+    actor: Actor = Depends(admin_access),
 ) -> JSONResponse:
     command = UpdateTarget.of(name=name, changes=changes)
     target = targets.update_target(medic.context(actor), command)
@@ -103,7 +103,7 @@ def update_target(
     response_model=Envelope[DeletedName],
     summary="Delete a target (409 while a policy names it)",
 )
-def delete_target(name: str, medic: MedicDep, actor: Actor = Depends(write_access)) -> JSONResponse:
+def delete_target(name: str, medic: MedicDep, actor: Actor = Depends(admin_access)) -> JSONResponse:
     target = targets.delete_target(medic.context(actor), DeleteTarget.of(name=name))
     return envelope(DeletedName(name=target.name), "notification target deleted")
 
@@ -126,7 +126,7 @@ def list_policies(
     "", status_code=201, response_model=Envelope[PolicyView], summary="Create a routing policy"
 )
 def create_policy(
-    command: CreatePolicy, medic: MedicDep, actor: Actor = Depends(write_access)
+    command: CreatePolicy, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     policy = routing_policies.create_policy(medic.context(actor), command)
     return envelope(policy, "routing policy created", 201)
@@ -144,7 +144,7 @@ def update_policy(
     name: str,
     changes: PolicyChanges,
     medic: MedicDep,
-    actor: Actor = Depends(write_access),
+    actor: Actor = Depends(admin_access),
 ) -> JSONResponse:
     command = UpdatePolicy.of(name=name, changes=changes)
     policy = routing_policies.update_policy(medic.context(actor), command)
@@ -156,7 +156,7 @@ def update_policy(
     response_model=Envelope[DeletedName],
     summary="Delete a policy (409 while services name it)",
 )
-def delete_policy(name: str, medic: MedicDep, actor: Actor = Depends(write_access)) -> JSONResponse:
+def delete_policy(name: str, medic: MedicDep, actor: Actor = Depends(admin_access)) -> JSONResponse:
     policy = routing_policies.delete_policy(medic.context(actor), DeletePolicy.of(name=name))
     return envelope(DeletedName(name=policy.name), "routing policy deleted")
 
@@ -184,7 +184,7 @@ def list_hours(
     summary="Create a working-hours schedule",
 )
 def create_hours(
-    command: CreateHours, medic: MedicDep, actor: Actor = Depends(write_access)
+    command: CreateHours, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     hours = working_hours.create_hours(medic.context(actor), command)
     return envelope(hours, "working hours created", 201)
@@ -202,7 +202,7 @@ def update_hours(
     name: str,
     changes: HoursChanges,
     medic: MedicDep,
-    actor: Actor = Depends(write_access),
+    actor: Actor = Depends(admin_access),
 ) -> JSONResponse:
     command = UpdateHours.of(name=name, changes=changes)
     hours = working_hours.update_hours(medic.context(actor), command)
@@ -214,7 +214,7 @@ def update_hours(
     response_model=Envelope[DeletedName],
     summary="Delete a schedule (409 while a policy names it)",
 )
-def delete_hours(name: str, medic: MedicDep, actor: Actor = Depends(write_access)) -> JSONResponse:
+def delete_hours(name: str, medic: MedicDep, actor: Actor = Depends(admin_access)) -> JSONResponse:
     hours = working_hours.delete_hours(medic.context(actor), DeleteHours.of(name=name))
     return envelope(DeletedName(name=hours.name), "working hours deleted")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from medic.api.auth import get_medic, read_access, write_access
+from medic.api.auth import admin_access, get_medic, read_access
 from medic.api.v2.schemas import DeletedName
 from medic.ops import teams
 from medic.ops.actor import Actor
@@ -46,7 +46,7 @@ def list_teams(
     summary="Create a team (409 if taken)",
 )
 def create_team(
-    command: CreateTeam, medic: MedicDep, actor: Actor = Depends(write_access)
+    command: CreateTeam, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     return envelope(teams.create_team(medic.context(actor), command), "team created", 201)
 
@@ -60,7 +60,7 @@ def get_team(name: str, medic: MedicDep, actor: Actor = Depends(read_access)) ->
     "/{name}", response_model=Envelope[TeamView], summary="Change a team's channel or approvers"
 )
 def update_team(
-    name: str, changes: TeamChanges, medic: MedicDep, actor: Actor = Depends(write_access)
+    name: str, changes: TeamChanges, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     team = teams.update_team(medic.context(actor), UpdateTeam.of(name=name, changes=changes))
     return envelope(team, "team updated")
@@ -71,6 +71,6 @@ def update_team(
     response_model=Envelope[DeletedName],
     summary="Delete a team (409 while services name it)",
 )
-def delete_team(name: str, medic: MedicDep, actor: Actor = Depends(write_access)) -> JSONResponse:
+def delete_team(name: str, medic: MedicDep, actor: Actor = Depends(admin_access)) -> JSONResponse:
     team = teams.delete_team(medic.context(actor), DeleteTeam.of(name=name))
     return envelope(DeletedName(name=team.name), "team deleted")

@@ -3,6 +3,8 @@
 An execution an assistant requests waits for a human's approval in Slack by default
 (MEDIC_MCP_APPROVAL=always, enforced in medic.ops.executions), and its requester can
 never approve it (medic.core.executions.may_decide), whatever the key's scopes.
+Approving over MCP at all is refused unless MEDIC_MCP_MAY_APPROVE (medic.ops.executions);
+declining is allowed.
 """
 
 from typing import Annotated
@@ -13,7 +15,7 @@ from pydantic import Field
 
 from medic.mcp_server.backend import backend_of
 from medic.mcp_server.inputs import ExecutionId, Offset, Reason, ServiceName, page_size
-from medic.mcp_server.schemas import ExecutionOut, ExecutionRequested, PlaybookList
+from medic.mcp_server.schemas import ExecutionOut, ExecutionRequested, PlaybookList, PlaybookOut
 from medic.mcp_server.tools.define import define
 from medic.mcp_server.tools.hints import DECIDE, READ, REMEDIATE
 from medic.ops import executions, playbooks
@@ -35,7 +37,7 @@ def list_playbooks(
     query = ListPlaybooks.of(limit=limit, offset=offset)
     rows, total = playbooks.list_playbooks(backend.context(), query)
     return PlaybookList(
-        items=rows,
+        items=[PlaybookOut.of(row) for row in rows],
         total=total,
         mcp_approval=backend.settings.medic_mcp_approval,
     )
@@ -70,8 +72,9 @@ def get_execution(ctx: Context, execution_id: ExecutionId) -> ExecutionOut:
 
 
 def approve_execution(ctx: Context, execution_id: ExecutionId) -> ExecutionOut:
-    """Approve a pending execution so it runs. Only an admin key (or a team approver in
-    Slack) may decide, never the key that requested it: do not approve on your own
+    """Approve a pending execution so it runs. Refused unless this Medic sets
+    MEDIC_MCP_MAY_APPROVE: a human approves in Slack or on the approval page. Even then
+    only an admin key may, never the key that requested it: do not approve on your own
     initiative, only when your user, an approver, tells you to."""
     command = ApproveExecution.of(execution_id=execution_id)
     return ExecutionOut.of(executions.approve(backend_of(ctx).context(), command))

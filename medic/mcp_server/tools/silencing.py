@@ -10,13 +10,13 @@ from pydantic import AwareDatetime, Field
 
 from medic.mcp_server.backend import backend_of
 from medic.mcp_server.inputs import Duration, Reason, ServiceName
-from medic.mcp_server.schemas import ServiceView
+from medic.mcp_server.schemas import ServiceView, WindowOut
 from medic.mcp_server.tools.define import define
 from medic.mcp_server.tools.hints import SILENCE, UNMUTE
 from medic.ops import maintenance
 from medic.ops import services as service_ops
 from medic.ops.errors import InvalidInput
-from medic.ops.maintenance import CreateWindow, WindowView
+from medic.ops.maintenance import CreateWindow
 from medic.ops.service_commands import GetService, MuteService, UnmuteService
 
 
@@ -80,7 +80,7 @@ def create_maintenance_window(
     timezone: Annotated[
         str | None, Field(max_length=64, description="IANA zone for the cron; default the server's")
     ] = None,
-) -> WindowView:
+) -> WindowOut:
     """Silence notifications for some services (or all) during planned work: once
     (starts_at .. ends_at, or starts_at + duration) or on a schedule (cron_expression +
     duration). Medic announces its start and end; states still change inside it."""
@@ -110,7 +110,7 @@ def create_maintenance_window(
         cron_expression=cron_expression,
         timezone=timezone,
     )
-    return maintenance.create_window(backend.context(), command)
+    return WindowOut.of(maintenance.create_window(backend.context(), command))
 
 
 def tools() -> list[Tool]:

@@ -7,13 +7,17 @@ fallback after `|` is UTC for clients that cannot render it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
+from medic.core.links import web_url
 from medic.notify.message import Message
 
 Block = dict[str, Any]
 
+# A Slack user, team or channel id (U0123ABCD, T…, C…): nothing else becomes `<@…>`.
+SLACK_ID = re.compile(r"[A-Z0-9]{2,32}")
 ACK_ACTION = "medic_alert_ack"
 MUTE_ACTION = "medic_service_mute_1h"
 UNMUTE_ACTION = "medic_service_unmute"
@@ -33,17 +37,38 @@ def slack_time(moment: datetime | None) -> str:
 
 
 def mention(actor_name: str | None) -> str:
-    """`slack:U123` (an audited Slack actor) becomes a mention; anyone else, their name."""
+    """`slack:U123` or `slack:T1/U123` (an audited Slack actor) becomes a mention of
+    that user id; anyone else, their name, escaped."""
     if not actor_name:
         return "someone"
     if actor_name.startswith("slack:"):
-        return f"<@{actor_name.removeprefix('slack:')}>"
+        user_id = actor_name.removeprefix("slack:").rsplit("/", 1)[-1]
+        if SLACK_ID.fullmatch(user_id):
+            return f"<@{user_id}>"
     return f"`{escape(actor_name)}`"
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn treats &, < and > as control characters."""
+    """Slack mrkdwn treats &, < and > as control characters: every text a user or a job
+    chose (names, team, reasons, descriptions, heartbeat messages) goes through here."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str | None, label: str) -> str | None:
+    """`<url|label>` for an http(s) URL (medic.core.links.web_url), with the URL's `&`,
+    `<`, `>` and `|` escaped so neither can end the link early; None for anything else,
+    so a value stored before runbooks had to be URLs is never rendered as markup."""
+    if not url or not web_url(url):
+        return None
+    href = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return f"<{href}|{escape(label)}>"
+
+
+def runbook_link(runbook: str | None) -> str | None:
+    """The runbook as a link; an old value that is not an http(s) URL, inert."""
+    if not runbook:
+        return None
+    return link(runbook, "Runbook") or "Runbook: _not shown, not an http(s) link_"
 
 
 def _section(text: str) -> Block:
@@ -88,8 +113,9 @@ def _facts(message: Message) -> list[str]:
 
 def _links(message: Message) -> str | None:
     links = []
-    if message.service and message.service.runbook:
-        links.append(f"<{message.service.runbook}|Runbook>")
+    runbook = runbook_link(message.service.runbook) if message.service else None
+    if runbook:
+        links.append(runbook)
     if message.service_url:
         links.append(f"<{message.service_url}|Open in Medic>")
     return " · ".join(links) or None

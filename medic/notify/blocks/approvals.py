@@ -7,6 +7,8 @@ buttons go, and it says who decided what, and when.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +34,8 @@ FRONT_DOORS = {
 }
 # Slack shows at most this many list lines comfortably in one section.
 _MAX_STEPS = 20
+# `<execution id>:<pinned version>:<approval token>` (token_urlsafe: A-Z a-z 0-9 - _).
+_DECISION_VALUE = re.compile(r"([0-9]{1,19}):([0-9]{1,10}):([A-Za-z0-9_-]{16,64})")
 
 
 def _section(text: str, block_id: str | None = None) -> Block:
@@ -59,6 +63,33 @@ def _button(text: str, action_id: str, value: str, style: str) -> Block:
         "value": value,
         "style": style,
     }
+
+
+@dataclass(frozen=True)
+class ShownRequest:
+    """What an Accept/Decline button says it decides: one execution, at its pinned
+    version, with the unguessable token only the posted request carries."""
+
+    execution_id: int
+    version: int
+    approval_token: str
+
+
+def decision_value(execution: ExecutionFacts) -> str:
+    """A button's value: `<execution id>:<version>:<approval token>`."""
+    return f"{execution.execution_id}:{execution.version}:{execution.approval_token or ''}"
+
+
+def shown_request(value: str) -> ShownRequest | None:
+    """The request a button's value names, or None for anything else (a bare id from
+    a message posted before buttons carried a token, a forged value)."""
+    match = _DECISION_VALUE.fullmatch(value)
+    if match is None:
+        return None
+    execution_id, version = int(match.group(1)), int(match.group(2))
+    if not (0 < execution_id < 2**63 and 0 < version < 2**31):
+        return None
+    return ShownRequest(execution_id, version, match.group(3))
 
 
 def front_door(name: str) -> str:
@@ -157,7 +188,7 @@ def approval_blocks(message: Message) -> list[Block]:
             block_id=DEADLINE_BLOCK,
         ),
     ]
-    value = str(execution.execution_id)
+    value = decision_value(execution)
     if execution.state == "pending_approval":
         blocks.append(
             {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medic.notify.blocks.alerts import escape, mention
+from medic.notify.blocks.alerts import escape, mention, runbook_link
 from medic.notify.blocks.approvals import front_door
 from medic.notify.message import Message
 
@@ -45,8 +45,9 @@ def execution_notice_blocks(message: Message) -> list[Block]:
             "The playbook asked for a human to take over: escalated to the on-call"
             " (PagerDuty, where this service's routing includes it)."
         )
-    if message.service is not None and message.service.runbook:
-        lines.append(f"*Runbook:* {escape(message.service.runbook)}")
+    runbook = runbook_link(message.service.runbook) if message.service else None
+    if runbook:
+        lines.append(runbook)
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": headline[:3000]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}},
