@@ -39,12 +39,13 @@ def wait_for(what: str, probe: Callable[[], T], timeout: float) -> T:
 
 @pytest.fixture
 def redis_namespace() -> Iterator[str]:
-    """A broker namespace of this test's own; its Redis keys are deleted afterwards."""
+    """A broker namespace of this test's own; its Redis keys (the broker's, and the rate
+    limiter's, which carry it inside their names) are deleted afterwards."""
     namespace = f"medic-test-{uuid.uuid4().hex[:12]}"
     yield namespace
     connection = redis.Redis.from_url(REDIS_URL)
     try:
-        keys = list(connection.scan_iter(match=f"{namespace}*"))
+        keys = list(connection.scan_iter(match=f"*{namespace}*"))
         if keys:
             connection.delete(*keys)
     finally:
