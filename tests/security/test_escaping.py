@@ -21,7 +21,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import func, select
 
-from medic.bot.app import WORKING
 from medic.models import Alert, Execution, Service
 from medic.notify.message import (
     AlertFacts,
@@ -160,8 +159,8 @@ def test_a_stored_runbook_and_user_text_stay_inert_in_slack(
     assert "&lt;!channel&gt; backups" in shown and "&lt;!here&gt; &amp; co" in shown
     assert "evil.example" not in shown, "an invalid stored runbook is not shown at all"
 
-    muted = _reply(slack, "mute nightly-backup 1h <!channel> <https://evil.example/x|deploy>")
-    status = _reply(slack, "status nightly-backup")
+    muted = slack.reply("mute nightly-backup 1h <!channel> <https://evil.example/x|deploy>")
+    status = slack.reply("status nightly-backup")
     for reply in (muted, status):
         assert_inert(reply)
         assert "&lt;!channel&gt;" in reply and "<https://evil" not in reply
@@ -172,16 +171,6 @@ def test_a_stored_runbook_and_user_text_stay_inert_in_slack(
     postman.deliver()
     [edited] = fake_slack.calls("chat.update")
     assert_inert(edited.body)
-
-
-def _reply(slack: SlackDriver, command: str) -> str:
-    """`/medic <command>`'s answer, also when it came late (after "Working on it…")
-    through the response URL, as on a busy machine."""
-    late = len(slack.fake.responses())
-    answer = slack.reply(command)
-    if answer != WORKING:
-        return answer
-    return str(slack.fake.wait_for("response_url", late + 1, timeout=30)[late].body["text"])
 
 
 def _message(kind: str, **parts: Any) -> Message:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -12,10 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from medic.bot.app import WORKING
 from medic.models import Alert, AuditEntry, Service
 from medic.notify.message import AlertFacts, Message, ServiceFacts
 from medic.process import MedicProcess
 from tests.fakes import slack as fakes
+from tests.processes import wait_for
 
 CHANNEL = "C0ALERTS"
 ALICE = "U0ALICE"
@@ -51,6 +54,7 @@ class SlackDriver:
         self.client = client
         self.signer = signer
         self.fake = fake
+        self._commands = itertools.count(1)
 
     def post(self, body: str, **signing: Any) -> httpx2.Response:
         return self.client.post(
@@ -62,12 +66,23 @@ class SlackDriver:
         return self.post(body, **signing)
 
     def reply(self, text: str, user_id: str = ALICE) -> str:
-        """`/medic <text>` and the ephemeral answer Slack would show."""
-        response = self.command(text, user_id)
+        """`/medic <text>` and the ephemeral answer Slack would show: the HTTP answer, or,
+        when the work took longer than Slack's budget (medic.bot.app: "Working on it…"),
+        the answer that follows through the command's response URL."""
+        name = f"command-{next(self._commands)}"
+        body = fakes.command_body(text, user_id=user_id, response_url=self.fake.response_url(name))
+        response = self.post(body)
         assert response.status_code == 200, response.text
         answer = response.json()
         assert answer["response_type"] == "ephemeral"
-        return answer["text"]
+        if answer["text"] != WORKING:
+            return answer["text"]
+        late = wait_for(
+            "the late answer",
+            lambda: [c for c in self.fake.responses() if c.path.endswith(f"/{name}")],
+            timeout=15,
+        )
+        return late[0].body["text"]
 
     def click(
         self, action_id: str, value: str, user_id: str = ALICE, **message: Any

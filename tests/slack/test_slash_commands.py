@@ -232,7 +232,8 @@ def test_a_slow_answer_follows_through_the_response_url(
     register("nightly-backup")
     monkeypatch.setattr(slack_app, "ACK_BUDGET_SECONDS", 0)
 
-    assert slack.reply("mute nightly-backup 1h") == slack_app.WORKING
+    answer = slack.command("mute nightly-backup 1h").json()
+    assert answer == {"response_type": "ephemeral", "text": slack_app.WORKING}
 
     [late] = fake_slack.wait_for("response_url")
     assert late.body["response_type"] == "ephemeral"
