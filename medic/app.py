@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 
 from medic import __version__
 from medic.api import approvals, errors, health, ping, v1, v2
+from medic.api.v2 import heartbeat_route
 from medic.bot.routes import slack_router
 from medic.config import Settings
 from medic.hardening import harden_process, quiet_http_loggers
@@ -98,5 +99,7 @@ def create_app(settings: Settings | None = None, medic: MedicProcess | None = No
     app.include_router(approvals.router)
     # Last, and as exact paths (/mcp and its metadata), never a catch-all mount.
     app.router.routes.extend(mcp.routes())
+    # First: POST /v2/heartbeats as a plain route (medic.api.v2.heartbeat_route says why).
+    app.router.routes.insert(0, heartbeat_route.ROUTE)
     app.add_middleware(MedicMiddleware, max_body_bytes=medic.settings.medic_max_body_bytes)
     return app

@@ -79,7 +79,12 @@ class Settings(BaseSettings):
     medic_rate_limiter_type: Literal["auto", "redis", "memory"] = "auto"
     redis_pool_size: int = Field(default=10, ge=1)
     medic_rate_limit_heartbeats: int = Field(default=100, ge=1, description="per key, per minute")
-    medic_rate_limit_management: int = Field(default=20, ge=1, description="per key, per minute")
+    # A person's working session (the README walkthrough, CLI commands, a script over
+    # the services) stays well under it; a runaway client does not.
+    medic_rate_limit_management: int = Field(default=300, ge=1, description="per key, per minute")
+    medic_rate_limit_mcp_tools: int = Field(
+        default=120, ge=1, description="MCP tool calls, resource reads, prompts per key, per minute"
+    )
     medic_rate_limit_auth_failures: int = Field(
         default=30, ge=1, description="failed authentications per client address, per minute"
     )

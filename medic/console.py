@@ -11,25 +11,55 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
-import uvicorn
 
-from medic.cli.alerts import alert, notifications
-from medic.cli.audit import audit
-from medic.cli.keys import keys
-from medic.cli.maintenance import maintenance
-from medic.cli.playbooks import playbook
-from medic.cli.remote import health, heartbeat, service
-from medic.cli.routing import hours, routing
-from medic.cli.secrets import secret
 from medic.cli.settings import configure_logging, settings_or_exit
-from medic.cli.targets import target
-from medic.cli.teams import team
+from medic.config import Settings
 from medic.hardening import uvicorn_log_config
 
 
-@click.group()
+def _operator_commands() -> dict[str, click.Command]:
+    """The commands that talk to a running Medic (`medic service`, `keys`, …), imported
+    by the first one used, or by --help: a server process (`medic api`'s supervisor and
+    each of its workers, which imports this module again, `medic up`, `worker`,
+    `scheduler`) never needs them or all they import (about 40 MB)."""
+    from medic.cli.alerts import alert, notifications
+    from medic.cli.audit import audit
+    from medic.cli.keys import keys
+    from medic.cli.maintenance import maintenance
+    from medic.cli.playbooks import playbook
+    from medic.cli.remote import health, heartbeat, service
+    from medic.cli.routing import hours, routing
+    from medic.cli.secrets import secret
+    from medic.cli.targets import target
+    from medic.cli.teams import team
+
+    commands = [keys, maintenance, service, heartbeat, health, team, target, routing, hours]
+    commands += [alert, notifications, secret, audit, playbook]
+    return {command.name: command for command in commands if command.name}
+
+
+class _MedicGroup(click.Group):
+    """Adds the operator commands when one is asked for, by name or by listing; the
+    server commands below are always there."""
+
+    def _load(self) -> None:
+        for name, command in _operator_commands().items():
+            self.commands.setdefault(name, command)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._load()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_MedicGroup)
 @click.version_option(package_name="medic")
 def cli() -> None:
     """Medic: heartbeat monitoring, alerts and approval-gated remediation."""
@@ -55,6 +85,8 @@ def migrate() -> None:
 def up(host: str | None, port: int | None) -> None:
     """Everything in one process on the embedded default (SQLite unless DATABASE_URL is set):
     migrate, create a first admin key if there is none (printed once), and serve."""
+    import uvicorn
+
     from medic.app import create_app
     from medic.background_work import BackgroundWork
     from medic.migrate import upgrade
@@ -64,6 +96,7 @@ def up(host: str | None, port: int | None) -> None:
 
     settings = settings_or_exit()
     configure_logging(settings)
+    key_file = _embedded_secrets_key(settings)
     medic = MedicProcess(settings)
     upgrade(medic.db.engine)
     if key_ops.count_keys(medic.db) == 0:
@@ -79,6 +112,8 @@ def up(host: str | None, port: int | None) -> None:
         f"Medic is using {settings.sqlalchemy_url.split('://')[0]} at "
         f"{settings.medic_sqlite_path if settings.is_sqlite else 'DATABASE_URL'}"
     )
+    if key_file is not None:
+        click.echo(f"Playbook secrets are sealed with the key in {key_file} (keep it safe)")
     background = BackgroundWork(settings, medic.db)
     background.start()
     try:
@@ -94,12 +129,27 @@ def up(host: str | None, port: int | None) -> None:
         background.stop()
 
 
+def _embedded_secrets_key(settings: Settings) -> Path | None:
+    """The embedded default seals secrets with a key file beside its SQLite database
+    (medic.secrets_key_file) unless MEDIC_SECRETS_KEY is set; a bad file stops start-up."""
+    from medic.config import ConfigError
+    from medic.secrets_key_file import use_embedded_key
+
+    try:
+        return use_embedded_key(settings)
+    except (ConfigError, OSError) as exc:
+        click.echo(f"medic: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default HOST or 0.0.0.0).")
 @click.option("--port", type=int, default=None, help="Port (default PORT or 8080).")
 @click.option("--workers", type=int, default=1, show_default=True, help="uvicorn worker processes.")
 def api(host: str | None, port: int | None, workers: int) -> None:
     """Serve the HTTP API (production: run `medic migrate` first)."""
+    import uvicorn
+
     # With several workers, uvicorn starts each one (and restarts a dead one) as a fresh
     # interpreter that reads the settings from this environment: the supervisor keeps
     # it, and each worker drops the secrets itself once read (medic.app.create_app).
@@ -205,21 +255,7 @@ def socket() -> None:
         medic.db.dispose()
 
 
-cli.add_command(keys)
-cli.add_command(maintenance)
-cli.add_command(service)
-cli.add_command(heartbeat)
-cli.add_command(health)
-cli.add_command(team)
-cli.add_command(target)
-cli.add_command(routing)
-cli.add_command(hours)
 cli.add_command(slack)
-cli.add_command(alert)
-cli.add_command(notifications)
-cli.add_command(secret)
-cli.add_command(audit)
-cli.add_command(playbook)
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """Per-key rate limits (SRE-8) on the `limits` library, in Redis or in memory.
 
-Two buckets per key: heartbeats (default 100/min) and management (20/min), each
-overridable per key, and one per client address: failed authentications (default
-30/min). `MEDIC_RATE_LIMITER_TYPE=auto` uses Redis when `REDIS_URL` answers at
-start-up, else memory (memory limits are per process, so replicas need Redis).
+Three buckets per key: heartbeats (default 100/min) and management (300/min), each
+overridable per key, and MCP tool calls (120/min; medic.mcp_server.rate_limit says
+what counts), and one per client address: failed authentications (default 30/min).
+`MEDIC_RATE_LIMITER_TYPE=auto` uses Redis when `REDIS_URL` answers at start-up, else
+memory (memory limits are per process, so replicas need Redis).
 
 The same storage remembers signed hook requests already accepted (`first_use`), so a
 signature is accepted once across replicas that share Redis.
@@ -20,7 +21,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-import redis
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.storage import storage_from_string
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEATS = "heartbeats"
 MANAGEMENT = "management"
+MCP_TOOLS = "mcp_tools"
 AUTH_FAILURES = "auth_failures"
 
 
@@ -68,6 +69,10 @@ def choose_backend(settings: Settings) -> str:
 
 
 def redis_answers(url: str) -> bool:
+    # Imported here: redis (with its telemetry and cluster modules) costs a process about
+    # 7 MB, and a Medic without REDIS_URL never needs it.
+    import redis
+
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
         try:
@@ -90,12 +95,48 @@ def rate_limit_namespace(settings: Settings) -> str:
     return f"{settings.medic_broker_namespace}-{digest}"
 
 
+class MemoryWindows:
+    """Fixed-window counters in this process, as `limits`' memory storage keeps them: a
+    window opens with its first hit and lasts its length, then the count starts over.
+    Plain dict updates (one event loop, no awaits); expired windows are swept once a
+    minute, so addresses seen once do not pile up."""
+
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._next_sweep = time.time() + self.SWEEP_SECONDS
+
+    def hit(self, key: str, seconds: int, cost: int = 1) -> tuple[int, float]:
+        """The count after this hit, and when the window ends (epoch seconds)."""
+        now = time.time()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        count, reset_at = self._windows.get(key, (0, 0.0))
+        if reset_at <= now:
+            count, reset_at = 0, now + seconds
+        count += cost
+        self._windows[key] = (count, reset_at)
+        return count, reset_at
+
+    def count(self, key: str) -> tuple[int, float]:
+        """The count so far and when the window ends (now when there is none)."""
+        now = time.time()
+        count, reset_at = self._windows.get(key, (0, 0.0))
+        return (count, reset_at) if reset_at > now else (0, now)
+
+    def _sweep(self, now: float) -> None:
+        self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+        self._next_sweep = now + self.SWEEP_SECONDS
+
+
 class RateLimiter:
     def __init__(self, settings: Settings, key_prefix: str | None = None) -> None:
         self.backend = choose_backend(settings)
         self.defaults = {
             HEARTBEATS: settings.medic_rate_limit_heartbeats,
             MANAGEMENT: settings.medic_rate_limit_management,
+            MCP_TOOLS: settings.medic_rate_limit_mcp_tools,
             AUTH_FAILURES: settings.medic_rate_limit_auth_failures,
         }
         self.namespace = rate_limit_namespace(settings)
@@ -111,6 +152,10 @@ class RateLimiter:
             )
         else:
             self.storage = storage_from_string("async+memory://")
+        # Fixed windows in memory are counted here; `limits`' memory storage takes locks
+        # and schedules an expiry task on every hit (its moving windows still serve
+        # first_use).
+        self.windows = MemoryWindows() if self.backend == "memory" else None
         self.strategy = FixedWindowRateLimiter(self.storage)
         # Exact (a timestamp per hit): "once in this window" must hold at window edges too.
         self.moving = MovingWindowRateLimiter(self.storage)
@@ -124,12 +169,20 @@ class RateLimiter:
         return item
 
     async def hit(
-        self, bucket: str, identity: str, per_minute: int | None = None
+        self, bucket: str, identity: str, per_minute: int | None = None, cost: int = 1
     ) -> RateLimitState:
+        """Count a hit and say whether it was allowed: one step in memory, and in Redis
+        two round trips (the count the increment returns, the window's expiry)."""
         item = self._item(per_minute or self.defaults[bucket])
-        allowed = await self.strategy.hit(item, bucket, identity)
-        stats = await self.strategy.get_window_stats(item, bucket, identity)
-        return RateLimitState(allowed, item.amount, stats.remaining, stats.reset_time)
+        key = item.key_for(bucket, identity)
+        if self.windows is not None:
+            count, reset_at = self.windows.hit(key, item.get_expiry(), cost)
+        else:
+            count = await self.storage.incr(key, item.get_expiry(), amount=cost)
+            reset_at = await self.storage.get_expiry(key)
+        return RateLimitState(
+            count <= item.amount, item.amount, max(0, item.amount - count), reset_at
+        )
 
     async def exceeded(
         self, bucket: str, identity: str, per_minute: int | None = None
@@ -137,6 +190,11 @@ class RateLimiter:
         """The refusing state when `identity` has used up its `bucket` (nothing is counted),
         else None."""
         item = self._item(per_minute or self.defaults[bucket])
+        if self.windows is not None:
+            count, reset_at = self.windows.count(item.key_for(bucket, identity))
+            if count < item.amount:
+                return None
+            return RateLimitState(False, item.amount, 0, reset_at)
         if await self.strategy.test(item, bucket, identity):
             return None
         stats = await self.strategy.get_window_stats(item, bucket, identity)

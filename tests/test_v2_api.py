@@ -497,6 +497,51 @@ def test_posting_a_heartbeat_needs_a_write_key(
     error_of(client.post("/v2/heartbeats", json=body, headers=read_headers), 403)
 
 
+def test_a_heartbeat_without_a_key_is_401_whatever_its_body(client: TestClient) -> None:
+    # The key is checked before the body is read: a client without one learns nothing
+    # about what a valid body looks like.
+    for raw in (b"not json", b"[1, 2]", b'{"heartbeat_name": 5}', b""):
+        response = client.post(
+            "/v2/heartbeats", content=raw, headers={"Content-Type": "application/json"}
+        )
+        error_of(response, 401)
+
+
+def test_a_heartbeat_body_must_be_json(
+    client: TestClient, write_headers, register: Register
+) -> None:
+    register("nightly-backup")
+    body = b'{"heartbeat_name": "nightly-backup"}'
+    for content_type in ("text/plain", None):
+        headers = {k: v for k, v in write_headers.items() if k.lower() != "content-type"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = client.post("/v2/heartbeats", content=body, headers=headers)
+        assert "JSON object" in error_of(response, 400)
+    beat = client.post(
+        "/v2/heartbeats",
+        content=body,
+        headers={**write_headers, "Content-Type": "application/vnd.medic+json; charset=utf-8"},
+    )
+    assert beat.status_code == 201, beat.text
+
+
+def test_an_oversized_heartbeat_is_413(client: TestClient, write_headers, register) -> None:
+    register("nightly-backup")
+    body = b'{"heartbeat_name": "nightly-backup", "message": "' + b"x" * 10_000_000 + b'"}'
+    headers = {**write_headers, "Content-Type": "application/json"}
+
+    def chunks() -> Any:
+        for start in range(0, len(body), 1024 * 1024):
+            yield body[start : start + 1024 * 1024]
+
+    for content in (body, chunks()):
+        assert "larger than" in error_of(
+            client.post("/v2/heartbeats", content=content, headers=headers), 413
+        )
+    assert client.get("/v2/heartbeats", headers=write_headers).json()["results"]["total"] == 0
+
+
 def test_heartbeat_on_inactive_service_is_400(
     client: TestClient, write_headers, register: Register
 ) -> None:

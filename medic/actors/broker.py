@@ -10,8 +10,6 @@ only carries ids (medic.scheduler.outbox).
 from __future__ import annotations
 
 from dramatiq import Broker
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from medic.config import Settings
@@ -25,11 +23,16 @@ def broker_kind(settings: Settings) -> str:
 
 
 def make_broker(settings: Settings, namespace: str | None = None) -> Broker:
+    # Each broker's client (redis, pika) is imported only by a process that uses it.
     kind = broker_kind(settings)
     if kind == "redis":
+        from dramatiq.brokers.redis import RedisBroker
+
         return RedisBroker(
             url=settings.redis_url, namespace=namespace or settings.medic_broker_namespace
         )
     if kind == "rabbitmq":
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
         return RabbitmqBroker(url=settings.redis_url)
     return StubBroker()

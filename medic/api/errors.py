@@ -5,7 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medic.metrics import AUTH_FAILURES
@@ -40,6 +40,13 @@ def install(app: FastAPI) -> None:
         # the session rolled back, so nothing was written.
         log.info("database refused a request value: %s", exc.orig)
         return failure("a value in the request cannot be stored or searched for", 400)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database cannot be reached (restarting, failing over, out of connections):
+        # nothing was acknowledged, and the same request may well succeed shortly.
+        log.warning("database unavailable: %s", exc.orig)
+        return failure("the database is unavailable; retry", 503, {"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

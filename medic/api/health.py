@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-import httpx
-import redis
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -36,6 +34,8 @@ def _broker(medic: MedicProcess) -> dict[str, Any]:
     url = medic.settings.redis_url
     if not url or url.startswith("amqp"):
         return {"status": "healthy", "type": "rabbitmq" if url else "in-process"}
+    import redis  # only a Medic on Redis pays for the client (about 7 MB)
+
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         try:
@@ -55,6 +55,8 @@ def _slack(medic: MedicProcess) -> dict[str, Any]:
     cached = _slack_checked.get(token)
     if cached and time.monotonic() - cached[0] < _SLACK_CACHE_SECONDS:
         return cached[1]
+    import httpx  # with its command line (rich, pygments): only a Medic with Slack needs it
+
     try:
         reply = httpx.post(
             medic.settings.slack_api_base_url + "auth.test",

@@ -8,6 +8,7 @@ event's message.
 
 from __future__ import annotations
 
+import re
 import uuid as uuid_module
 from typing import Annotated
 
@@ -27,6 +28,7 @@ from medic.web.identity import enforce_rate_limit
 router = APIRouter(tags=["ping"])
 UuidPath = Annotated[str, Path(description="the service's ping uuid")]
 RunId = Annotated[str | None, Query(alias="rid", max_length=255, description="run id")]
+EXIT_STATUS = re.compile(r"[0-9]{1,3}")
 
 
 def _parse_uuid(value: str) -> str:
@@ -82,7 +84,9 @@ async def ping_exit_status(
     rid: RunId = None,
     medic: MedicProcess = Depends(get_medic),
 ) -> PlainTextResponse:
-    if not exit_status.isdigit() or int(exit_status) > 255:
+    # ASCII digits only: str.isdigit() also takes superscripts and Arabic-Indic digits,
+    # which int() then refuses or reads; at most three, so int() never parses thousands.
+    if not EXIT_STATUS.fullmatch(exit_status) or int(exit_status) > 255:
         raise InvalidInput("exit status must be an integer from 0 to 255")
     return await _ping(request, medic, uuid, exit_status_to_status(int(exit_status)), rid)
 

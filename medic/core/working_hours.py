@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -59,6 +61,8 @@ def check_holidays(country: str | None, subdivision: str | None) -> None:
         if subdivision is not None:
             raise ValueError("a holiday subdivision needs a holidays country")
         return
+    import holidays  # about 3 MB: imported by the first rule that names a country
+
     try:
         holidays.country_holidays(country, subdiv=subdivision)
     except NotImplementedError:
@@ -67,6 +71,8 @@ def check_holidays(country: str | None, subdivision: str | None) -> None:
 
 @lru_cache(maxsize=256)
 def _holiday_calendar(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    import holidays
+
     return holidays.country_holidays(country, subdiv=subdivision)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from medic.core.schedules import next_due_at, schedule_of
 from medic.core.statuses import FAILURES, PROOF_OF_LIFE, Status
+from medic.ingest.job_runs import RunSignal
 from medic.ops.errors import InvalidInput, NotFound
 
 # What a batch needs to know of each service it names.
@@ -65,6 +66,8 @@ class BeatRecorded:
     status: Status
     time: datetime
     run_id: str | None
+    # An end (COMPLETED/FAILED) with a run id: what it did to its run (job_runs).
+    run: RunSignal | None = None
 
 
 Outcome = BeatRecorded | Exception
@@ -191,29 +194,57 @@ def wakes_scheduler(updates: list[dict[str, Any]], states: Mapping[int, str]) ->
     )
 
 
+def stored_rows(
+    rows: list[dict[str, Any]], signals: list[RunSignal | None]
+) -> list[dict[str, Any]]:
+    """The rows to insert: all but the repeated ends of runs (see medic.ingest.job_runs)."""
+    return [row for row, signal in zip(rows, signals, strict=True) if not _repeat(signal)]
+
+
+def _repeat(signal: RunSignal | None) -> bool:
+    return signal is not None and signal.repeated
+
+
 def results(
     requests: list[BeatRequest],
     outcomes: list[Exception | None],
     heartbeat_ids: list[int],
     rows: list[dict[str, Any]],
     services: dict[ServiceRef, dict[str, Any]],
+    signals: list[RunSignal | None] | None = None,
 ) -> list[Outcome]:
-    """One outcome per request, in order, once the rows have their ids."""
-    inserted = iter(zip(heartbeat_ids, rows, strict=True))
+    """One outcome per request, in order, once the stored rows have their ids. A
+    repeated end answers with the beat that ended its run."""
+    signals = signals if signals is not None else [None] * len(rows)
+    inserted = iter(heartbeat_ids)
+    # Per row: its heartbeat id and time (a repeat: those of the beat it repeats).
+    stored: list[tuple[int, datetime]] = []
+    for row, signal in zip(rows, signals, strict=True):
+        if signal is None or not signal.repeated:
+            stored.append((next(inserted), row["time"]))
+        elif signal.repeat_of_row is not None:
+            stored.append(stored[signal.repeat_of_row])
+        else:
+            assert signal.heartbeat_id is not None and signal.time is not None
+            stored.append((signal.heartbeat_id, signal.time))
     answers: list[Outcome] = []
+    position = 0
     for request, outcome in zip(requests, outcomes, strict=True):
         if outcome is not None:
             answers.append(outcome)
             continue
-        heartbeat_id, row = next(inserted)
+        row, signal = rows[position], signals[position]
+        heartbeat_id, time = stored[position]
+        position += 1
         answers.append(
             BeatRecorded(
                 heartbeat_id=heartbeat_id,
                 service_id=row["service_id"],
                 heartbeat_name=services[request.ref]["heartbeat_name"],
                 status=request.status,
-                time=request.time,
+                time=time,
                 run_id=request.run_id,
+                run=signal,
             )
         )
     return answers

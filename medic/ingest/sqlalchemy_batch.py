@@ -19,9 +19,10 @@ from medic.ingest.batch import (
     plan,
     results,
     service_updates,
+    stored_rows,
     wakes_scheduler,
 )
-from medic.ingest.job_runs import run_statements
+from medic.ingest.job_runs import RunSignal, run_changes
 from medic.models import HeartbeatEvent, Service
 
 services_table = Service.__table__  # type: ignore[attr-defined]
@@ -47,25 +48,38 @@ def write_batch(
     )
     services = index_services(found.mappings())
     outcomes, rows = plan(requests, services)
-    if not rows:
-        return results(requests, outcomes, [], rows, services), False
+    signals = _apply_runs(connection, rows)
+    stored = stored_rows(rows, signals)
+    if not stored:
+        return results(requests, outcomes, [], rows, services, signals), False
     inserted = connection.execute(
         events_table.insert().returning(events_table.c.heartbeat_id, sort_by_parameter_order=True),
-        rows,
+        stored,
     )
     heartbeat_ids = list(inserted.scalars().all())
     by_id = {s["service_id"]: s for s in services.values()}
     history = {
         sid: _recent_alive_beats(connection, sid, by_id[sid]["threshold"])
-        for sid in newest_beats(rows)["alive"]
+        for sid in newest_beats(stored)["alive"]
         if needs_history(by_id[sid])
     }
-    for statement, params in run_statements(rows):
-        connection.execute(text(statement), params)
-    updates = service_updates(by_id, rows, default_timezone, history)
+    updates = service_updates(by_id, stored, default_timezone, history)
     _store(connection, updates)
     wake = wakes_scheduler(updates, {sid: s["state"] for sid, s in by_id.items()})
-    return results(requests, outcomes, heartbeat_ids, rows, services), wake
+    return results(requests, outcomes, heartbeat_ids, rows, services, signals), wake
+
+
+def _apply_runs(connection: Connection, rows: list[dict[str, Any]]) -> list[RunSignal | None]:
+    """Drive medic.ingest.job_runs.run_changes: run each statement, send its rows back."""
+    changes = run_changes(rows)
+    try:
+        statement, params = next(changes)
+        while True:
+            result = connection.execute(text(statement), params)
+            returned = [dict(r) for r in result.mappings()] if result.returns_rows else []
+            statement, params = changes.send(returned)
+    except StopIteration as done:
+        return done.value
 
 
 def _store(connection: Connection, updates: list[dict[str, Any]]) -> None:

@@ -120,7 +120,7 @@ class IngestWriter:
         if wake and self.wakeup is not None:
             self.wakeup.set()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BeatRecorded):
+            if isinstance(outcome, BeatRecorded) and not (outcome.run and outcome.run.repeated):
                 HEARTBEATS.labels(outcome.status.value).inc()
             if future.done():
                 continue
@@ -167,8 +167,9 @@ class IngestWriter:
                     sqlalchemy_batch.write_batch, requests, self.default_timezone
                 )
         if self._postgres is None or self._postgres.closed:
+            # Autocommit: the batch sends its own BEGIN and COMMIT (see postgres_batch).
             self._postgres = await AsyncConnection.connect(
-                self.postgres_conninfo, connect_timeout=5
+                self.postgres_conninfo, connect_timeout=5, autocommit=True
             )
         return await postgres_batch.write_batch(self._postgres, requests, self.default_timezone)
 

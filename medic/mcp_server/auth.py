@@ -1,5 +1,5 @@
-"""Bearer API keys on /mcp: the SDK's TokenVerifier over Medic's own key check, and
-the key's rate limit.
+"""Bearer API keys on /mcp: the SDK's TokenVerifier over Medic's own key check (the
+key's rate limit is in medic.mcp_server.rate_limit).
 
 A key is verified exactly as the REST API verifies it (argon2 once, then the short
 verified-key cache; revoked and expired keys refused). The access token carries the
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
-from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from medic.core.scopes import SCOPES, grants
 from medic.mcp_server.backend import FRONT_DOOR
@@ -21,9 +19,7 @@ from medic.ops.actor import Actor
 from medic.ops.errors import RateLimited, Unauthorized
 from medic.ops.keys import KeyIdentity
 from medic.process import MedicProcess
-from medic.ratelimit import MANAGEMENT
-from medic.web.envelope import failure
-from medic.web.identity import client_address, enforce_rate_limit, identify, presented_key
+from medic.web.identity import identify
 
 # Every key may connect; each tool's operation then asks for read, write or admin.
 REQUIRED_SCOPE = "read"
@@ -69,31 +65,3 @@ def token_actor() -> Actor:
         scopes=frozenset(claims.get("key_scopes", ())),
         api_key_id=claims.get("api_key_id"),
     )
-
-
-class KeyRateLimit:
-    """Each /mcp request counts against its key's management rate limit, as a REST call
-    does (X-RateLimit-* headers; over it, 429 with Retry-After), so a runaway assistant
-    is slowed like any client. A key that does not verify goes on to the SDK's 401."""
-
-    def __init__(self, app: ASGIApp, medic: MedicProcess) -> None:
-        self.app = app
-        self.medic = medic
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (presented := presented_key(Request(scope))):
-            try:
-                identity = await identify(self.medic, presented, client_address(Request(scope)))
-                await enforce_rate_limit(
-                    Request(scope),
-                    self.medic,
-                    MANAGEMENT,
-                    f"key:{identity.api_key_id}",
-                    identity.management_rate_limit,
-                )
-            except Unauthorized:
-                pass
-            except RateLimited as exc:
-                await failure(exc.message, exc.status_code, exc.headers)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+# `details.resolution` of an alert.resolved that was not a recovery (docs/webhooks.md).
+RETIREMENTS = ("deactivated", "deleted")
+
 
 @dataclass(frozen=True)
 class ServiceFacts:
@@ -96,8 +99,13 @@ class Message:
         return self.kind == "alert.opened"
 
     @property
+    def retired(self) -> bool:
+        """A resolve because the service was deactivated or deleted, not a recovery."""
+        return self.details.get("resolution") in RETIREMENTS
+
+    @property
     def service_url(self) -> str | None:
-        if self.service is None:
+        if self.service is None or self.details.get("resolution") == "deleted":
             return None
         return f"{self.medic_url}/v2/services/{self.service.service_id}"
 
@@ -113,6 +121,8 @@ class Message:
             reason = self.service.state_reason if self.service else None
             return f"{name} is DOWN" + (f": {reason}" if reason else "")
         if self.kind == "alert.resolved":
+            if self.retired:
+                return f"{name}: alert resolved, {self.details.get('reason')}"
             return f"{name} recovered"
         if self.kind == "execution.approval_requested" and self.execution is not None:
             return (

@@ -45,6 +45,17 @@ def plan_deliveries(
             return []
         if notification.suppressed_by is not None:
             return []
+        planned = session.exec(
+            select(Delivery.delivery_id, Delivery.status).where(
+                Delivery.notification_id == notification_id
+            )
+        ).all()
+        if planned:
+            # Planned when it was written: a deleted service's resolve (plan_frozen_resolve).
+            notification.delivered_at = now
+            session.add(notification)
+            NOTIFICATIONS.labels(notification.kind).inc()
+            return [delivery_id for delivery_id, status in planned if status == "pending"]
         mode, targets = choose_targets(session, notification, settings, now)
         deliveries = [
             Delivery(
@@ -112,6 +123,50 @@ def _targets_told_of_alert(session: Session, alert_id: int) -> list[Target] | No
         for row in rows
         if row.status == "sent"
     ]
+
+
+def told_of_alert(session: Session, alert_id: int) -> list[Delivery]:
+    """The alert's opening as each target got it: the latest sent opening delivery
+    per target, in routing order."""
+    rows = session.exec(
+        select(Delivery)
+        .where(Delivery.alert_id == alert_id)
+        .where(Delivery.kind == "alert.opened")
+        .where(Delivery.status == "sent")
+        .order_by(col(Delivery.delivery_id).desc())
+    ).all()
+    latest: dict[str, Delivery] = {}
+    for row in rows:
+        latest.setdefault(row.target_name, row)
+    return sorted(latest.values(), key=lambda row: row.position)
+
+
+def plan_frozen_resolve(
+    session: Session, notification: Notification, told: Sequence[Delivery], now: datetime
+) -> None:
+    """Plan a resolve in the caller's transaction, for an alert whose rows are about to
+    be deleted (medic.ops.service_retirement): one delivery per target in `told`, each
+    carrying what that target answered at the opening (`reference["opened"]`: the
+    Slack message to edit, the PagerDuty dedup_key). plan_deliveries then only hands
+    them over."""
+    assert notification.notification_id is not None
+    session.add_all(
+        Delivery(
+            notification_id=notification.notification_id,
+            kind=notification.kind,
+            target_name=opened.target_name,
+            target_kind=opened.target_kind,
+            target_config=dict(opened.target_config),
+            position=position,
+            mode="all",
+            status="pending",
+            next_attempt_at=now,
+            created_at=now,
+            reference={"opened": dict(opened.reference)},
+        )
+        for position, opened in enumerate(told)
+    )
+    session.flush()
 
 
 def _built_in_defaults(settings: Settings) -> list[Target]:

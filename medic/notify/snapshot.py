@@ -3,6 +3,10 @@ retry tells the current truth (an alert acknowledged meanwhile, a renamed servic
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
 from sqlmodel import Session, col, select
 
 from medic.config import Settings
@@ -19,11 +23,15 @@ from medic.notify.message import AlertFacts, ExecutionFacts, Message, ServiceFac
 from medic.ops.playbooks import pinned_definition
 from medic.ops.principals import display_name
 
+FROZEN = "frozen"
+
 
 def message_for(session: Session, delivery: Delivery, settings: Settings) -> Message:
     notification = session.get(Notification, delivery.notification_id)
     assert notification is not None, "a delivery's notification is deleted with it"
     details = dict(notification.details)
+    # The facts of a service deleted since (medic.ops.service_retirement); not sent as such.
+    frozen = details.pop(FROZEN, None) or {}
     service = session.get(Service, notification.service_id) if notification.service_id else None
     alert = session.get(Alert, notification.alert_id) if notification.alert_id else None
     window = (
@@ -34,11 +42,11 @@ def message_for(session: Session, delivery: Delivery, settings: Settings) -> Mes
         notification_id=delivery.notification_id,
         created_at=notification.created_at,
         medic_url=settings.medic_base_url.rstrip("/"),
-        service=_service_facts(service, details) if service else None,
-        alert=_alert_facts(alert) if alert else None,
+        service=_service_facts(service, details) if service else _thaw(ServiceFacts, frozen),
+        alert=_alert_facts(alert) if alert else _thaw(AlertFacts, frozen),
         window=_window_facts(window) if window else None,
         execution=_execution_facts(session, details.get("execution_id"), settings),
-        slack_channel=_slack_channel(session, service, settings),
+        slack_channel=frozen.get("slack_channel") or _slack_channel(session, service, settings),
         opened_reference=_opened_reference(session, delivery),
         details=details,
     )
@@ -133,7 +141,12 @@ def _slack_channel(session: Session, service: Service | None, settings: Settings
 def _opened_reference(session: Session, delivery: Delivery) -> dict[str, object]:
     """For a recovery: what this target answered when the alert opened (the Slack
     message to edit, the PagerDuty dedup_key to resolve)."""
-    if delivery.kind != "alert.resolved" or delivery.alert_id is None:
+    if delivery.kind != "alert.resolved":
+        return {}
+    frozen = delivery.reference.get("opened")
+    if isinstance(frozen, dict):  # planned before the opening's rows were deleted
+        return dict(frozen)
+    if delivery.alert_id is None:
         return {}
     reference = session.exec(
         select(Delivery.reference)
@@ -144,3 +157,54 @@ def _opened_reference(session: Session, delivery: Delivery) -> dict[str, object]
         .order_by(col(Delivery.delivery_id).desc())
     ).first()
     return dict(reference or {})
+
+
+def frozen_facts(
+    session: Session,
+    service: Service,
+    alert: Alert,
+    settings: Settings,
+    *,
+    state: str,
+    reason: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """The service and its alert, closed `at` with `reason`, as messages about them need
+    them once their rows are deleted (stored in the notification's details)."""
+    service_facts = replace(
+        _service_facts(service, {"reason": reason}), state=state, state_changed_at=at
+    )
+    alert_facts = replace(_alert_facts(alert), active=False, closed_date=at)
+    return {
+        "service": _jsonable(service_facts),
+        "alert": _jsonable(alert_facts),
+        "slack_channel": _slack_channel(session, service, settings),
+    }
+
+
+def _jsonable(facts: ServiceFacts | AlertFacts) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in asdict(facts).items()
+    }
+
+
+F = TypeVar("F", ServiceFacts, AlertFacts)
+
+
+def _thaw(cls: type[F], frozen: dict[str, Any]) -> F | None:
+    key = "service" if cls is ServiceFacts else "alert"
+    values = frozen.get(key)
+    if not isinstance(values, dict):
+        return None
+    return cls(
+        **{
+            f.name: _instant(values.get(f.name)) if "datetime" in str(f.type) else values[f.name]
+            for f in fields(cls)
+            if f.name in values
+        }
+    )
+
+
+def _instant(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

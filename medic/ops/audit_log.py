@@ -9,11 +9,12 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from medic.models import AuditEntry
 from medic.ops.actor import FrontDoor
+from medic.ops.fields import InstantBound
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page
 
@@ -58,8 +59,8 @@ class AuditQuery(Command):
     target_type: str | None = None
     target_id: str | None = None
     outcome: str | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: InstantBound | None = None
+    until: InstantBound | None = None
 
     def apply(self, statement: Any) -> Any:
         for column, value in (

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from medic.core.durations import parse_duration
 
@@ -44,3 +44,37 @@ MAX_ID = 2**31 - 1
 
 # A service by id or by heartbeat name (matched case-insensitively).
 ServiceRef = Annotated[int | str, Field(description="a service id or heartbeat name")]
+
+
+# The instants a client may give, in UTC. Python's datetime ends with the years 1 and 9999;
+# a year's margin on each side keeps every conversion to a time zone and every duration
+# Medic adds (at most 366 days) inside it, so a far date is refused naming its field
+# instead of overflowing later (e.g. 9999-12-31T23:30:00-14:00 is in the year 10000).
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 1, 1, tzinfo=UTC)
+
+
+def utc_instant(value: datetime) -> datetime:
+    """An aware `value` in UTC; ValueError (pydantic names the field) outside the range."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} UTC")
+    return utc
+
+
+def _bound(value: datetime) -> datetime:
+    """A search bound: outside the range it matches what the range's end matches."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        return EARLIEST if value.year < 5000 else LATEST
+    return min(max(utc, EARLIEST), LATEST)
+
+
+# A moment Medic keeps or computes from (a maintenance window's start, a routing preview).
+Instant = Annotated[AwareDatetime, AfterValidator(utc_instant)]
+# A `since`/`until` filter: any aware time; a far one is as good as the range's end.
+InstantBound = Annotated[AwareDatetime, AfterValidator(_bound)]

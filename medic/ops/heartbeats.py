@@ -13,7 +13,7 @@ from medic.ingest.writer import BeatRecorded, BeatRequest, IngestWriter, Service
 from medic.models import HeartbeatEvent, Service
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput, NotFound
-from medic.ops.fields import MAX_ID
+from medic.ops.fields import MAX_ID, InstantBound
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page
 
@@ -87,8 +87,8 @@ class ListHeartbeats(Command):
     service_name: str | None = None
     service_id: int | None = None
     status: Status | None = None
-    since: datetime | None = None
-    until: datetime | None = Field(default=None, description="exclusive")
+    since: InstantBound | None = None
+    until: InstantBound | None = Field(default=None, description="exclusive")
     limit: int | None = Field(default=250, ge=0, le=1000)
     offset: int = Field(default=0, ge=0, le=2**62)
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from croniter import croniter
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlmodel import Session, col, select
 
 from medic.config import validate_timezone
@@ -22,7 +22,7 @@ from medic.core.maintenance import next_transition, occurrence_at
 from medic.core.schedules import next_cron_fire
 from medic.models import MaintenanceWindow, Notification, Service
 from medic.ops.errors import InvalidInput, NotFound
-from medic.ops.fields import Duration, Reason
+from medic.ops.fields import Duration, Instant, Reason
 from medic.ops.named import plain
 from medic.ops.operation import Call, Command, operation
 from medic.scheduler.silencing import window_rule
@@ -50,8 +50,8 @@ class CreateWindow(Command):
     service_ids: list[ServiceId] | None = Field(
         default=None, description="the services it covers; null for every service"
     )
-    starts_at: AwareDatetime | None = Field(default=None, description="one-time: opens at")
-    ends_at: AwareDatetime | None = Field(default=None, description="one-time: closes at")
+    starts_at: Instant | None = Field(default=None, description="one-time: opens at")
+    ends_at: Instant | None = Field(default=None, description="one-time: closes at")
     cron_expression: str | None = Field(
         default=None, max_length=255, description="recurring: five-field cron, opens at each fire"
     )
@@ -84,11 +84,6 @@ class CreateWindow(Command):
         if len(value) > MAX_SERVICES:
             raise ValueError(f"must list at most {MAX_SERVICES} services")
         return sorted(set(value))
-
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else value.astimezone(UTC)
 
     @property
     def recurring(self) -> bool:

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from medic.models import NotificationTarget, RoutingPolicy, Service, WorkingHours
 from medic.models.columns import utcnow
 from medic.ops.errors import Conflict, InvalidInput
-from medic.ops.fields import ServiceRef
+from medic.ops.fields import ServiceRef, utc_instant
 from medic.ops.named import Name, ensure_new, find, insert, names_list
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page
@@ -149,7 +149,7 @@ class PreviewRoute(Command):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.utcoffset() is None:
             raise ValueError("needs a UTC offset, e.g. 2027-03-15T10:00:00-04:00 or ...Z")
-        return value
+        return None if value is None else utc_instant(value)
 
 
 class PolicyView(BaseModel):

@@ -14,7 +14,7 @@ from medic.config import Settings
 from medic.core.sealing import seal, unseal
 from medic.db import Database
 from medic.models import Secret
-from medic.ops.errors import NotFound, Unavailable
+from medic.ops.errors import Conflict, NotFound
 from medic.ops.operation import Call, Command, operation
 
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
@@ -79,10 +79,18 @@ class SecretView(BaseModel):
         )
 
 
+SECRETS_OFF = (
+    "secrets are off on this Medic: set MEDIC_SECRETS_KEY to 32 random bytes in base64"
+    " (e.g. `openssl rand -base64 32`) and restart; `medic up` on SQLite keeps one itself"
+)
+
+
 def _key(settings: Settings) -> bytes:
+    """The sealing key. Without one the feature is off, which is the server's
+    configuration, not a failure: 409 with what to set (never 503, which says retry)."""
     key = settings.secrets_key_bytes
     if key is None:
-        raise Unavailable("secrets need MEDIC_SECRETS_KEY (32 random bytes, base64) to be set")
+        raise Conflict(SECRETS_OFF)
     return key
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, select
 
 from medic.core.names import clean_name, environment_name, name_key
 from medic.core.schedules import Schedule, next_due_at, schedule_of, validate_schedule
 from medic.core.scopes import grants
 from medic.core.statuses import PROOF_OF_LIFE
-from medic.models import Alert, HeartbeatEvent, RoutingPolicy, Service
+from medic.models import HeartbeatEvent, RoutingPolicy, Service
 from medic.models.columns import utcnow
+from medic.ops import service_retirement
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from medic.ops.named import plain
 from medic.ops.operation import Call, Context, operation
@@ -148,7 +149,7 @@ def create(context: Context, command: RegisterService) -> ServiceView:
 
 @operation("service.update", scope="write", audit="service.update")
 def update_service(call: Call, command: UpdateService) -> ServiceView:
-    """Change a service's settings. Deactivating it closes its open alert."""
+    """Change a service's settings. Deactivating it resolves its open alert."""
     values = command.changes.model_dump(exclude_unset=True, exclude={"muted"})
     if not values:
         raise InvalidInput("no fields to update")
@@ -171,7 +172,8 @@ def update_service(call: Call, command: UpdateService) -> ServiceView:
     if active is not None and active != service.active:
         service.active = active
         if not active:
-            _close_open_alert(session, service)
+            with session.no_autoflush:  # a rename onto a taken name is a 409 below
+                service_retirement.deactivated(call, service)
     service.date_modified = utcnow()
     # The scheduler re-evaluates at once: a changed schedule may make it late, or
     # recovered, now rather than at a deadline computed from the old one.
@@ -228,17 +230,6 @@ def apply_changes(context: Context, ref: ServiceRef, changes: ServiceChanges) ->
     return result
 
 
-def _close_open_alert(session: Session, service: Service) -> None:
-    """Deactivating a service ends its incident: a retired service is not down."""
-    session.exec(
-        update(Alert)
-        .where(col(Alert.service_id) == service.service_id)
-        .where(col(Alert.active))
-        .values(active=False, closed_date=utcnow())
-    )
-    service.down = False
-
-
 @operation("service.mute", scope="write", audit="service.mute")
 def mute(call: Call, command: MuteService) -> ServiceView:
     """Silence notifications (not detection) until the duration passes; the scheduler
@@ -282,9 +273,17 @@ def unmute(call: Call, command: UnmuteService) -> ServiceView:
 
 @operation("service.delete", scope="admin", audit="service.delete")
 def delete_service(call: Call, command: DeleteService) -> ServiceView:
+    """Delete a service and its history; an open alert is resolved where it was
+    announced (medic.ops.service_retirement)."""
     service = find_service(call.session, command.service, lock=True)
     deleted = view(call, service)
-    call.audit("service", service.service_id, heartbeat_name=service.heartbeat_name)
+    resolved = service_retirement.before_deletion(call, service)
+    call.audit(
+        "service",
+        service.service_id,
+        heartbeat_name=service.heartbeat_name,
+        resolved_alert_id=resolved,
+    )
     call.session.delete(service)
     return deleted
 

@@ -357,6 +357,7 @@ def _recover(
         now,
         suppressed,
         reason=reason,
+        resolution="recovered",
         down_for_seconds=down_for,
         consecutive_failures=failures,
     )

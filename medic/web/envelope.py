@@ -10,6 +10,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from medic.ops.fields import MAX_ID
+
 T = TypeVar("T")
 
 
@@ -50,9 +52,11 @@ def envelope(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-# A page of a list route: `limit: Limit = 100, offset: Offset = 0`.
+# A page of a list route: `limit: Limit = 100, offset: Offset = 0`. No table holds more
+# rows than a row id counts (medic.ops.fields.MAX_ID); a larger offset would overflow
+# SQLite's integers, so it is a bad request rather than an empty page.
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
 def page(items: list[Any], total: int, limit: int, offset: int) -> JSONResponse:

@@ -80,10 +80,9 @@ async def identify(
         known = known_key(medic.key_cache, presented)
         if isinstance(known, KeyIdentity):
             return known
-        with medic.key_verification_slots.for_client(client):
-            return await _single_flight(
-                medic, VerifiedKeyCache.fingerprint(presented), _verify(medic, presented)
-            )
+        fingerprint = VerifiedKeyCache.fingerprint(presented)
+        with medic.key_verification_slots.for_client(client, fingerprint):
+            return await _single_flight(medic, fingerprint, _verify(medic, presented))
     except Unauthorized:
         if client is not None:
             await medic.limiter.hit(AUTH_FAILURES, f"ip:{client}")
@@ -135,9 +134,14 @@ async def _lookup(medic: MedicProcess, prefix: str) -> Lookup:
 
 
 async def enforce_rate_limit(
-    request: Request, medic: MedicProcess, bucket: str, identity: str, per_minute: int | None
+    request: Request,
+    medic: MedicProcess,
+    bucket: str,
+    identity: str,
+    per_minute: int | None,
+    cost: int = 1,
 ) -> None:
-    state = await medic.limiter.hit(bucket, identity, per_minute)
+    state = await medic.limiter.hit(bucket, identity, per_minute, cost)
     set_rate_limit_headers(request.scope, state.headers())
     if not state.allowed:
         RATE_LIMITED.labels(bucket).inc()

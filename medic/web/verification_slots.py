@@ -7,8 +7,8 @@ on a pool of their own, `size` threads (MEDIC_KEY_VERIFICATIONS), so at most `si
 run at once; the others wait as coroutines, which hold no thread and no memory to
 speak of; past `16 * size` waiting, a request is answered 429 with `Retry-After: 1` at
 once rather than queued behind a flood; and one client address has at most
-`PER_CLIENT` keys in verification at once (more: 429 at once), so a single client
-cannot fill the waiting room. The pool's threads (and the lanes argon2
+`PER_CLIENT` different keys in verification at once (more: 429 at once), so a single
+client cannot fill the waiting room. The pool's threads (and the lanes argon2
 starts from them) run at the lowest CPU priority (nice 19, Linux), so requests that need
 no verification (keys already verified: medic.ops.keys caches them) keep the CPU.
 """
@@ -20,6 +20,7 @@ import contextlib
 import os
 import threading
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -43,7 +44,7 @@ class VerificationSlots:
         self.size = size
         self.max_waiting = WAITING_PER_SLOT * size
         self.waiting = 0
-        self.per_client: dict[str, int] = {}
+        self.per_client: dict[str, Counter[str]] = {}
         self._pool = ThreadPoolExecutor(
             max_workers=size, thread_name_prefix="argon2", initializer=_lower_priority
         )
@@ -60,26 +61,30 @@ class VerificationSlots:
         return semaphore
 
     @contextlib.contextmanager
-    def for_client(self, client: str | None) -> Iterator[None]:
-        """Count a key of `client`'s in verification while the block runs; RateLimited
-        when it already has PER_CLIENT."""
+    def for_client(self, client: str | None, key: str) -> Iterator[None]:
+        """Count `key` (a fingerprint) among `client`'s keys in verification while the
+        block runs; RateLimited when it already has PER_CLIENT others. Requests naming a
+        key already in verification for it join that one and cost nothing: a host's 64
+        connections sharing one key, all arriving as the key cache expires, are one."""
         if client is None:
             yield
             return
-        if self.per_client.get(client, 0) >= PER_CLIENT:
+        keys = self.per_client.get(client, Counter())
+        if key not in keys and len(keys) >= PER_CLIENT:
             raise RateLimited(
                 "too many keys from this address are being verified at once; retry after 1 s",
                 {"Retry-After": "1"},
             )
-        self.per_client[client] = self.per_client.get(client, 0) + 1
+        keys[key] += 1
+        self.per_client[client] = keys
         try:
             yield
         finally:
-            left = self.per_client[client] - 1
-            if left:
-                self.per_client[client] = left
-            else:
-                del self.per_client[client]
+            keys[key] -= 1
+            if not keys[key]:
+                del keys[key]
+            if not keys:
+                self.per_client.pop(client, None)
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         """`function(*args)` on the pool, once a slot is free; RateLimited when too many

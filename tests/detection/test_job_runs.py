@@ -414,6 +414,113 @@ def test_a_run_that_never_ends_without_max_duration_is_late_at_the_deadline(
     assert "has not completed" in opened.details["reason"]
 
 
+# --- ends that match no open run (healthchecks.io's unknown `rid`) --------------------------
+
+
+def end(job: Job, signal: str, run_id: str) -> Any:
+    """POST /v2/heartbeat/{id}/complete|fail with a run id; the response."""
+    return job.client.post(
+        f"/v2/heartbeat/{job.sid}/{signal}", json={"run_id": run_id}, headers=job.headers
+    )
+
+
+def stored_beats(client: TestClient, headers: Headers, sid: int) -> list[tuple[str, Any]]:
+    items = results(client, "/v2/heartbeats", headers, service_id=sid)["items"]
+    return [(beat["status"], beat["run_id"]) for beat in items]
+
+
+def test_an_end_whose_start_was_lost_is_kept_as_a_plain_beat_and_says_the_run_was_unknown(
+    client: TestClient,
+    medic: MedicProcess,
+    clock: Clock,
+    scheduler: RecordingScheduler,
+    job: Callable[..., Job],
+    read_headers: Headers,
+) -> None:
+    """The /start never arrived: the completion still proves the job ran (no false alert
+    at the deadline it would otherwise miss), has no duration, and the client is told."""
+    backup = job(alert_interval=60)
+    clock.advance(minutes=50)
+
+    completed = end(backup, "complete", "lost-start")
+
+    assert completed.status_code == 201, completed.text
+    answer = completed.json()
+    assert answer["results"]["run"] == {"id": "lost-start", "known": False, "repeated": False}
+    assert "no run 'lost-start' was started" in answer["message"]
+    assert stored_beats(client, read_headers, backup.sid) == [("COMPLETED", "lost-start")]
+    assert durations(client, read_headers, backup.sid) == []
+    clock.advance(minutes=50)  # past the registration's deadline, not the completion's
+    assert scheduler.run_pass().opened == 0
+    assert alerts(medic) == []
+
+    failed = end(backup, "fail", "another-lost-start")  # a failure is never dropped either
+    assert failed.status_code == 201
+    assert failed.json()["results"]["run"]["known"] is False
+    assert scheduler.run_pass().opened == 1
+
+
+def test_a_retried_end_of_a_finished_run_is_idempotent(
+    client: TestClient, clock: Clock, job: Callable[..., Job], read_headers: Headers
+) -> None:
+    """A client that resends its /complete (a timeout, a retrying curl) gets the first
+    answer's heartbeat back with 200; nothing is stored or counted twice."""
+    backup = job()
+    backup.route("start", "r-1")
+    clock.advance(seconds=10)
+    first = end(backup, "complete", "r-1")
+    clock.advance(seconds=5)
+    again = end(backup, "complete", "r-1")
+    backup.ping("/start", "r-2")
+    clock.advance(seconds=3)
+    backup.ping("/1", "r-2")
+    backup.ping("/fail", "r-2")  # retried through the ping URL: answers OK, stored once
+
+    assert first.status_code == 201, first.text
+    assert first.json()["results"]["run"] == {"id": "r-1", "known": True, "repeated": False}
+    assert again.status_code == 200, again.text
+    assert again.json()["results"]["run"] == {"id": "r-1", "known": True, "repeated": True}
+    assert "nothing new recorded" in again.json()["message"]
+    for field in ("heartbeat_id", "time", "status"):
+        assert again.json()["results"][field] == first.json()["results"][field]
+    assert durations(client, read_headers, backup.sid) == [
+        ("r-2", "failed", 3_000),
+        ("r-1", "completed", 10_000),
+    ]
+    assert stored_beats(client, read_headers, backup.sid) == [
+        ("FAILED", "r-2"),
+        ("STARTED", "r-2"),
+        ("COMPLETED", "r-1"),
+        ("STARTED", "r-1"),
+    ]
+    summary = stats(client, read_headers, backup.sid)
+    assert (summary["completed"], summary["failed"], summary["count"]) == (1, 1, 2)
+
+
+def test_an_end_unlike_the_one_that_finished_the_run_is_stored_but_changes_no_run(
+    client: TestClient, clock: Clock, job: Callable[..., Job], read_headers: Headers
+) -> None:
+    """FAILED, then COMPLETED for the same run: not a retry, so the beat is kept (it is
+    proof of life), and the run stays as it ended."""
+    backup = job()
+    backup.route("start", "r-3")
+    clock.advance(seconds=4)
+    backup.route("fail", "r-3")
+    clock.advance(seconds=1)
+
+    completed = end(backup, "complete", "r-3")
+
+    assert completed.status_code == 201
+    assert completed.json()["results"]["run"] == {"id": "r-3", "known": True, "repeated": False}
+    assert "run 'r-3' had already failed" in completed.json()["message"]
+    assert durations(client, read_headers, backup.sid) == [("r-3", "failed", 4_000)]
+    assert [s for s, _ in stored_beats(client, read_headers, backup.sid)] == [
+        "COMPLETED",
+        "FAILED",
+        "STARTED",
+    ]
+
+
 # --- history ---------------------------------------------------------------------------------
 
 

@@ -93,3 +93,23 @@ def test_a_signed_hook_starts_the_playbook_and_a_bad_one_is_refused(
         client.post("/v2/hooks/playbooks/smoke-test", content=bad, headers=signed(bad)).status_code
         == 400
     )
+
+
+@pytest.mark.parametrize("settings_overrides", [{"medic_playbook_hook_secret": None}])
+def test_without_a_hook_secret_hooks_are_off_404_saying_what_to_set(
+    client: TestClient,
+    register: Callable[..., dict[str, Any]],
+    apply_playbook: Callable[[str], dict[str, Any]],
+    webhook_receiver: Receiver,
+) -> None:
+    """A feature that is off is a route that does not exist, never a 5xx (which says
+    "retry" to the caller's monitoring and pages someone)."""
+    register("worker-1")
+    apply_playbook(PLAYBOOK.format(url=webhook_receiver.url))
+    body = json.dumps({"service": "worker-1"}).encode()
+
+    off = client.post("/v2/hooks/playbooks/smoke-test", content=body, headers=signed(body))
+
+    assert off.status_code == 404
+    assert "set MEDIC_PLAYBOOK_HOOK_SECRET" in off.json()["message"]
+    assert webhook_receiver.requests == []

@@ -1,5 +1,5 @@
-"""The /mcp endpoint itself: bearer keys or 401, the key's rate limit, DNS-rebinding
-protection, and no other route of the API shadowed by it."""
+"""The /mcp endpoint itself: bearer keys or 401, DNS-rebinding protection, and no other
+route of the API shadowed by it (its rate limit: test_http_rate_limit.py)."""
 
 from __future__ import annotations
 
@@ -102,18 +102,3 @@ async def test_the_other_routes_answer_as_before(
     assert under_mcp.status_code == 404 and under_mcp.json()["success"] is False
     assert oauth.status_code == 404
     assert "/mcp" not in schema.json()["paths"]
-
-
-async def test_mcp_requests_count_against_the_keys_management_rate_limit(
-    medic_server: str, make_key: Callable[..., str]
-) -> None:
-    key = make_key("read", management_rate_limit=2)
-    first = await _post(medic_server, bearer(key))
-    second = await _post(medic_server, bearer(key))
-    third = await _post(medic_server, bearer(key))
-
-    assert (first.status_code, second.status_code) == (200, 200)
-    assert first.headers["x-ratelimit-limit"] == "2"
-    assert second.headers["x-ratelimit-remaining"] == "0"
-    assert third.status_code == 429 and int(third.headers["retry-after"]) >= 0
-    assert "rate limit of 2 management requests per minute" in third.json()["message"]

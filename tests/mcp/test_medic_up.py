@@ -55,7 +55,7 @@ def medic_up(tmp_path: Path, free_tcp_port: int) -> Iterator[MedicUp]:
     env.update(
         MEDIC_SQLITE_PATH=str(tmp_path / "medic.db"),
         MEDIC_BASE_URL=url,
-        # The test polls an execution every 20 ms; the default is 20 calls a minute.
+        # The test polls an execution every 20 ms; the default is 300 calls a minute.
         MEDIC_RATE_LIMIT_MANAGEMENT="100000",
     )
     log = tmp_path / "up.log"

@@ -336,6 +336,23 @@ def test_one_address_cannot_fill_the_verification_queue(
     assert hasher.calls == 4
 
 
+def test_one_hosts_connections_sharing_a_key_are_one_verification(
+    client: TestClient, make_key: Callable[..., str], hasher: CountingHasher
+) -> None:
+    """A busy host's connections all arrive with its one key as the key cache expires:
+    they join a single verification, none is refused as a burst of keys."""
+    live = make_key("ingest")
+    hasher.gate.clear()
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = [pool.submit(client.get, "/v2/services", headers=auth(live)) for _ in range(12)]
+        time.sleep(0.5)
+        hasher.gate.set()
+        statuses = [a.result().status_code for a in answers]
+
+    assert statuses == [403] * 12  # verified (an ingest key may not list), not 429
+    assert hasher.calls == 1
+
+
 def test_verifications_past_the_waiting_room_are_refused_at_once() -> None:
     """The bound itself: 1 slot busy and 16 waiting, the next request gets 429 and
     Retry-After at once instead of queueing behind a flood."""

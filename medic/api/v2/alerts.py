@@ -13,8 +13,10 @@ from medic.ops.actor import Actor
 from medic.ops.alerts import AcknowledgeAlert, AlertView, GetAlert, ListAlerts
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
+from medic.web.params import IdFilter, row_id
 
 router = APIRouter(prefix="/alerts", tags=["v2 alerts"])
+AlertId = row_id("alert")
 
 
 @router.get("", response_model=Envelope[Page[AlertView]], summary="List alerts (paged)")
@@ -22,7 +24,7 @@ def list_alerts(
     medic: Annotated[MedicProcess, Depends(get_medic)],
     actor: Actor = Depends(read_access),
     active: bool | None = None,
-    service_id: int | None = None,
+    service_id: IdFilter = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
@@ -33,7 +35,7 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=Envelope[AlertView], summary="One alert")
 def get_alert(
-    alert_id: int,
+    alert_id: AlertId,
     medic: Annotated[MedicProcess, Depends(get_medic)],
     actor: Actor = Depends(read_access),
 ) -> JSONResponse:
@@ -46,7 +48,7 @@ def get_alert(
     summary="Acknowledge an open alert (someone is on it); idempotent",
 )
 def acknowledge_alert(
-    alert_id: int,
+    alert_id: AlertId,
     medic: Annotated[MedicProcess, Depends(get_medic)],
     actor: Actor = Depends(write_access),
 ) -> JSONResponse:

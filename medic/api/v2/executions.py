@@ -19,8 +19,10 @@ from medic.ops.executions import (
 )
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, envelope
+from medic.web.params import row_id
 
 router = APIRouter(tags=["v2 executions"])
+ExecutionId = row_id("execution")
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
@@ -51,7 +53,7 @@ def execute(
     "/executions/{execution_id}", response_model=Envelope[ExecutionView], summary="One execution"
 )
 def get_execution(
-    execution_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
+    execution_id: ExecutionId, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
     query = GetExecution.of(execution_id=execution_id)
     return envelope(executions.get_execution(medic.context(actor), query))
@@ -63,7 +65,7 @@ def get_execution(
     summary="Approve a pending execution (admin key or an approver; never its requester)",
 )
 def approve(
-    execution_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
+    execution_id: ExecutionId, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
     command = ApproveExecution.of(execution_id=execution_id)
     return envelope(executions.approve(medic.context(actor), command), "approved")
@@ -75,7 +77,7 @@ def approve(
     summary="Decline a pending execution: it is cancelled",
 )
 def decline(
-    execution_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
+    execution_id: ExecutionId, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
     command = DeclineExecution.of(execution_id=execution_id)
     return envelope(executions.decline(medic.context(actor), command), "declined")

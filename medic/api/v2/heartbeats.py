@@ -4,7 +4,7 @@ v2 job-run routes `/v2/heartbeat/{service_id}/start|complete|fail`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
@@ -19,7 +19,8 @@ from medic.ops import heartbeats
 from medic.ops.actor import Actor
 from medic.ops.heartbeats import ListHeartbeats
 from medic.process import MedicProcess
-from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
+from medic.web.envelope import Envelope, Limit, Offset, Page, page
+from medic.web.params import IdFilter
 
 router = APIRouter(tags=["v2 heartbeats"])
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
@@ -46,26 +47,96 @@ class RunIn(BaseModel):
     message: str | None = None
 
 
+class RunOut(BaseModel):
+    """What an end (COMPLETED or FAILED) with a `run_id` did to its run."""
+
+    id: str
+    known: bool = Field(
+        description="a STARTED with this run_id was seen; false: the end is stored as a plain"
+        " heartbeat (still proof of life when COMPLETED), without a duration"
+    )
+    repeated: bool = Field(
+        description="the run had already ended this way (a retry): nothing new was stored,"
+        " and the heartbeat shown is the one that ended it"
+    )
+
+
+class BeatOut(HeartbeatOut):
+    run: RunOut | None = Field(default=None, description="ends with a run_id only")
+
+
 def _out(beat: BeatRecorded) -> dict:
-    return HeartbeatOut(
-        heartbeat_id=beat.heartbeat_id,
-        service_id=beat.service_id,
-        heartbeat_name=beat.heartbeat_name,
-        time=beat.time,
-        status=beat.status.value,
-        run_id=beat.run_id,
-    ).model_dump()
+    """BeatOut's fields in its order, JSON-ready (the time as `jsonable_encoder` writes
+    it), built directly: this answers every heartbeat, and a model instance, its dump and
+    `jsonable_encoder` walking it cost more than the rest of the answer."""
+    run = beat.run
+    return {
+        "heartbeat_id": beat.heartbeat_id,
+        "service_id": beat.service_id,
+        "heartbeat_name": beat.heartbeat_name,
+        "service_name": None,
+        "time": beat.time.isoformat(),
+        "status": beat.status.value,
+        "run_id": beat.run_id,
+        "message": None,
+        "run": None
+        if run is None
+        else {"id": run.run_id, "known": run.known, "repeated": run.repeated},
+    }
+
+
+def _answer(beat: BeatRecorded, recorded: str) -> JSONResponse:
+    """201 with `recorded`; an end of a run that was never started (or is no longer kept)
+    says so; a repeated end is 200: nothing new was stored."""
+    run, status = beat.run, beat.status.value.lower()
+    if run is not None and run.repeated:
+        message = f"run {run.run_id!r} had already {status}: nothing new recorded"
+        return _envelope(beat, message, 200)
+    if run is not None and not run.known:
+        recorded = (
+            f"{recorded}, as a plain heartbeat: no run {run.run_id!r} was started (or it is"
+            " no longer kept), so it has no duration"
+        )
+    elif run is not None and run.ended_as is not None:
+        recorded = (
+            f"{recorded}, as a plain heartbeat: run {run.run_id!r} had already {run.ended_as}"
+        )
+    return _envelope(beat, recorded, 201)
+
+
+def _envelope(beat: BeatRecorded, message: str, status_code: int) -> JSONResponse:
+    """`envelope(_out(beat), ...)` without walking an answer that is JSON-ready already."""
+    body = {"success": True, "message": message, "results": _out(beat)}
+    return JSONResponse(body, status_code=status_code)
+
+
+# A repeated end of a run (a client's retry) stores nothing new.
+REPEATED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": Envelope[BeatOut],
+        "description": "the run had already ended this way: nothing new stored",
+    }
+}
 
 
 @router.post(
     "/heartbeats",
     status_code=201,
-    response_model=Envelope[HeartbeatOut],
+    response_model=Envelope[BeatOut],
+    responses=REPEATED,
     summary="Post a heartbeat (201 = committed)",
 )
 async def post_heartbeat(
     body: HeartbeatIn, medic: MedicDep, actor: Actor = Depends(heartbeat_access)
 ) -> JSONResponse:
+    # Documents the route (a docstring would show in /openapi.json). The app serves it
+    # with medic.api.v2.heartbeat_route: the same steps without FastAPI's per-request
+    # machinery, also ending in record_heartbeat.
+    return await record_heartbeat(medic, actor, body)
+
+
+async def record_heartbeat(medic: MedicProcess, actor: Actor, body: HeartbeatIn) -> JSONResponse:
+    """POST /v2/heartbeats once the key is checked and the body validated."""
     status = heartbeats.status_from(body.status)
     ref = (
         ServiceRef(service_id=body.service_id)
@@ -73,7 +144,7 @@ async def post_heartbeat(
         else ServiceRef(name_key=name_key(body.heartbeat_name or ""))
     )
     beat = await heartbeats.record(medic.writer, actor, ref, status, body.run_id, body.message)
-    return envelope(_out(beat), "heartbeat recorded", 201)
+    return _answer(beat, "heartbeat recorded")
 
 
 async def _run_signal(
@@ -83,13 +154,13 @@ async def _run_signal(
     beat = await heartbeats.record(
         medic.writer, actor, ServiceRef(service_id=service_id), status, body.run_id, body.message
     )
-    return envelope(_out(beat), f"{status.value.lower()} recorded", 201)
+    return _answer(beat, f"{status.value.lower()} recorded")
 
 
 @router.post(
     "/heartbeat/{service_id}/start",
     status_code=201,
-    response_model=Envelope[HeartbeatOut],
+    response_model=Envelope[BeatOut],
     summary="A job run started",
 )
 async def run_start(
@@ -104,7 +175,8 @@ async def run_start(
 @router.post(
     "/heartbeat/{service_id}/complete",
     status_code=201,
-    response_model=Envelope[HeartbeatOut],
+    response_model=Envelope[BeatOut],
+    responses=REPEATED,
     summary="A job run completed",
 )
 async def run_complete(
@@ -119,7 +191,8 @@ async def run_complete(
 @router.post(
     "/heartbeat/{service_id}/fail",
     status_code=201,
-    response_model=Envelope[HeartbeatOut],
+    response_model=Envelope[BeatOut],
+    responses=REPEATED,
     summary="A job run failed",
 )
 async def run_fail(
@@ -140,7 +213,7 @@ def list_heartbeats(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
     heartbeat_name: str | None = None,
-    service_id: int | None = None,
+    service_id: IdFilter = None,
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,

@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from medic.api.auth import get_medic
 from medic.ops import executions
 from medic.ops.actor import Actor
-from medic.ops.errors import InvalidInput, Unauthorized, Unavailable
+from medic.ops.errors import InvalidInput, NotFound, Unauthorized
 from medic.ops.executions import ExecutePlaybook, ExecutionView
 from medic.process import MedicProcess
 from medic.ratelimit import MANAGEMENT
@@ -87,7 +87,11 @@ async def start_from_hook(
 ) -> JSONResponse:
     secret = medic.settings.medic_playbook_hook_secret
     if not secret:
-        raise Unavailable("playbook hooks are off: set MEDIC_PLAYBOOK_HOOK_SECRET")
+        # A route that is off does not exist (404), and the answer says how to turn it on.
+        raise NotFound(
+            "playbook hooks are off on this Medic: set MEDIC_PLAYBOOK_HOOK_SECRET (a random"
+            " string the caller signs with) and restart; see docs/webhooks.md"
+        )
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     verified = _verify(secret, headers, hook_path(name), body)
@@ -98,7 +102,7 @@ async def start_from_hook(
     await enforce_rate_limit(request, medic, MANAGEMENT, f"hook:{name}", None)
     try:
         spec = executions.ExecuteRequest.model_validate(json.loads(body or b"{}"))
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, RecursionError, ValidationError) as exc:
         raise InvalidInput(
             f'the body must be JSON like {{"service": ..., "reason": ...}}: {exc}'
         ) from None

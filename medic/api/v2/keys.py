@@ -14,8 +14,10 @@ from medic.ops.actor import Actor
 from medic.ops.keys import CreateKey, IssuedKey, KeyView, ListKeys, RevokeKey, RotateKey
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, envelope
+from medic.web.params import row_id
 
 router = APIRouter(prefix="/keys", tags=["v2 api keys"])
+KeyId = row_id("API key")
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
@@ -47,7 +49,7 @@ def list_keys(medic: MedicDep, actor: Actor = Depends(admin_access)) -> JSONResp
     summary="Replace a key's secret; the old one stops working",
 )
 def rotate_key(
-    api_key_id: int, medic: MedicDep, actor: Actor = Depends(admin_access)
+    api_key_id: KeyId, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     issued = keys.rotate_key(medic.context(actor), RotateKey.of(key=api_key_id))
     return envelope(issued, "key rotated; store it now, it is not shown again")
@@ -55,7 +57,7 @@ def rotate_key(
 
 @router.delete("/{api_key_id}", response_model=Envelope[KeyView], summary="Revoke a key")
 def revoke_key(
-    api_key_id: int, medic: MedicDep, actor: Actor = Depends(admin_access)
+    api_key_id: KeyId, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     key = keys.revoke_key(medic.context(actor), RevokeKey.of(key=api_key_id))
     return envelope(key, "key revoked")

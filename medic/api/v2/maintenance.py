@@ -21,8 +21,10 @@ from medic.ops.maintenance import (
 )
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
+from medic.web.params import row_id
 
 router = APIRouter(prefix="/maintenance-windows", tags=["v2 maintenance windows"])
+WindowId = row_id("maintenance window")
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
@@ -58,7 +60,7 @@ def create_window(
 
 @router.get("/{window_id}", response_model=Envelope[WindowView], summary="One maintenance window")
 def get_window(
-    window_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
+    window_id: WindowId, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
     window = maintenance.get_window(medic.context(actor), GetWindow.of(window_id=window_id))
     return envelope(window)
@@ -70,7 +72,7 @@ def get_window(
     summary="Delete a maintenance window (announces its end if it was in progress)",
 )
 def delete_window(
-    window_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
+    window_id: WindowId, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
     command = DeleteWindow.of(window_id=window_id)
     window = maintenance.delete_window(medic.context(actor), command)

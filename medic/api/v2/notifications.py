@@ -13,8 +13,10 @@ from medic.ops.actor import Actor
 from medic.ops.notifications import GetNotification, ListNotifications, NotificationView
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
+from medic.web.params import IdFilter, row_id
 
 router = APIRouter(prefix="/notifications", tags=["v2 notifications"])
+NotificationId = row_id("notification")
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
@@ -26,8 +28,8 @@ MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 def list_notifications(
     medic: MedicDep,
     actor: Actor = Depends(read_access),
-    service_id: int | None = None,
-    alert_id: int | None = None,
+    service_id: IdFilter = None,
+    alert_id: IdFilter = None,
     kind: str | None = Query(None, description="alert.opened, alert.resolved, maintenance.…"),
     limit: Limit = 100,
     offset: Offset = 0,
@@ -43,7 +45,7 @@ def list_notifications(
     "/{notification_id}", response_model=Envelope[NotificationView], summary="One notification"
 )
 def get_notification(
-    notification_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
+    notification_id: NotificationId, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
     command = GetNotification.of(notification_id=notification_id)
     return envelope(notifications.get_notification(medic.context(actor), command))

@@ -31,8 +31,10 @@ from medic.ops.playbooks import (
 from medic.ops.validation import validated
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
+from medic.web.params import row_id
 
 router = APIRouter(prefix="/playbooks", tags=["v2 playbooks"])
+VersionNumber = row_id("playbook version")
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
@@ -52,7 +54,7 @@ async def _yaml_text(request: Request) -> str:
     if media_type == "application/json":
         try:
             data: Any = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             raise InvalidInput("the request body must be a JSON object") from None
         if not isinstance(data, dict):
             raise InvalidInput("the request body must be a JSON object")
@@ -142,7 +144,7 @@ def list_versions(
     summary="One version of a playbook: its YAML and definition",
 )
 def get_version(
-    name: str, version: int, medic: MedicDep, actor: Actor = Depends(read_access)
+    name: str, version: VersionNumber, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
     query = GetPlaybook.of(name=name, version=version)
     return envelope(playbooks.get_playbook(medic.context(actor), query))

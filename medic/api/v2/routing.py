@@ -44,8 +44,10 @@ from medic.ops.working_hours import (
 )
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
+from medic.web.params import row_id
 
 router = APIRouter()
+ServiceId = row_id("service")
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
@@ -229,7 +231,7 @@ def delete_hours(name: str, medic: MedicDep, actor: Actor = Depends(admin_access
     summary="Where the service's alerts would go at an instant (default now)",
 )
 def preview_routing(
-    service_id: int,
+    service_id: ServiceId,
     medic: MedicDep,
     actor: Actor = Depends(read_access),
     at: str | None = Query(None, description="ISO 8601 with an offset; default now"),

@@ -21,8 +21,10 @@ from medic.ops.runs import (
 )
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
+from medic.web.params import row_id
 
 router = APIRouter(prefix="/services", tags=["v2 runs"])
+ServiceId = row_id("service")
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
@@ -32,7 +34,7 @@ MedicDep = Annotated[MedicProcess, Depends(get_medic)]
     summary="Run duration statistics over the newest 100 runs (ms; nearest-rank percentiles)",
 )
 def run_stats(
-    service_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
+    service_id: ServiceId, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
     stats = runs.run_stats(medic.context(actor), GetRunStats.of(service=service_id))
     return envelope(stats)
@@ -44,7 +46,7 @@ def run_stats(
     summary="A service's job runs, newest first",
 )
 def list_runs(
-    service_id: int,
+    service_id: ServiceId,
     medic: MedicDep,
     actor: Actor = Depends(read_access),
     limit: Limit = 100,
@@ -61,7 +63,7 @@ def list_runs(
     summary="A service's state changes (down, up) with reasons, newest first",
 )
 def state_history(
-    service_id: int,
+    service_id: ServiceId,
     medic: MedicDep,
     actor: Actor = Depends(read_access),
     limit: Limit = 100,

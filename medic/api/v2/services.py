@@ -24,8 +24,10 @@ from medic.ops.service_commands import (
 from medic.ops.service_view import ServiceView
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
+from medic.web.params import row_id
 
 router = APIRouter(prefix="/services", tags=["v2 services"])
+ServiceId = row_id("service")
 MedicDep = Annotated[MedicProcess, Depends(get_medic)]
 
 
@@ -78,7 +80,7 @@ def create_service(
 
 @router.get("/{service_id}", response_model=Envelope[ServiceView], summary="One service")
 def get_service(
-    service_id: int, medic: MedicDep, actor: Actor = Depends(read_access)
+    service_id: ServiceId, medic: MedicDep, actor: Actor = Depends(read_access)
 ) -> JSONResponse:
     return envelope(services.get_service(medic.context(actor), GetService.of(service=service_id)))
 
@@ -87,7 +89,7 @@ def get_service(
     "/{service_id}", response_model=Envelope[ServiceView], summary="Change some fields of a service"
 )
 def update_service(
-    service_id: int,
+    service_id: ServiceId,
     changes: ServiceChanges,
     medic: MedicDep,
     actor: Actor = Depends(write_access),
@@ -102,7 +104,7 @@ def update_service(
     summary="Delete a service and its history (admin)",
 )
 def delete_service(
-    service_id: int, medic: MedicDep, actor: Actor = Depends(admin_access)
+    service_id: ServiceId, medic: MedicDep, actor: Actor = Depends(admin_access)
 ) -> JSONResponse:
     services.delete_service(medic.context(actor), DeleteService.of(service=service_id))
     return envelope({"service_id": service_id}, "service deleted")
@@ -114,7 +116,7 @@ def delete_service(
     summary="Silence notifications for a while",
 )
 def mute_service(
-    service_id: int,
+    service_id: ServiceId,
     medic: MedicDep,
     body: MuteIn | None = None,
     actor: Actor = Depends(write_access),
@@ -128,7 +130,7 @@ def mute_service(
     "/{service_id}/unmute", response_model=Envelope[ServiceView], summary="Resume notifications"
 )
 def unmute_service(
-    service_id: int, medic: MedicDep, actor: Actor = Depends(write_access)
+    service_id: ServiceId, medic: MedicDep, actor: Actor = Depends(write_access)
 ) -> JSONResponse:
     service = services.unmute(medic.context(actor), UnmuteService.of(service=service_id))
     return envelope(service, "service unmuted")

@@ -161,11 +161,12 @@ def recovered_blocks(message: Message) -> list[Block]:
     service = message.service
     name = escape(service.display_name) if service else "Unknown service"
     closed = message.alert.closed_date if message.alert else None
-    blocks: list[Block] = [
-        _section(
-            f":large_green_circle: *{name} recovered* at {slack_time(closed or message.created_at)}"
-        )
-    ]
+    at = slack_time(closed or message.created_at)
+    headline = f":large_green_circle: *{name} recovered* at {at}"
+    if message.retired:  # deactivated or deleted: say so, and by whom
+        reason = escape(str(message.details.get("reason")))
+        headline = f":white_check_mark: *{name}: alert resolved* at {at}\n{reason}"
+    blocks: list[Block] = [_section(headline)]
     facts = _facts(message)
     if facts:
         blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]})
