@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         default="15 3 * * *", description="cron, in MEDIC_TIMEZONE: when retention runs"
     )
     medic_worker_threads: int = Field(default=4, ge=1, le=64)
+    medic_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`medic worker` and `medic scheduler` serve /metrics on this port (on HOST)",
+    )
     medic_scheduler_batch_size: int = Field(default=1000, ge=1, le=100_000)
     medic_broker_namespace: str = Field(default="medic", min_length=1, max_length=64)
 

@@ -2,7 +2,7 @@
 
 This is the one place that wires every part together (the API app with its Slack and
 MCP routes, workers, the scheduler, Socket Mode, stdio MCP), so no door imports another.
-Server-side commands (`up`, `api`, `migrate`, `keys`) use the database directly;
+Server-side commands (`up`, `api`, `migrate`, `backup`, `keys`) use the database directly;
 operator commands (`service`, `heartbeat`, `health`, …) live in medic.cli and talk to
 a running Medic over HTTP with `MEDIC_URL` and `MEDIC_API_KEY`, like any API client.
 """
@@ -77,6 +77,52 @@ def migrate() -> None:
     upgrade(database.engine)
     database.dispose()
     click.echo(f"database is up to date ({database.dialect})")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH (and PATH.secrets-key) if they exist.")
+@click.option(
+    "--without-key",
+    is_flag=True,
+    help="Do not copy the secrets key file beside the database to PATH.secrets-key.",
+)
+def backup(path: Path, force: bool, without_key: bool) -> None:
+    """Copy the embedded SQLite database to PATH, consistently, while Medic runs (mode
+    0600), with its secrets key file as PATH.secrets-key. PostgreSQL: use pg_dump."""
+    from medic.backup import BackupFailed, BackupRefused
+    from medic.backup import backup as make_backup
+
+    settings = settings_or_exit()
+    try:
+        result = make_backup(settings, path, force=force, with_key=not without_key)
+    except BackupRefused as exc:
+        click.echo(f"medic backup: {exc}", err=True)
+        sys.exit(2)
+    except BackupFailed as exc:
+        click.echo(f"medic backup: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{result.path}: {result.size_bytes:,} bytes, integrity ok, "
+        f"schema revision {result.schema_revision or 'none (never migrated)'}"
+    )
+    if result.key_copy is not None:
+        click.echo(
+            f"{result.key_copy}: the secrets key (mode 0600). Keep it secret, and store it "
+            "apart from the database copy when either leaves this machine."
+        )
+    elif result.key_file is not None:
+        click.echo(
+            f"WARNING: the secrets key was NOT copied (--without-key). Without {result.key_file} "
+            "the playbook secrets in this backup cannot be opened: back it up separately.",
+            err=True,
+        )
+    elif settings.medic_secrets_key:
+        click.echo(
+            "Playbook secrets are sealed with MEDIC_SECRETS_KEY, which is not in this backup: "
+            "keep a copy of it, secret and apart from the database's copies.",
+            err=True,
+        )
 
 
 @cli.command()
@@ -191,6 +237,12 @@ def _run_background(worker: bool, scheduler: bool, name: str) -> None:
     database = Database(settings)
     background = BackgroundWork(settings, database, worker=worker, scheduler=scheduler)
     background.start()
+    if settings.medic_metrics_port is not None:
+        # Deliveries, playbooks and scheduler passes are counted here, not in the API.
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.medic_metrics_port, addr=settings.host)
+        click.echo(f"medic {name}: metrics on {settings.host}:{settings.medic_metrics_port}")
     click.echo(f"medic {name} running ({broker_kind(settings)} broker); Ctrl-C to stop")
     stopping.wait()
     background.stop()

@@ -1,6 +1,6 @@
 """Prometheus metrics. No per-service label anywhere: cardinality stays bounded."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HEARTBEATS = Counter("medic_heartbeats_total", "Heartbeats accepted, by status.", ["status"])
 HTTP_REQUEST_DURATION = Histogram(
@@ -26,11 +26,24 @@ SCHEDULER_PASS_DURATION = Histogram(
     "One scheduler pass: claim due services, apply verdicts, relay the outbox.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
 )
+# Alerting on "the scheduler stopped" needs the time of the last pass, not its duration.
+SCHEDULER_LAST_PASS = Gauge(
+    "medic_scheduler_last_pass_timestamp_seconds",
+    "When this process's scheduler last finished a pass (Unix time); 0 before its first "
+    "pass and in a process that runs no scheduler.",
+)
 NOTIFICATIONS = Counter("medic_notifications_total", "Notifications delivered, by kind.", ["kind"])
 DELIVERIES = Counter(
     "medic_deliveries_total",
     "Delivery attempts, by target kind and result (sent, retrying, failed).",
     ["target_kind", "result"],
+)
+ALERT_NOTIFICATION_LATENCY = Histogram(
+    "medic_alert_notification_latency_seconds",
+    "From the instant a problem began (the missed deadline, the run's max duration, the "
+    "failure report) to its alert's successful delivery, by target kind.",
+    ["target_kind"],
+    buckets=(0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1800),
 )
 PLAYBOOK_EXECUTIONS = Counter(
     "medic_playbook_executions_total",

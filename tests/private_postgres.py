@@ -19,7 +19,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.processes import free_port
 
 OS_USER = "postgres"
 
@@ -41,12 +42,6 @@ def _binaries() -> Path | None:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -107,7 +102,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() == 0:
         user = pwd.getpwnam(OS_USER)
         os.chown(root, user.pw_uid, user.pw_gid)
-    server = PrivatePostgres(root=root, port=_free_port(), bin=bin_dir)
+    server = PrivatePostgres(root=root, port=free_port(), bin=bin_dir)
     try:
         _run_as_postgres(
             str(bin_dir / "initdb"), "-D", str(server.data), "-A", "trust", "-U", OS_USER, "-N"

@@ -5,6 +5,7 @@ a real-time deadline (nothing sleeps for correctness)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,13 @@ MEDIC = Path(sys.executable).with_name("medic")
 T = TypeVar("T")
 
 Spawn = Callable[..., "subprocess.Popen[bytes]"]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a process the test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, probe: Callable[[], T], timeout: float) -> T:

@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -22,7 +23,7 @@ from prometheus_client.samples import Sample
 from medic.api import health
 from medic.app import create_app
 from medic.config import Settings
-from medic.models import Alert
+from medic.models import Alert, Service
 from medic.process import MedicProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -220,6 +221,22 @@ def test_alerts_active_is_read_from_the_database(
         session.add(Alert(alert_name="hourly-export is down", service_id=second["service_id"]))
         session.add(Alert(alert_name="an old one", service_id=second["service_id"], active=False))
     assert value(client, "medic_alerts_active") == 2
+
+
+def test_scheduler_overdue_is_how_long_the_oldest_due_deadline_has_waited(
+    client: TestClient, register, medic: MedicProcess
+) -> None:
+    """Read from the database, so a stalled scheduler shows on any API replica's scrape
+    (the stalled-scheduler rule in deploy/prometheus/medic-rules.yml)."""
+    service = register("nightly-backup")
+    assert value(client, "medic_scheduler_overdue_seconds") == 0
+    with medic.db.session() as session:
+        row = session.get(Service, service["service_id"])
+        assert row is not None
+        row.next_due_at = datetime.now(UTC) - timedelta(minutes=10)
+        session.add(row)
+    overdue = value(client, "medic_scheduler_overdue_seconds")
+    assert overdue is not None and overdue >= 600
 
 
 def test_http_request_duration_is_labelled_by_route_template(client: TestClient, register) -> None:

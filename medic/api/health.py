@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
@@ -14,6 +15,7 @@ from sqlalchemy import text
 
 from medic.api.auth import get_medic
 from medic.ops.alerts import count_active
+from medic.ops.backlog import oldest_overdue
 from medic.process import MedicProcess
 
 router = APIRouter(tags=["health"])
@@ -126,20 +128,38 @@ def metrics() -> Response:
 
 
 class ActiveAlertsCollector:
-    """`medic_alerts_active` is read from the database at scrape time, so it is right after
-    restarts and agrees across replicas."""
+    """`medic_alerts_active` and `medic_scheduler_overdue_seconds` are read from the
+    database at scrape time, so they are right after restarts and agree across replicas
+    (and the scheduler's backlog shows even where its own process is not scraped)."""
 
     def __init__(self) -> None:
         self.medic: MedicProcess | None = None
 
     def collect(self) -> Any:
         gauge = GaugeMetricFamily("medic_alerts_active", "Open alerts.")
+        overdue = GaugeMetricFamily(
+            "medic_scheduler_overdue_seconds",
+            "How long the oldest due deadline or check has waited for a scheduler pass; "
+            "stays near 0 while a scheduler runs.",
+        )
         if self.medic is not None:
             try:
                 gauge.add_metric([], count_active(self.medic.db))
+                now = datetime.now(UTC)
+                oldest = oldest_overdue(self.medic.db, now)
+                overdue.add_metric([], _seconds_since(oldest, now))
             except Exception:
                 return
         yield gauge
+        yield overdue
+
+
+def _seconds_since(instant: datetime | None, now: datetime) -> float:
+    if instant is None:
+        return 0.0
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return max(0.0, (now - instant).total_seconds())
 
 
 active_alerts = ActiveAlertsCollector()

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select, update
 
 from medic.config import Settings
 from medic.db import Database
-from medic.metrics import DELIVERIES
+from medic.metrics import ALERT_NOTIFICATION_LATENCY, DELIVERIES
 from medic.models import Alert, Delivery, DeliveryAttempt
 from medic.notify.message import Message, Outcome, Sender, Target
 from medic.notify.snapshot import message_for
@@ -126,6 +126,7 @@ def _record(
         followup = Followup()
         if outcome.ok:
             _finish(session, delivery, "sent", now)
+            _observe_latency(claim, now)
             delivery.reference = {**delivery.reference, **outcome.reference}
             _remember_external_reference(session, delivery, outcome)
             _skip_standby(session, delivery, now)
@@ -142,6 +143,21 @@ def _record(
         ).inc()
         _log(delivery, claim, outcome)
         return followup
+
+
+def _observe_latency(claim: _Claim, now: datetime) -> None:
+    """Deadline → notification: what an operator waits for, detection and delivery both."""
+    began = claim.message.details.get("deadline_at")
+    if claim.message.kind != "alert.opened" or not isinstance(began, str):
+        return
+    try:
+        deadline = datetime.fromisoformat(began)
+    except ValueError:
+        return
+    if deadline.tzinfo is None:
+        deadline = deadline.replace(tzinfo=UTC)
+    seconds = max(0.0, (now - deadline).total_seconds())
+    ALERT_NOTIFICATION_LATENCY.labels(claim.target.kind).observe(seconds)
 
 
 def _finish(session: Session, delivery: Delivery, status: str, now: datetime) -> None:

@@ -22,6 +22,7 @@ from medic.core.detection import (
     ServiceFacts,
     Verdict,
     evaluate,
+    run_deadline,
     stamp,
 )
 from medic.core.schedules import schedule_of
@@ -304,8 +305,20 @@ def _open(
         suppression(service, windows, now),
         reason=problem.reason,
         problem=problem.kind,
+        **_began(service, problem),
     )
     counts.opened += 1
+
+
+def _began(service: ClaimedService, problem: Problem) -> dict[str, str]:
+    """`deadline_at`: when the problem began (the missed deadline, the run's max duration,
+    the failure report), so delivery can measure deadline → notification latency."""
+    began: datetime | None = service.next_due_at
+    if problem.kind == "failed":
+        began = service.last_failure_at
+    elif problem.kind == "hung" and problem.run is not None and service.max_duration_seconds:
+        began = run_deadline(problem.run, timedelta(seconds=service.max_duration_seconds))
+    return {"deadline_at": began.isoformat()} if began is not None else {}
 
 
 def _recover(

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, func, or_, select, update
 from medic.config import Settings
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.db import Database
-from medic.metrics import SCHEDULER_PASS_DURATION
+from medic.metrics import SCHEDULER_LAST_PASS, SCHEDULER_PASS_DURATION
 from medic.models import MaintenanceWindow, Notification, Service
 from medic.playbooks.triggers import Triggers
 from medic.scheduler import outbox, periodic
@@ -124,6 +124,7 @@ class Scheduler:
         outbox.relay_executions(self.db, self.dispatch.send_execution, now)
         seconds = time.perf_counter() - started
         SCHEDULER_PASS_DURATION.observe(seconds)
+        SCHEDULER_LAST_PASS.set_to_current_time()
         if counts.opened or counts.recovered or windows_changed:
             log.info(
                 "scheduler pass: %d evaluated, %d opened, %d recovered, %d windows changed "

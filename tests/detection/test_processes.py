@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from dramatiq.brokers.redis import RedisBroker
@@ -31,7 +32,7 @@ from medic.db import Database
 from medic.models import Alert, Notification, Service
 from medic.process import MedicProcess
 from medic.scheduler.loop import Scheduler
-from tests.processes import REDIS_URL, Spawn, wait_for
+from tests.processes import REDIS_URL, Spawn, free_port, wait_for
 from tests.support import Clock, Recorder
 
 postgres_only = pytest.mark.parametrize("backend", ["postgres"])
@@ -280,7 +281,8 @@ def test_killing_a_worker_mid_message_loses_nothing(
 
     # Redis keeps the message in the dead worker's acks until its heartbeat times out
     # (a minute); the scheduler's start re-sends every undelivered notification at once.
-    spawn("worker", "worker-2")
+    metrics_port = free_port()
+    spawn("worker", "worker-2", MEDIC_METRICS_PORT=str(metrics_port), HOST="127.0.0.1")
     spawn("scheduler", "scheduler")
     wait_for(
         "the notification delivered after the restart",
@@ -295,3 +297,7 @@ def test_killing_a_worker_mid_message_loses_nothing(
     )
     assert delivered_lines(tmp_path / "worker-1.log", nid) == 0
     assert delivered_lines(tmp_path / "worker-2.log", nid) == 1
+
+    # What the worker did is on its own /metrics (MEDIC_METRICS_PORT): the API never sees it.
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    assert 'medic_notifications_total{kind="alert.opened"} 1.0' in metrics

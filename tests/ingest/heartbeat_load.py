@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import threading
 from collections import Counter
@@ -19,13 +18,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from tests.processes import MEDIC, wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.processes import MEDIC, free_port, wait_for
 
 
 class Api:
