@@ -234,7 +234,8 @@ def _run_background(worker: bool, scheduler: bool, name: str) -> None:
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    database = Database(settings)
+    # A worker alone retries what a dead connection fails (medic.db.make_engine).
+    database = Database(settings, pre_ping=scheduler or not worker)
     background = BackgroundWork(settings, database, worker=worker, scheduler=scheduler)
     background.start()
     if settings.medic_metrics_port is not None:

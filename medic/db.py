@@ -28,7 +28,10 @@ from medic.scheduler.wakeup import CHANNEL, Wakeup
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000")
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, pre_ping: bool = True) -> Engine:
+    """`pre_ping=False` saves a round trip per session where a failure is retried anyway
+    (the worker: a dead connection fails one actor call, Dramatiq retries it, and the
+    pool, invalidated by the disconnect, hands out fresh connections)."""
     url = settings.sqlalchemy_url
     if settings.is_sqlite:
         _make_sqlite_directory(url)
@@ -36,7 +39,7 @@ def make_engine(settings: Settings) -> Engine:
     else:
         engine = create_engine(
             url,
-            pool_pre_ping=True,
+            pool_pre_ping=pre_ping,
             pool_size=settings.redis_pool_size + 5,
             max_overflow=20,
             connect_args={"connect_timeout": 5},
@@ -109,9 +112,9 @@ def _count_connection_error(context: ExceptionContext) -> None:
 class Database:
     """Owns the engine; `session()` is the only way code gets a Session."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, pre_ping: bool = True) -> None:
         self.settings = settings
-        self.engine = make_engine(settings)
+        self.engine = make_engine(settings, pre_ping)
         self.wakeup = Wakeup()
 
     @property

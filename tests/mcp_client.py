@@ -3,20 +3,17 @@ and `connect(key)`, an official MCP client session with that bearer key."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from medic.app import create_app
 from medic.process import MedicProcess
+from tests.processes import serving
 
 REQUEST_TIMEOUT = 30.0
 Connect = Callable[[str | None], AbstractAsyncContextManager[ClientSession]]
@@ -30,21 +27,8 @@ def anyio_backend() -> str:
 @pytest.fixture
 def medic_server(medic: MedicProcess) -> Iterator[str]:
     """The API on a real socket; yields its base URL (http://127.0.0.1:PORT)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(medic=medic), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(15)
-    listener.close()
+    with serving(create_app(medic=medic)) as url:
+        yield url
 
 
 def bearer(key: str | None) -> dict[str, str]:

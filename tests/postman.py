@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from medic.models import Delivery, DeliveryAttempt
 from medic.notify.attempts import Followup, attempt_delivery
 from medic.notify.message import Sender
-from medic.notify.planning import plan_deliveries
+from medic.notify.planning import plan_notifications
 from medic.notify.senders import make_senders
 from medic.process import MedicProcess
 from tests.support import Clock, RecordingScheduler
@@ -31,8 +31,13 @@ class Postman:
     def deliver(self) -> None:
         """Plan what the scheduler sent since the last call, then attempt every
         pending delivery that is due (first_success hand-overs included)."""
-        for notification_id in self.scheduler.sent[self._planned :]:
-            plan_deliveries(self.medic.db, self.medic.settings, notification_id, datetime.now(UTC))
+        # As a worker does: a notify message's notifications in one transaction.
+        plan_notifications(
+            self.medic.db,
+            self.medic.settings,
+            self.scheduler.sent[self._planned :],
+            datetime.now(UTC),
+        )
         self._planned = len(self.scheduler.sent)
         while due := self.due():
             for delivery_id in due:

@@ -8,6 +8,7 @@ idempotent: its message carries an id, and a second delivery finds the work done
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,11 +21,13 @@ from medic.config import Settings
 from medic.db import Database
 from medic.notify.attempts import attempt_delivery
 from medic.notify.message import Sender
-from medic.notify.planning import plan_deliveries
+from medic.notify.planning import plan_deliveries, plan_notifications
 from medic.notify.senders import make_senders
 from medic.ops.retention import purge_audit_log, purge_heartbeats
 from medic.playbooks.engine import advance
 from medic.scheduler.periodic import AUDIT_RETENTION, RETENTION
+
+log = logging.getLogger("medic.notify")
 
 NOTIFICATIONS_PER_MESSAGE = 50
 
@@ -76,12 +79,23 @@ def declare_actors(
 
     def notify(notification_ids: list[int] | int) -> None:
         # A bare id is a message from a version that sent one notification per message.
-        for notification_id in (
-            [notification_ids] if isinstance(notification_ids, int) else notification_ids
-        ):
-            delivery_ids = plan_deliveries(db, settings, notification_id, datetime.now(UTC))
-            for delivery_id in delivery_ids:
-                actors.send_delivery(delivery_id)
+        ids = [notification_ids] if isinstance(notification_ids, int) else notification_ids
+        try:
+            delivery_ids = plan_notifications(db, settings, ids, datetime.now(UTC))
+        except Exception:
+            if len(ids) <= 1:
+                raise
+            # One at a time, so one notification that cannot be planned holds back
+            # none planned before it (the message is retried for the rest).
+            log.exception("planning %d notifications together failed", len(ids))
+            for notification_id in ids:
+                for delivery_id in plan_deliveries(
+                    db, settings, notification_id, datetime.now(UTC)
+                ):
+                    actors.send_delivery(delivery_id)
+            return
+        for delivery_id in delivery_ids:
+            actors.send_delivery(delivery_id)
 
     def deliver(delivery_id: int) -> None:
         followup = attempt_delivery(db, senders, settings, delivery_id)

@@ -19,12 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select, update
 
 from medic.config import Settings
 from medic.db import Database
 from medic.metrics import ALERT_NOTIFICATION_LATENCY, DELIVERIES
-from medic.models import Alert, Delivery, DeliveryAttempt
+from medic.models import Alert, Delivery, DeliveryAttempt, Notification, Service
 from medic.notify.message import Message, Outcome, Sender, Target
 from medic.notify.snapshot import message_for
 
@@ -61,14 +62,29 @@ def attempt_delivery(
     started = time.perf_counter()
     outcome = _send(senders, claim)
     elapsed = time.perf_counter() - started
-    return _record(db, claim, outcome, elapsed, datetime.now(UTC))
+    try:
+        return _record(db, claim, outcome, elapsed, datetime.now(UTC))
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        # A pooled connection that died while idle (the worker does not pre-ping,
+        # medic.db.make_engine): record on a fresh one rather than lose a send made.
+        return _record(db, claim, outcome, elapsed, datetime.now(UTC))
 
 
 def _claim(db: Database, settings: Settings, delivery_id: int, now: datetime) -> _Claim | None:
     with db.session() as session:
-        delivery = session.exec(
-            select(Delivery).where(Delivery.delivery_id == delivery_id).with_for_update()
+        # The notification, its service and alert come with the locked row, into the
+        # identity map, where message_for's session.get finds them: one query, not four.
+        row = session.exec(
+            select(Delivery, Notification, Service, Alert)
+            .join(Notification, col(Notification.notification_id) == Delivery.notification_id)
+            .outerjoin(Service, col(Service.service_id) == Notification.service_id)
+            .outerjoin(Alert, col(Alert.alert_id) == Notification.alert_id)
+            .where(Delivery.delivery_id == delivery_id)
+            .with_for_update(of=Delivery)
         ).first()
+        delivery = row[0] if row is not None else None
         if delivery is None or delivery.status != "pending":
             return None
         if (

@@ -8,7 +8,6 @@ pg_dump), an existing PATH unless --force, and the live database's own files."""
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import stat
 import subprocess
@@ -25,23 +24,12 @@ from sqlalchemy import create_engine
 
 from medic.migrate import migrations_dir, upgrade
 from tests.fakes.receiver import Receiver
-from tests.processes import MEDIC, wait_for
+from tests.processes import MEDIC, MedicUp, clean_env, wait_for
 from tests.secrets.test_medic_up_secrets_key import (
     PLAYBOOK,
     TOKEN,
-    MedicUp,
     run_playbook_with_the_secret,
 )
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    """This environment without Medic's settings, plus `values`."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "DB_HOST") and not key.startswith("MEDIC_")
-    }
-    return {**env, **values}
 
 
 def medic_backup(
@@ -58,41 +46,14 @@ def medic_backup(
     )
 
 
-class MedicUpOn(MedicUp):
+def medic_up_on(database: Path, port: int) -> MedicUp:
     """`medic up` on the SQLite file named by DATABASE_URL (its key file beside it)."""
-
-    def __init__(self, database: Path, port: int, receiver: Receiver) -> None:
-        super().__init__(database.parent, port, receiver)
-        self.database = database
-
-    def start(self) -> None:
-        env = clean_env(
-            DATABASE_URL=f"sqlite:///{self.database}",
-            MEDIC_BASE_URL=self.url,
-            MEDIC_ALLOWED_WEBHOOK_HOSTS="127.0.0.1",
-            MEDIC_RATE_LIMIT_MANAGEMENT="100000",
-            MEDIC_RATE_LIMIT_HEARTBEATS="1000000",
-        )
-        self.starts += 1
-        log = self.directory / f"up-{self.starts}.log"
-        with log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [MEDIC, "up", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env,
-                cwd=self.directory,
-                stdout=output,
-                stderr=output,
-            )
-        process = self.process
-
-        def ready() -> bool:
-            assert process.poll() is None, log.read_text()
-            return "Application startup complete" in log.read_text(errors="replace")
-
-        wait_for("medic up serving", ready, 60)
-        key = re.search(r"^\s+(mdk_\S+)\s*$", log.read_text(), re.M)
-        if key is not None:
-            self.admin = {"Authorization": f"Bearer {key.group(1)}"}
+    return MedicUp(
+        database.parent,
+        port,
+        DATABASE_URL=f"sqlite:///{database}",
+        MEDIC_RATE_LIMIT_HEARTBEATS="1000000",
+    )
 
 
 class Heartbeats(threading.Thread):
@@ -151,7 +112,7 @@ def test_a_backup_taken_under_load_holds_every_acknowledged_heartbeat_and_serves
     live_dir, backup_dir = tmp_path / "live", tmp_path / "backups"
     live_dir.mkdir()
     backup_dir.mkdir()
-    live = MedicUpOn(live_dir / "medic.db", free_tcp_port_factory(), webhook_receiver)
+    live = medic_up_on(live_dir / "medic.db", free_tcp_port_factory())
     ups.append(live)
     live.start()
     service = {"heartbeat_name": "backed-up", "service_name": "backups", "alert_interval": 5}
@@ -170,7 +131,7 @@ def test_a_backup_taken_under_load_holds_every_acknowledged_heartbeat_and_serves
         wait_for("heartbeats flowing", lambda: len(beats.acknowledged) >= 50, 60)
         before = list(beats.acknowledged)
         copy = backup_dir / "medic-copy.db"
-        done = medic_backup(f"sqlite:///{live.database}", str(copy))
+        done = medic_backup(f"sqlite:///{live_dir / 'medic.db'}", str(copy))
         seen_during = len(beats.acknowledged)
         wait_for("heartbeats still flowing", lambda: len(beats.acknowledged) > seen_during, 60)
     finally:
@@ -194,7 +155,7 @@ def test_a_backup_taken_under_load_holds_every_acknowledged_heartbeat_and_serves
     assert in_copy <= set(beats.acknowledged) | {None}
     live.stop()
 
-    restored = MedicUpOn(copy, free_tcp_port_factory(), webhook_receiver)
+    restored = medic_up_on(copy, free_tcp_port_factory())
     restored.admin = live.admin  # key hashes travel in the copy: the same key works
     ups.append(restored)
     restored.start()
@@ -202,7 +163,7 @@ def test_a_backup_taken_under_load_holds_every_acknowledged_heartbeat_and_serves
     listed = restored.call("GET", "/v2/services").json()["results"]["items"]
     names = [item["heartbeat_name"] for item in listed]
     assert names == ["backed-up"]
-    assert run_playbook_with_the_secret(restored) == f"Bearer {TOKEN}", (
+    assert run_playbook_with_the_secret(restored, webhook_receiver) == f"Bearer {TOKEN}", (
         "the copied key file opens the secrets sealed in the copied database"
     )
 

@@ -15,7 +15,6 @@ installs it, and without it these tests skip with that reason.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,7 +27,7 @@ import pytest
 import yaml
 
 from tests.fakes.receiver import Receiver
-from tests.processes import MEDIC, wait_for
+from tests.processes import MedicUp, stop_process, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "dashboards" / "grafana.json"
@@ -160,69 +159,6 @@ def test_the_rules_carry_the_runbooks_thresholds_with_severities_and_annotations
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
 
 
-class Medic:
-    """One `medic up` on a fresh SQLite file; `admin` is the key its first start printed."""
-
-    def __init__(self, url: str, admin_key: str) -> None:
-        self.url, self.admin = url, {"Authorization": f"Bearer {admin_key}"}
-
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {**self.admin, **kwargs.pop("headers", {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-
-    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.call(method, path, **kwargs)
-        assert response.status_code < 300, f"{method} {path}: {response.text}"
-        return response.json().get("results")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-def medic_up(tmp_path: Path, free_tcp_port: int) -> Iterator[Medic]:
-    url = f"http://127.0.0.1:{free_tcp_port}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL") and not key.startswith("MEDIC_")
-    }
-    env.update(
-        MEDIC_SQLITE_PATH=str(tmp_path / "medic.db"),
-        MEDIC_BASE_URL=url,
-        MEDIC_ALLOWED_WEBHOOK_HOSTS="127.0.0.1",
-        MEDIC_RATE_LIMIT_MANAGEMENT="100000",
-    )
-    log = tmp_path / "medic-up.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [MEDIC, "up", "--host", "127.0.0.1", "--port", str(free_tcp_port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=output,
-            stderr=output,
-        )
-    try:
-
-        def serving() -> bool:
-            assert process.poll() is None, log.read_text()
-            return "Application startup complete" in log.read_text(errors="replace")
-
-        wait_for("medic up serving", serving, 60)
-        key = re.search(r"^\s+(mdk_\S+)\s*$", log.read_text(), re.M)
-        assert key is not None, log.read_text()
-        yield Medic(url, key.group(1))
-    finally:
-        _stop(process)
-
-
 class Prometheus:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -299,51 +235,55 @@ def prometheus_for(
 
     yield start
     for process in processes:
-        _stop(process)
+        stop_process(process)
 
 
-def _give_medic_something_to_report(medic: Medic, receiver: Receiver) -> None:
+def _give_medic_something_to_report(medic: MedicUp, receiver: Receiver) -> None:
     """Heartbeats, one service failing (its alert delivered to a webhook), a rejected
     key, one playbook run."""
-    medic.ok(
+    medic.results(
         "POST",
         "/v2/notification-targets",
         json={"name": "ops-hook", "kind": "webhook", "config": {"url": f"{receiver.url}/hook"}},
     )
-    medic.ok(
+    medic.results(
         "POST",
         "/v2/routing-policies",
         json={"name": "default", "rules": [{"targets": ["ops-hook"]}]},
     )
     for name in ("nightly-etl", "billing-sync"):
-        medic.ok(
+        medic.results(
             "POST",
             "/service",
             json={"heartbeat_name": name, "service_name": name, "alert_interval": 5},
         )
-        medic.ok("POST", "/v2/heartbeats", json={"heartbeat_name": name, "status": "UP"})
-    medic.ok("POST", "/v2/heartbeats", json={"heartbeat_name": "billing-sync", "status": "FAILED"})
+        medic.results("POST", "/v2/heartbeats", json={"heartbeat_name": name, "status": "UP"})
+    medic.results(
+        "POST", "/v2/heartbeats", json={"heartbeat_name": "billing-sync", "status": "FAILED"}
+    )
     assert (
         medic.call("GET", "/v2/services", headers={"Authorization": "Bearer wrong"}).status_code
         == 401
     )
-    medic.ok(
+    medic.results(
         "POST", "/v2/playbooks", content=PLAYBOOK, headers={"Content-Type": "application/yaml"}
     )
-    execution = medic.ok("POST", "/v2/playbooks/settle/execute", json={"reason": "metrics test"})
+    execution = medic.results(
+        "POST", "/v2/playbooks/settle/execute", json={"reason": "metrics test"}
+    )
 
     def playbook_done() -> bool:
-        view = medic.ok("GET", f"/v2/executions/{execution['execution_id']}")
+        view = medic.results("GET", f"/v2/executions/{execution['execution_id']}")
         return view["state"] in ("completed", "failed")
 
-    wait_for("the alert to open", lambda: medic.ok("GET", "/v2/alerts"), 30)
+    wait_for("the alert to open", lambda: medic.results("GET", "/v2/alerts"), 30)
     wait_for("the alert delivered to the webhook", lambda: receiver.requests, 30)
     wait_for("the playbook run to end", playbook_done, 30)
 
 
 @needs_prometheus
 def test_prometheus_evaluates_every_dashboard_query_and_rule_against_medic_up(
-    medic_up: Medic, prometheus_for: Callable[[str], Prometheus], webhook_receiver: Receiver
+    medic_up: MedicUp, prometheus_for: Callable[[str], Prometheus], webhook_receiver: Receiver
 ) -> None:
     _give_medic_something_to_report(medic_up, webhook_receiver)
     prometheus = prometheus_for(medic_up.url)

@@ -7,15 +7,11 @@ valid (the fuzzer may revoke or rotate it through /v2/keys)."""
 from __future__ import annotations
 
 import base64
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 
 from medic.app import create_app
@@ -24,6 +20,7 @@ from medic.ops import keys
 from medic.ops.actor import cli_operator
 from medic.process import MedicProcess
 from tests.conftest import BACKENDS, empty_tables
+from tests.processes import serving
 
 SECRETS_KEY = base64.b64encode(bytes(range(32))).decode()
 HOOK_SECRET = "fuzz-hook-secret"
@@ -63,21 +60,8 @@ def fuzz_medic(request: pytest.FixtureRequest) -> Iterator[MedicProcess]:
 @pytest.fixture(scope="module")
 def fuzz_server(fuzz_medic: MedicProcess) -> Iterator[str]:
     """The API on 127.0.0.1, a free port; yields its base URL."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(medic=fuzz_medic), log_level="critical", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(15)
-    listener.close()
+    with serving(create_app(medic=fuzz_medic), log_level="critical") as url:
+        yield url
 
 
 class AdminKey:

@@ -6,20 +6,15 @@ with the bearer key. Both list the tools and use them; the audit log says who di
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from tests.mcp.conftest import MEDIC, error, result
 from tests.mcp_client import REQUEST_TIMEOUT
-from tests.processes import wait_for
+from tests.processes import MedicUp, wait_for
 
 PLAYBOOK = """
 name: restart-backup-runner
@@ -31,76 +26,22 @@ steps:
 """
 
 
-class MedicUp:
-    def __init__(self, url: str, admin_key: str) -> None:
-        self.url = url
-        self.admin = {"Authorization": f"Bearer {admin_key}"}
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """An admin's REST call; its `results`."""
-        headers = {**self.admin, **kwargs.pop("headers", {})}
-        response = httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-        assert response.status_code < 300, response.text
-        return response.json()["results"]
-
-
-@pytest.fixture
-def medic_up(tmp_path: Path, free_tcp_port: int) -> Iterator[MedicUp]:
-    url = f"http://127.0.0.1:{free_tcp_port}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL") and not key.startswith("MEDIC_")
-    }
-    env.update(
-        MEDIC_SQLITE_PATH=str(tmp_path / "medic.db"),
-        MEDIC_BASE_URL=url,
-        # The test polls an execution every 20 ms; the default is 300 calls a minute.
-        MEDIC_RATE_LIMIT_MANAGEMENT="100000",
-    )
-    log = tmp_path / "up.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [MEDIC, "up", "--host", "127.0.0.1", "--port", str(free_tcp_port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=output,
-            stderr=output,
-        )
-    try:
-
-        def ready() -> str | None:
-            assert process.poll() is None, log.read_text()
-            text = log.read_text(errors="replace")
-            key = re.search(r"^\s+(mdk_\S+)\s*$", text, re.M)
-            if key is None or "Application startup complete" not in text:
-                return None
-            return key.group(1)
-
-        yield MedicUp(url, wait_for("medic up serving, its admin key printed", ready, 60))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.mark.anyio
 async def test_an_assistant_configured_from_the_docs_uses_medic_up(
     medic_up: MedicUp, tmp_path: Path
 ) -> None:
-    medic_up.call(
+    medic_up.results(
         "POST", "/v2/services", json={"heartbeat_name": "nightly-backup", "alert_interval": 60}
     )
-    medic_up.call(
+    medic_up.results(
         "POST",
         "/v2/playbooks",
         content=PLAYBOOK,
         headers={"Content-Type": "application/yaml"},
     )
-    key = medic_up.call("POST", "/v2/keys", json={"name": "claude-assistant", "scopes": ["write"]})
+    key = medic_up.results(
+        "POST", "/v2/keys", json={"name": "claude-assistant", "scopes": ["write"]}
+    )
     # claude_desktop_config.json in docs/mcp.md: command `medic mcp`, MEDIC_URL, MEDIC_API_KEY.
     params = StdioServerParameters(
         command=MEDIC,
@@ -145,14 +86,14 @@ async def test_an_assistant_configured_from_the_docs_uses_medic_up(
     assert requested["execution"]["state"] == "pending_approval"
     assert "approving over MCP is off" in own  # MEDIC_MCP_MAY_APPROVE is false by default
 
-    medic_up.call("POST", f"/v2/executions/{execution_id}/approve")
+    medic_up.results("POST", f"/v2/executions/{execution_id}/approve")
     done = wait_for(
         "the approved execution completed by medic up's workers",
-        lambda: medic_up.call("GET", f"/v2/executions/{execution_id}")["state"] == "completed",
+        lambda: medic_up.results("GET", f"/v2/executions/{execution_id}")["state"] == "completed",
         30,
     )
     assert done
-    audit = medic_up.call("GET", "/v2/audit", params={"actor": "claude-assistant"})["items"]
+    audit = medic_up.results("GET", "/v2/audit", params={"actor": "claude-assistant"})["items"]
     assert {(e["action"], e["front_door"], e["outcome"]) for e in audit} == {
         ("service.mute", "mcp", "success"),
         ("execution.start", "mcp", "success"),

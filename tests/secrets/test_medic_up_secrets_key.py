@@ -5,22 +5,18 @@ no setup and a secret set before a restart still opens after it."""
 
 from __future__ import annotations
 
-import os
-import re
 import stat
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from medic.config import ConfigError, Settings, load_settings
 from medic.secrets_key_file import key_file_path, use_embedded_key
 from tests.fakes.receiver import Receiver
-from tests.processes import MEDIC, wait_for
+from tests.processes import MedicUp, wait_for
 
 TOKEN = "restart-token-7f3a-kept-across-restarts"
 PLAYBOOK = """
@@ -41,76 +37,20 @@ def embedded(directory: Path, **values: Any) -> Settings:
     return load_settings(_env_file=None, database_url=f"sqlite:///{directory}/medic.db", **values)
 
 
-class MedicUp:
-    """One `medic up` process on `directory`; `admin` is the key its first start printed."""
-
-    def __init__(self, directory: Path, port: int, receiver: Receiver) -> None:
-        self.directory, self.url = directory, f"http://127.0.0.1:{port}"
-        self.port, self.receiver = port, receiver
-        self.admin: dict[str, str] = {}
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("DATABASE_URL", "REDIS_URL") and not key.startswith("MEDIC_")
-        }
-        env.update(
-            MEDIC_SQLITE_PATH=str(self.directory / "medic.db"),
-            MEDIC_BASE_URL=self.url,
-            MEDIC_ALLOWED_WEBHOOK_HOSTS="127.0.0.1",
-            MEDIC_RATE_LIMIT_MANAGEMENT="100000",
-        )
-        self.starts += 1
-        log = self.directory / f"up-{self.starts}.log"
-        with log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [MEDIC, "up", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env,
-                cwd=self.directory,
-                stdout=output,
-                stderr=output,
-            )
-        process = self.process
-
-        def ready() -> bool:
-            assert process.poll() is None, log.read_text()
-            return "Application startup complete" in log.read_text(errors="replace")
-
-        wait_for("medic up serving", ready, 60)
-        key = re.search(r"^\s+(mdk_\S+)\s*$", log.read_text(), re.M)
-        if key is not None:
-            self.admin = {"Authorization": f"Bearer {key.group(1)}"}
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {**self.admin, **kwargs.pop("headers", {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-
-
 @pytest.fixture
-def medic_up(tmp_path: Path, free_tcp_port: int, webhook_receiver: Receiver) -> Iterator[MedicUp]:
-    up = MedicUp(tmp_path, free_tcp_port, webhook_receiver)
+def medic_up(tmp_path: Path, free_tcp_port: int) -> Iterator[MedicUp]:
+    """Not started: the test starts (and restarts) it."""
+    up = MedicUp(tmp_path, free_tcp_port)
     try:
         yield up
     finally:
         up.stop()
 
 
-def run_playbook_with_the_secret(up: MedicUp) -> str:
+def run_playbook_with_the_secret(up: MedicUp, receiver: Receiver) -> str:
     """Run the playbook whose webhook step carries ${secrets.RESTART_TOKEN}; the header
     the receiver got (only a key that opens the sealed value can produce it)."""
-    seen = len(up.receiver.requests)
+    seen = len(receiver.requests)
     started = up.call("POST", "/v2/playbooks/call-with-token/execute", json={"reason": "test"})
     assert started.status_code == 202, started.text
     execution_id = started.json()["results"]["execution_id"]
@@ -121,29 +61,31 @@ def run_playbook_with_the_secret(up: MedicUp) -> str:
 
     view = wait_for("the execution finished", finished, 30)
     assert view["state"] == "completed", view
-    return up.receiver.requests[seen].headers["authorization"]
+    return receiver.requests[seen].headers["authorization"]
 
 
-def test_medic_up_keeps_its_own_secrets_key_across_restarts(medic_up: MedicUp) -> None:
+def test_medic_up_keeps_its_own_secrets_key_across_restarts(
+    medic_up: MedicUp, webhook_receiver: Receiver
+) -> None:
     key_file = medic_up.directory / "medic.db.secrets-key"
     assert not key_file.exists()
 
     medic_up.start()
     put = medic_up.call("PUT", "/v2/secrets/RESTART_TOKEN", json={"value": TOKEN})
     assert put.status_code == 201, put.text
-    playbook = PLAYBOOK.format(url=medic_up.receiver.url)
+    playbook = PLAYBOOK.format(url=webhook_receiver.url)
     applied = medic_up.call(
         "POST", "/v2/playbooks", content=playbook, headers={"Content-Type": "application/yaml"}
     )
     assert applied.status_code in (200, 201), applied.text
-    assert run_playbook_with_the_secret(medic_up) == f"Bearer {TOKEN}"
+    assert run_playbook_with_the_secret(medic_up, webhook_receiver) == f"Bearer {TOKEN}"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     first_key = key_file.read_bytes()
     medic_up.stop()
 
     medic_up.start()
     assert key_file.read_bytes() == first_key, "the key is made once, then reused"
-    assert run_playbook_with_the_secret(medic_up) == f"Bearer {TOKEN}"
+    assert run_playbook_with_the_secret(medic_up, webhook_receiver) == f"Bearer {TOKEN}"
     listing = medic_up.call("GET", "/v2/secrets").json()["results"]["items"]
     assert [secret["name"] for secret in listing] == ["RESTART_TOKEN"]
     assert TOKEN not in (medic_up.directory / "up-2.log").read_text()
