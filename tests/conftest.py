@@ -31,9 +31,9 @@ from tests.support import Clock, RecordingScheduler
 
 # Fixture modules shared by several test packages.
 pytest_plugins = [
+    "tests.processes",
     "tests.cli",
     "tests.mcp_client",
-    "tests.processes",
     "tests.postman",
     "tests.playbook_runs",
     "tests.fakes.slack",
