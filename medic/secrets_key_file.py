@@ -68,19 +68,14 @@ def _create(path: Path) -> None:
     """Write a new key under `path` unless one is there already (see the module doc)."""
     key = base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n"
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(descriptor, 0o600)
-        os.write(descriptor, key)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    _write_new(temporary, key)
     try:
         os.link(temporary, path)
     except FileExistsError:
         pass  # another start won: its key is the key
     except OSError:  # no hard links on this filesystem: create the name itself, exclusively
-        _create_in_place(path, key)
+        with contextlib.suppress(FileExistsError):
+            _write_new(path, key)
     finally:
         temporary.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # make the new name durable, where a directory can be
@@ -91,14 +86,13 @@ def _create(path: Path) -> None:
             os.close(directory)
 
 
-def _create_in_place(path: Path, key: bytes) -> None:
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
+def _write_new(path: Path, data: bytes) -> None:
+    """`data` in a file that did not exist (FileExistsError otherwise), owner-only
+    whatever the umask, on disk before returning."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(descriptor, 0o600)
-        os.write(descriptor, key)
+        os.write(descriptor, data)
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
