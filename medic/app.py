@@ -1,6 +1,6 @@
-"""The ASGI application: the HTTP doors (API, Slack events, MCP, approval page) on one
-FastAPI app, with error mapping, middleware and lifecycle. The one place that mounts
-them together, so the doors themselves never import each other."""
+"""The ASGI application: the HTTP doors (API, Slack events, MCP, approval page,
+dashboard) on one FastAPI app, with error mapping, middleware and lifecycle. The one
+place that mounts them together, so the doors themselves never import each other."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from medic import __version__
-from medic.api import approvals, errors, health, ping, v1, v2
+from medic.api import approvals, errors, health, heartbeat_central, ping, v1, v2
 from medic.api.v2 import heartbeat_route
 from medic.bot.routes import slack_router
 from medic.config import Settings
+from medic.dashboard import mount as dashboard
 from medic.hardening import harden_process, quiet_http_loggers
 from medic.mcp_server.http import McpEndpoint
 from medic.process import MedicProcess
@@ -93,10 +94,12 @@ def create_app(settings: Settings | None = None, medic: MedicProcess | None = No
     app.include_router(health.router)
     app.include_router(v1.router)
     app.include_router(ping.router)
+    app.include_router(heartbeat_central.router)
     app.include_router(v2.router)
     app.include_router(v1.router, prefix="/v1")
     app.include_router(slack_router(medic))
     app.include_router(approvals.router)
+    dashboard.install(app)
     # Last, and as exact paths (/mcp and its metadata), never a catch-all mount.
     app.router.routes.extend(mcp.routes())
     # First: POST /v2/heartbeats as a plain route (medic.api.v2.heartbeat_route says why).

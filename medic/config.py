@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     slack_api_base_url: str = "https://slack.com/api/"
     pagerduty_routing_key: str | None = None
     pagerduty_base_url: str = "https://events.pagerduty.com"
+    # APIs of the channels in docs/channels.md; configurable so tests talk to fakes.
+    twilio_api_base_url: str = "https://api.twilio.com"
+    opsgenie_api_base_url: str = "https://api.opsgenie.com"
+    opsgenie_eu_api_base_url: str = "https://api.eu.opsgenie.com"
+    telegram_api_base_url: str = "https://api.telegram.org"
     medic_extra_ca_bundle: Path | None = None
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -142,6 +147,9 @@ class Settings(BaseSettings):
     # When Medic runs as root, scripts run as this unprivileged user (a name, or a
     # numeric uid[:gid]), never as root.
     medic_script_user: str = Field(default="nobody", min_length=1, max_length=64)
+    # Agents' long polls: how often one process looks for jobs queued for the hosts
+    # whose polls are waiting (one query for all of them; medic.api.agent_board).
+    medic_agent_recheck_seconds: float = Field(default=1.0, gt=0, le=30)
 
     # Heartbeat ingest
     medic_ingest_batch_size: int = Field(default=500, ge=1)

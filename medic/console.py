@@ -25,8 +25,11 @@ def _operator_commands() -> dict[str, click.Command]:
     by the first one used, or by --help: a server process (`medic api`'s supervisor and
     each of its workers, which imports this module again, `medic up`, `worker`,
     `scheduler`) never needs them or all they import (about 40 MB)."""
+    from medic.cli.agents import agent
     from medic.cli.alerts import alert, notifications
     from medic.cli.audit import audit
+    from medic.cli.exec_command import exec_command
+    from medic.cli.history import history
     from medic.cli.keys import keys
     from medic.cli.maintenance import maintenance
     from medic.cli.playbooks import playbook
@@ -37,7 +40,8 @@ def _operator_commands() -> dict[str, click.Command]:
     from medic.cli.teams import team
 
     commands = [keys, maintenance, service, heartbeat, health, team, target, routing, hours]
-    commands += [alert, notifications, secret, audit, playbook]
+    commands += [alert, notifications, secret, audit, playbook, exec_command, history]
+    commands += [agent]
     return {command.name: command for command in commands if command.name}
 
 
@@ -54,6 +58,11 @@ class _MedicGroup(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "exec" and cmd_name not in self.commands:
+            # A job wrapper starts with every cron run: it needs only the client.
+            from medic.cli.exec_command import exec_command
+
+            self.commands[cmd_name] = exec_command
         if cmd_name not in self.commands:
             self._load()
         return super().get_command(ctx, cmd_name)
@@ -150,10 +159,9 @@ def up(host: str | None, port: int | None) -> None:
         issued = key_ops.create_key(medic.context(cli_operator("medic up")), first)
         click.echo("\nA first admin API key was created. It is shown only now; store it:\n")
         click.echo(f"    {issued.key}\n")
-        click.echo(
-            f"Try: curl -H 'Authorization: Bearer {issued.key}' "
-            f"http://localhost:{port or settings.port}/v2/services\n"
-        )
+        address = f"http://localhost:{port or settings.port}"
+        click.echo(f"Open {address}/ in a browser and sign in with it, or try:")
+        click.echo(f"    curl -H 'Authorization: Bearer {issued.key}' {address}/v2/services\n")
     click.echo(
         f"Medic is using {settings.sqlalchemy_url.split('://')[0]} at "
         f"{settings.medic_sqlite_path if settings.is_sqlite else 'DATABASE_URL'}"

@@ -56,3 +56,16 @@ PLAYBOOK_STEP_DURATION = Histogram(
     ["type"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+# The agents' scripts (SRE-21), as their hosts report them. No host label: `script` is a
+# name from the playbooks' agent steps (admin-written), `status` and `reason` are
+# closed sets (medic.core.agents.RESULT_STATUSES, SKIP_REASONS + `other`).
+AGENT_SCRIPT_EXECUTIONS = Counter(
+    "medic_agent_script_executions_total",
+    "Scripts run by agents on their hosts, by script and status (ok, failed, timeout, error).",
+    ["script", "status"],
+)
+AGENT_SCRIPT_SKIPPED = Counter(
+    "medic_agent_script_skipped_total",
+    "Jobs an agent refused because its host does not allow the script, by script and reason.",
+    ["script", "reason"],
+)

@@ -45,6 +45,8 @@ pytest_plugins = [
 PG_ADMIN_URL = os.environ.get("MEDIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MEDIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TABLES = (
+    "agent_jobs",
+    "agents",
     "execution_steps",
     "executions",
     "secrets",
@@ -61,8 +63,12 @@ TABLES = (
     "maintenance_windows",
     "periodic_jobs",
     "heartbeat_events",
+    "alert_reminders",
     "alerts",
     "audit_log",
+    "config_history",
+    "dashboard_sessions",
+    "ping_keys",
     "api_keys",
     "teams",
     "services",

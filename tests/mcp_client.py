@@ -1,14 +1,23 @@
 """MCP over HTTP as an assistant reaches it: `medic_server` (the app on a real socket)
-and `connect(key)`, an official MCP client session with that bearer key."""
+and `connect(key)`, an official MCP client session with that bearer key.
+
+`connect(key, elicit=answer)` declares the elicitation capability and answers the
+server's questions with `answer` (what the client's user would click); without it, the
+client declares none. `modern=True` speaks the 2026-07-28 protocol (`mcp.Client`, where a
+question comes back as an InputRequiredResult the client answers and retries); the
+default is the 2025-11-25 handshake (`ClientSession.initialize`), as hosts built on
+older SDKs speak it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import httpx2
 import pytest
-from mcp import ClientSession
+from mcp import Client, ClientSession
+from mcp.client.session import ElicitationFnT
 from mcp.client.streamable_http import streamable_http_client
 
 from medic.app import create_app
@@ -16,7 +25,7 @@ from medic.process import MedicProcess
 from tests.processes import serving
 
 REQUEST_TIMEOUT = 30.0
-Connect = Callable[[str | None], AbstractAsyncContextManager[ClientSession]]
+Connect = Callable[..., AbstractAsyncContextManager[ClientSession]]
 
 
 @pytest.fixture
@@ -38,14 +47,30 @@ def bearer(key: str | None) -> dict[str, str]:
 @pytest.fixture
 def connect(medic_server: str) -> Connect:
     @asynccontextmanager
-    async def session(key: str | None) -> AsyncIterator[ClientSession]:
+    async def session(
+        key: str | None, elicit: ElicitationFnT | None = None, modern: bool = False
+    ) -> AsyncIterator[Any]:
         timeout = httpx2.Timeout(REQUEST_TIMEOUT)
-        async with (
-            httpx2.AsyncClient(headers=bearer(key), timeout=timeout) as http,
-            streamable_http_client(f"{medic_server}/mcp", http_client=http) as (read, write),
-            ClientSession(read, write, read_timeout_seconds=REQUEST_TIMEOUT) as client,
-        ):
-            await client.initialize()
-            yield client
+        async with httpx2.AsyncClient(headers=bearer(key), timeout=timeout) as http:
+            transport = streamable_http_client(f"{medic_server}/mcp", http_client=http)
+            if modern:
+                async with Client(
+                    transport,
+                    read_timeout_seconds=REQUEST_TIMEOUT,
+                    elicitation_callback=elicit,
+                ) as client:
+                    yield client
+                return
+            async with (
+                transport as (read, write),
+                ClientSession(
+                    read,
+                    write,
+                    read_timeout_seconds=REQUEST_TIMEOUT,
+                    elicitation_callback=elicit,
+                ) as client,
+            ):
+                await client.initialize()
+                yield client
 
     return session

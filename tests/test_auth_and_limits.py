@@ -70,12 +70,17 @@ PUBLIC_PATHS = frozenset(
         "/docs/oauth2-redirect",  # part of the Swagger UI page
         "/openapi.json",
         "/redoc",
+        "/",  # leads to the dashboard or its sign-in page
+        "/dashboard",
     }
 )
 PUBLIC_PREFIXES = (
     "/ping/",  # the unguessable uuid is the credential
+    "/heartbeat/",  # Heartbeat Central's heartbeat: its uuid is the credential, as /ping/
     "/v2/hooks/",  # an HMAC signature is the credential (tests/executions/test_hooks.py)
     "/approvals/",  # the link's token shows; deciding takes a key in the form
+    "/badges/",  # the unguessable badge token is the credential (tests/dashboard)
+    "/dashboard/",  # a session signed in with a key (tests/dashboard)
 )
 SCOPES = ("ingest", "read", "write", "admin")
 # Heartbeats and job signals: all `ingest` may do.
@@ -116,12 +121,19 @@ def required_scope(method: str, path: str) -> str:
     run included)."""
     if (method, path) in INGEST_ROUTES:
         return "ingest"
+    if _under(path, ("/v2/agent",)):
+        return "agent"
+    if _under(path, ("/v2/agents",)) and method not in ("GET", "HEAD"):
+        return "admin"
     if _under(path, ADMIN_PREFIXES):
         return "admin"
     reading = method in ("GET", "HEAD")
     if _under(path, TRUST_PREFIXES) and not reading:
         return "write" if path == "/v2/playbooks/{name}/execute" else "admin"
-    if (method, path) == ("DELETE", "/v2/services/{service_id}"):
+    if (method, path) in (
+        ("DELETE", "/v2/services/{service_id}"),
+        ("DELETE", "/api/applications/{app_id}"),  # Heartbeat Central's delete: a service's
+    ):
         return "admin"
     return "read" if reading else "write"
 
@@ -266,6 +278,7 @@ def test_routes_outside_fastapi_are_only_the_docs(client: TestClient) -> None:
         "/redoc",
         "/mcp",
         "/v2/heartbeats",
+        "/dashboard/static",  # the dashboard's CSS and JS, public like any stylesheet
     }
 
 
@@ -276,7 +289,18 @@ def test_public_routes_answer_without_a_key(client: TestClient) -> None:
     refused = {
         str(e): status for e in public if (status := call(client, e, {}).status_code) in (401, 403)
     }
-    assert refused == {}
+    # Needs no key, but refuses a form without its own anti-CSRF token (tests/dashboard).
+    assert refused == {} or refused == {"POST /dashboard/sign-in": 403}
+
+
+def refusal(answer: Any) -> str:
+    """A refusal's message: Medic's envelope (`success: false`), or on the Heartbeat
+    Central routes that product's own shape (`{"error": ...}`, medic.api.heartbeat_central)."""
+    body = answer.json()
+    if "error" in body:
+        return body["error"]
+    assert body["success"] is False
+    return body["message"]
 
 
 def test_every_protected_route_needs_a_key(client: TestClient) -> None:
@@ -288,8 +312,7 @@ def test_every_protected_route_needs_a_key(client: TestClient) -> None:
     assert {e: a.status_code for e, a in answers.items() if a.status_code != 401} == {}
     for answer in answers.values():
         assert answer.headers["WWW-Authenticate"] == "Bearer"
-        assert answer.json()["success"] is False
-        assert "API key is required" in answer.json()["message"]
+        assert "API key is required" in refusal(answer)
     assert auth_failures(client, "missing") == before + len(endpoints)
 
 
@@ -379,7 +402,7 @@ def test_a_key_below_the_required_scope_gets_403_everywhere(
 
     assert {p: a.status_code for p, a in answers.items() if a.status_code != 403} == {}
     for answer in answers.values():
-        assert "scope" in answer.json()["message"]
+        assert "scope" in refusal(answer)
     assert auth_failures(client, "scope") == before + len(probes)
 
 
@@ -390,6 +413,7 @@ def test_a_key_with_the_required_scope_gets_past_auth_everywhere(
     """The other half of the scope table: no route asks for more than it should. The
     requests carry no body and name rows that do not exist, so they answer 400 or 404."""
     holders = {scope: present(make_key(scope), style) for scope in SCOPES}
+    holders["agent"] = present(make_key("agent", host="probe-1"), style)
     answers = {str(e): call(client, e, holders[e.scope]) for e in protected(client.app)}
     assert {e: a.status_code for e, a in answers.items() if a.status_code in (401, 403)} == {}
     assert {e: a.status_code for e, a in answers.items() if a.status_code >= 500} == {}

@@ -38,3 +38,15 @@ def test_a_service_answer_names_its_fields(client: TestClient) -> None:
     envelope = schemas[schema["$ref"].rsplit("/", 1)[1]]
     view = schemas[envelope["properties"]["results"]["$ref"].rsplit("/", 1)[1]]
     assert {"heartbeat_name", "state", "next_due_at", "muted_until"} <= set(view["properties"])
+
+
+def test_the_execution_list_documents_its_filters_and_items(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    listing = spec["paths"]["/v2/executions"]["get"]
+    names = {parameter["name"] for parameter in listing["parameters"]}
+    assert {"playbook", "service", "state", "requester", "since", "until"} <= names
+    assert {"limit", "offset"} <= names
+    item = spec["components"]["schemas"]["ExecutionSummary"]
+    assert {"execution_id", "playbook", "state", "requested_by"} <= set(item["properties"])
+    step = spec["components"]["schemas"]["StepView"]
+    assert {"output", "output_truncated"} <= set(step["properties"])

@@ -28,6 +28,7 @@ from medic.ops import executions
 from medic.ops.errors import InvalidInput, MedicError
 from medic.ops.executions import ApproveExecution, DeclineExecution
 from medic.process import MedicProcess
+from medic.web.html import page_headers
 from medic.web.identity import client_address, identify
 
 router = APIRouter(tags=["approvals"], include_in_schema=False)
@@ -43,16 +44,10 @@ _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 # On every answer of this router: never framed (clickjacking the buttons), no script,
 # no other origin, the form posts back here only, the capability URL never leaks as a
 # Referer, and nothing is cached.
-SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+SECURITY_HEADERS = page_headers(
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Medic approval #{id}</title>
@@ -68,7 +63,9 @@ PAGE = """<!doctype html>
 <dt>Requested by</dt><dd>{requested_by} via {front_door}</dd>
 <dt>Decide before</dt><dd>{deadline}</dd>
 <dt>Decided by</dt><dd>{decided_by}</dd>
+<dt>Error</dt><dd>{error}</dd>
 </dl>
+{steps}
 {form}
 </body></html>
 """
@@ -95,9 +92,23 @@ def _page(view: executions.ExecutionView, note: str = "", status_code: int = 200
         front_door=escape(view.front_door),
         deadline=escape(view.approval_deadline.isoformat() if view.approval_deadline else "—"),
         decided_by=escape(view.decided_by or "—"),
+        error=escape(view.error or "—"),
+        steps=_steps(view),
         form=FORM if pending else "",
     )
     return _answer(html, status_code)
+
+
+def _steps(view: executions.ExecutionView) -> str:
+    """What ran so far, one line a step (failure notices link here until the dashboard)."""
+    if not view.steps:
+        return ""
+    items = "".join(
+        f"<li><code>{escape(step.name)}</code>: {escape(step.state)}"
+        f"{' — ' + escape(step.summary) if step.summary else ''}</li>"
+        for step in view.steps
+    )
+    return f"<h2>Steps</h2><ol>{items}</ol>"
 
 
 def _answer(html: str, status_code: int) -> HTMLResponse:

@@ -16,14 +16,19 @@ from medic.web.envelope import failure
 log = logging.getLogger(__name__)
 
 
+def refusal_headers(exc: MedicError) -> dict[str, str] | None:
+    """The headers a refusal carries (Retry-After, WWW-Authenticate), whatever shape its
+    body takes; a refused key is counted here, once."""
+    if isinstance(exc, Unauthorized):
+        AUTH_FAILURES.labels(exc.reason).inc()
+        return {"WWW-Authenticate": "Bearer"}
+    return exc.headers if isinstance(exc, RateLimited) else None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(MedicError)
     async def medic_error(_request: Request, exc: MedicError) -> JSONResponse:
-        headers = exc.headers if isinstance(exc, RateLimited) else None
-        if isinstance(exc, Unauthorized):
-            AUTH_FAILURES.labels(exc.reason).inc()
-            headers = {"WWW-Authenticate": "Bearer"}
-        return failure(exc.message, exc.status_code, headers)
+        return failure(exc.message, exc.status_code, refusal_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,5 +1,5 @@
-"""The buttons on alert messages (Acknowledge, Mute 1 h, Unmute) and on approval
-requests (Accept, Decline).
+"""The buttons on alert messages (Acknowledge, Mute 1 h, Unmute, Run playbook) and on
+approval requests (Accept, Decline).
 
 Each click acks Slack at once, runs one operations-layer call as the clicking user in
 a worker thread, then edits the clicked message (chat.update) to say who did what.
@@ -27,9 +27,11 @@ from medic.models import Execution
 from medic.notify.blocks.alerts import (
     ACK_ACTION,
     MUTE_ACTION,
+    RUN_PLAYBOOK_ACTIONS,
     UNMUTE_ACTION,
     escape,
     mention,
+    run_button_value,
     slack_time,
     with_activity,
 )
@@ -37,17 +39,19 @@ from medic.notify.blocks.approvals import (
     ACCEPT_ACTION,
     DECLINE_ACTION,
     ShownRequest,
+    closure_line,
     decided_blocks,
-    outcome_line,
     shown_request,
 )
+from medic.notify.message import ExecutionFacts
 from medic.ops import alerts as alert_ops
 from medic.ops import executions as execution_ops
 from medic.ops import services as service_ops
 from medic.ops.actor import Actor
+from medic.ops.alert_playbooks import offered_for_alert
 from medic.ops.alerts import AcknowledgeAlert
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, MedicError
-from medic.ops.executions import ApproveExecution, DeclineExecution
+from medic.ops.executions import ApproveExecution, DeclineExecution, ExecutePlaybook
 from medic.ops.service_commands import MuteService, UnmuteService
 from medic.process import MedicProcess
 
@@ -89,11 +93,43 @@ def unmute(medic: MedicProcess, actor: Actor, value: str) -> Done:
     return Done(f":loud_sound: Unmuted by {mention(actor.name)}")
 
 
+def run_playbook(medic: MedicProcess, actor: Actor, value: str, action_id: str) -> Done:
+    """Ask for a run of a playbook the alert offers, through the normal request: the
+    playbook's approval (and MEDIC_SLACK_OPERATORS, checked before) apply. The value is
+    checked again: the alert must be open and its service matched by the trigger."""
+    parsed = run_button_value(value)
+    if parsed is None:
+        raise InvalidInput("this button names no alert and playbook; nothing was started")
+    alert_id, playbook = parsed
+    with medic.db.session() as session:
+        service_id = offered_for_alert(session, alert_id, playbook).service_id
+    command = ExecutePlaybook.of(
+        playbook=playbook, service=service_id, reason=f"run from Slack on alert #{alert_id}"
+    )
+    execution = execution_ops.execute_playbook(medic.context(actor), command)
+    who = mention(actor.name)
+    what = f"playbook `{escape(playbook)}` (execution #{execution.execution_id})"
+    if execution.state == "pending_approval":
+        line = f":hourglass: {who} asked to run {what}: waiting for approval"
+    else:
+        line = f":arrow_forward: {who} started {what}"
+    return Done(line, action_id)
+
+
+def _run_button(action_id: str) -> Operation:
+    def run(medic: MedicProcess, actor: Actor, value: str) -> Done:
+        return run_playbook(medic, actor, value, action_id)
+
+    run.__name__ = f"run_playbook_{action_id.rsplit('_', 1)[-1]}"
+    return run
+
+
 Operation = Callable[[MedicProcess, Actor, str], Done]
 BUTTONS: dict[str, tuple[Operation, str]] = {
     ACK_ACTION: (acknowledge, "acknowledge alerts"),
     MUTE_ACTION: (mute_one_hour, "mute services"),
     UNMUTE_ACTION: (unmute, "unmute services"),
+    **{action: (_run_button(action), "run playbooks") for action in RUN_PLAYBOOK_ACTIONS},
 }
 
 
@@ -194,7 +230,22 @@ def decide(medic: MedicProcess, actor: Actor, value: str, accept: bool) -> str:
         execution = execution_ops.approve(context, ApproveExecution.of(**bound))
     else:
         execution = execution_ops.decline(context, DeclineExecution.of(**bound))
-    return outcome_line(execution.state, execution.decided_by, execution.decided_at)
+    # The same line the outbox's edit of the message writes (medic.notify.slack).
+    facts = ExecutionFacts(
+        execution_id=execution.execution_id,
+        playbook=execution.playbook,
+        version=execution.version,
+        description=None,
+        steps=[],
+        requested_by=execution.requested_by,
+        front_door=execution.front_door,
+        reason=execution.reason,
+        state=execution.state,
+        approval="",
+        approval_deadline=execution.approval_deadline,
+    )
+    closure = "accepted" if accept else "declined"
+    return closure_line(closure, facts, execution.decided_by, "slack", execution.decided_at)
 
 
 def _shown(value: str) -> ShownRequest:

@@ -62,12 +62,14 @@ def keys() -> None:
 @click.option("--expires", help="Duration (90d) or ISO 8601 time.")
 @click.option("--heartbeat-rate-limit", type=int, help="Heartbeats per minute for this key.")
 @click.option("--management-rate-limit", type=int, help="Other requests per minute for this key.")
+@click.option("--host", help="With --scope agent: the host this agent key polls for.")
 def create(
     name: str,
     scopes: tuple[str, ...],
     expires: str | None,
     heartbeat_rate_limit: int | None,
     management_rate_limit: int | None,
+    host: str | None,
 ) -> None:
     """Create a key; it is printed once, alone on the last line."""
     medic = _medic()
@@ -77,6 +79,7 @@ def create(
             scopes=list(scopes),
             heartbeat_rate_limit=heartbeat_rate_limit,
             management_rate_limit=management_rate_limit,
+            host=host,
             **_expiry(expires),
         )
         issued = key_ops.create_key(medic.context(cli_operator()), command)

@@ -11,6 +11,8 @@ from urllib.parse import quote
 import click
 import httpx
 
+from medic.core.durations import parse_duration
+
 
 class Remote:
     def __init__(self) -> None:
@@ -61,13 +63,14 @@ SERVICE_COLUMNS = [
     "priority",
     "last_heartbeat_at",
     "next_due_at",
+    "state_reason",
 ]
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
 @click.group()
 def service() -> None:
-    """Look at and mute services (over HTTP)."""
+    """Look at, mute and tune services (over HTTP)."""
 
 
 @service.command("list")
@@ -110,6 +113,93 @@ def service_unmute(name: str) -> None:
     remote = Remote()
     remote.call("POST", f"/v2/services/{remote.service_id(name)}/unmute")
     click.echo(f"unmuted {name}")
+
+
+def _seconds(value: str | None, option: str) -> int | None:
+    """`20m`, `1h30m` or a number of seconds, as the API takes it (whole seconds)."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        return int(value)
+    try:
+        return int(parse_duration(value).total_seconds())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+@service.command("update")
+@click.argument("name")
+@click.option("--alert-after-failures", type=int, help="Alert at this many failures in a row.")
+@click.option(
+    "--recover-after-successes", type=int, help="Recover at this many heartbeats in a row."
+)
+@click.option(
+    "--min-duration", help="A job run that completes sooner fails: seconds or e.g. '20m'."
+)
+@click.option("--max-beats", type=int, help="Window schedules: most heartbeats per window.")
+@click.option("--start-grace", help="How late a job's STARTED may arrive: seconds or e.g. '5m'.")
+@click.option(
+    "--clear",
+    "cleared",
+    multiple=True,
+    type=click.Choice(["min-duration", "max-beats", "start-grace"]),
+    help="Remove a rule (repeatable).",
+)
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    help="A service this one depends on (repeatable; replaces the list): while it is "
+    "down, this one's alerts are recorded but not sent.",
+)
+@click.option("--no-dependencies", is_flag=True, help="Depend on no service.")
+@json_option
+def service_update(
+    name: str,
+    alert_after_failures: int | None,
+    recover_after_successes: int | None,
+    min_duration: str | None,
+    max_beats: int | None,
+    start_grace: str | None,
+    cleared: tuple[str, ...],
+    depends_on: tuple[str, ...],
+    no_dependencies: bool,
+    as_json: bool,
+) -> None:
+    """Change a service's detection rules and dependencies (PATCH /v2/services/{id})."""
+    body: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "alert_after_failures": alert_after_failures,
+            "recover_after_successes": recover_after_successes,
+            "min_duration_seconds": _seconds(min_duration, "--min-duration"),
+            "max_beats": max_beats,
+            "start_grace_seconds": _seconds(start_grace, "--start-grace"),
+        }.items()
+        if value is not None
+    }
+    for rule in cleared:
+        body[RULE_FIELDS[rule]] = None
+    if depends_on or no_dependencies:
+        body["depends_on"] = list(depends_on)
+    if not body:
+        raise click.UsageError("nothing to change: give at least one option")
+    remote = Remote()
+    data = remote.call("PATCH", f"/v2/services/{remote.service_id(name)}", json=body)["results"]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        shown = ("heartbeat_name", *RULE_FIELDS.values(), *COUNT_FIELDS, "depends_on")
+        for key in (*shown, "state_reason"):
+            click.echo(f"{key:>24}: {data.get(key)}")
+
+
+RULE_FIELDS = {
+    "min-duration": "min_duration_seconds",
+    "max-beats": "max_beats",
+    "start-grace": "start_grace_seconds",
+}
+COUNT_FIELDS = ("alert_after_failures", "recover_after_successes")
 
 
 @service.command("stats")

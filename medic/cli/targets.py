@@ -16,7 +16,20 @@ import click
 from medic.cli.remote import Remote, _print, json_option
 from medic.cli.teams import list_all, path, show
 
-KINDS = ("slack", "pagerduty", "webhook", "email", "discord")
+KINDS = (
+    "slack",
+    "pagerduty",
+    "webhook",
+    "email",
+    "discord",
+    "sms",
+    "msteams",
+    "opsgenie",
+    "telegram",
+    "ntfy",
+    "google_chat",
+    "mattermost",
+)
 TARGET_COLUMNS = ["name", "kind", "enabled", "config"]
 
 
@@ -83,9 +96,16 @@ def _row(target: dict[str, Any]) -> dict[str, Any]:
     return {**target, "config": json.dumps(target["config"], ensure_ascii=False)}
 
 
+REPEAT_HELP = (
+    "Send an open, unacknowledged alert again this often (e.g. 30m) until it is "
+    "acknowledged, muted or resolved."
+)
+
+
 @click.group()
 def target() -> None:
-    """Notification targets: Slack, PagerDuty, webhooks, email, Discord (over HTTP)."""
+    """Notification targets: Slack, PagerDuty, webhooks, email, Discord, SMS, Teams,
+    Opsgenie, Telegram, ntfy, Google Chat, Mattermost (over HTTP)."""
 
 
 @target.command("list")
@@ -104,6 +124,7 @@ def target_list(as_json: bool) -> None:
 @click.option("--kind", type=click.Choice(KINDS), required=True)
 @with_config
 @click.option("--disabled", is_flag=True, help="Create it switched off.")
+@click.option("--repeat-every", help=REPEAT_HELP)
 @json_option
 def target_create(
     name: str,
@@ -111,10 +132,13 @@ def target_create(
     config: str | None,
     settings: tuple[str, ...],
     disabled: bool,
+    repeat_every: str | None,
     as_json: bool,
 ) -> None:
     """Create a target, e.g. `medic target create hooks --kind webhook --set url=https://…`."""
     body: dict[str, Any] = {"name": name, "kind": kind, "enabled": not disabled}
+    if repeat_every:
+        body["repeat_every"] = repeat_every
     body["config"] = build_config(config, settings) or {}
     created = Remote().call("POST", path("notification-targets"), json=body)["results"]
     show(created, as_json, f"created {created['kind']} target {created['name']}")
@@ -125,6 +149,7 @@ def target_create(
 @click.option("--kind", type=click.Choice(KINDS), help="A new kind (needs a new config).")
 @with_config
 @click.option("--enable/--disable", "enabled", default=None, help="Switch it on or off.")
+@click.option("--repeat-every", help=REPEAT_HELP + " An empty value stops repeats.")
 @json_option
 def target_update(
     name: str,
@@ -132,14 +157,19 @@ def target_update(
     config: str | None,
     settings: tuple[str, ...],
     enabled: bool | None,
+    repeat_every: str | None,
     as_json: bool,
 ) -> None:
     """Change a target; a new config replaces the old one whole."""
     body: dict[str, Any] = {"kind": kind, "config": build_config(config, settings)}
     body["enabled"] = enabled
     body = {k: v for k, v in body.items() if v is not None}
+    if repeat_every is not None:
+        body["repeat_every"] = repeat_every or None
     if not body:
-        raise click.UsageError("nothing to change: give --config, --set, --kind or --enable")
+        raise click.UsageError(
+            "nothing to change: give --config, --set, --kind, --enable or --repeat-every"
+        )
     updated = Remote().call("PATCH", path("notification-targets", name), json=body)["results"]
     show(updated, as_json, f"updated target {updated['name']}")
 

@@ -99,3 +99,22 @@ def team_delete(name: str) -> None:
     """Delete a team (refused while services name it)."""
     Remote().call("DELETE", path("teams", name))
     click.echo(f"deleted team {name}")
+
+
+@team.group("ping-key")
+def ping_key() -> None:
+    """The team's ping key: slug ping URLs /ping/<ping key>/<slug>."""
+
+
+@ping_key.command("rotate")
+@click.argument("name")
+@json_option
+def ping_key_rotate(name: str, as_json: bool) -> None:
+    """Give team NAME a new ping key (admin). Shown once; URLs with the old key stop
+    working at once."""
+    rotated = Remote().call("POST", path("teams", name) + "/ping-key")["results"]
+    if as_json:
+        click.echo(json.dumps(rotated, indent=2))
+        return
+    click.echo(f"ping key for team {rotated['team']}: {rotated['ping_key']}")
+    click.echo(f"ping URLs: {rotated['ping_url']}<slug>  (shown once; keep it like a password)")

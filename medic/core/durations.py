@@ -38,3 +38,24 @@ def format_duration(delta: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts) or "0s"
+
+
+_SPOKEN_UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+
+
+def spoken_duration(delta: timedelta) -> str:
+    """`2 s`, `20 min`, `1 h 12 min`, `3 d 4 h`: how reasons and recovery notices say a
+    span, to the largest unit and the one below it (when not zero)."""
+    seconds = int(delta.total_seconds())
+    if seconds < 1:
+        return "under 1 s"
+    for index, (unit, size) in enumerate(_SPOKEN_UNITS):
+        if seconds >= size:
+            text = f"{seconds // size} {unit}"
+            if index + 1 < len(_SPOKEN_UNITS):
+                smaller, smaller_size = _SPOKEN_UNITS[index + 1]
+                rest = seconds % size // smaller_size
+                if rest:
+                    text += f" {rest} {smaller}"
+            return text
+    raise AssertionError("unreachable: seconds >= 1")

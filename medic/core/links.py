@@ -1,4 +1,5 @@
-"""Links Medic renders from text users set (a service's runbook).
+"""Links: those Medic renders from text users set (a service's runbook), and those it
+builds to its own pages (`execution_page`, `service_page`, `approval_page`).
 
 A link a person follows from an alert must be what it looks like: an http(s) URL and
 nothing else. `web_url` is the one test, applied when the value is written (commands
@@ -9,7 +10,7 @@ shown inert, never as a link).
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 SCHEMES = ("http", "https")
 # Never unencoded in a URL (RFC 3986), and each means something to a chat's markup:
@@ -46,3 +47,22 @@ def require_web_url(value: str | None) -> str | None:
             "e.g. https://wiki.example.com/runbooks/backup"
         )
     return value
+
+
+def execution_page(base_url: str, execution_id: int) -> str:
+    """The dashboard page of one execution (its steps, and Approve / Decline while it
+    waits): what every notice about an execution links to, a page a person can open
+    (never an API route: a browser has no key for those), signing in first if need be.
+    The token approval page (`approval_page`) keeps answering the links already sent."""
+    return f"{base_url.rstrip('/')}/dashboard/executions/{execution_id}"
+
+
+def service_page(base_url: str, service_name: str) -> str:
+    """The dashboard page of one service, by its heartbeat name (the dashboard redirects
+    to the page by id)."""
+    return f"{base_url.rstrip('/')}/dashboard/services/named/{quote(service_name, safe='')}"
+
+
+def approval_page(base_url: str, approval_token: str) -> str:
+    """The approval page an execution's request links to (the token is the capability)."""
+    return f"{base_url.rstrip('/')}/approvals/{approval_token}"

@@ -42,7 +42,7 @@ SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 JSON_PATH = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 VARIABLES = ("SERVICE_NAME", "HEARTBEAT_NAME", "ALERT_ID", "EXECUTION_ID")
-STEP_TYPES = ("webhook", "script", "wait", "condition")
+STEP_TYPES = ("webhook", "script", "wait", "condition", "agent")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 CHECKS = ("heartbeat_received",)
 ON_FAILURE = ("escalate", "fail", "continue")
@@ -55,6 +55,7 @@ CREDENTIAL_HEADER = re.compile(
 # (lowest, highest) seconds per duration field.
 WEBHOOK_TIMEOUT = (1, 5 * 60)
 SCRIPT_TIMEOUT = (1, 60 * 60)
+AGENT_TIMEOUT = (1, 60 * 60)
 WAIT_DURATION = (1, 24 * 60 * 60)
 CONDITION_TIMEOUT = (1, 24 * 60 * 60)
 
@@ -126,6 +127,19 @@ class ScriptStep:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentStep:
+    """Runs a script on `host` through its medic-agent (SRE-21): the host's own
+    allow-list decides whether `script` may run there."""
+
+    type: ClassVar[str] = "agent"
+    name: str
+    host: str
+    script: str
+    args: tuple[str, ...] = ()
+    timeout_seconds: int = 300
+
+
+@dataclass(frozen=True, slots=True)
 class WaitStep:
     type: ClassVar[str] = "wait"
     name: str
@@ -143,7 +157,7 @@ class ConditionStep:
     on_failure: str = "fail"
 
 
-Step = WebhookStep | ScriptStep | WaitStep | ConditionStep
+Step = WebhookStep | ScriptStep | WaitStep | ConditionStep | AgentStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +206,9 @@ def _step_dict(step: Step) -> dict[str, Any]:
         }
     elif isinstance(step, ScriptStep):
         data |= {"script": step.script, "args": list(step.args)}
+        data["timeout_seconds"] = step.timeout_seconds
+    elif isinstance(step, AgentStep):
+        data |= {"host": step.host, "script": step.script, "args": list(step.args)}
         data["timeout_seconds"] = step.timeout_seconds
     elif isinstance(step, WaitStep):
         data["duration_seconds"] = step.duration_seconds

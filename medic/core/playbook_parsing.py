@@ -1,7 +1,7 @@
 """Parsing a playbook (SRE-18): YAML text in, a validated, frozen definition out.
 
 Every error names the YAML line and the field path
-(`line 12: steps[0].type: must be one of webhook, script, wait, condition`), because
+(`line 12: steps[0].type: must be one of webhook, script, wait, condition, agent`), because
 people write these files by hand and must find their mistake without guessing; all
 the problems of a file are reported at once (up to MAX_ISSUES).
 """
@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from medic.core.agents import clean_host
 from medic.core.durations import parse_duration
 from medic.core.located_yaml import LocatedDocument, compose_playbook
 from medic.core.playbook_definition import (
+    AGENT_TIMEOUT,
     CHECKS,
     CONDITION_TIMEOUT,
     CREDENTIAL_HEADER,
@@ -40,6 +42,7 @@ from medic.core.playbook_definition import (
     VARIABLE_REFERENCE,
     WAIT_DURATION,
     WEBHOOK_TIMEOUT,
+    AgentStep,
     Approval,
     ConditionStep,
     Issue,
@@ -422,6 +425,20 @@ class _Reader:
             "timeout_seconds": self.read(fields, "timeout", _duration(*SCRIPT_TIMEOUT)),
         }, ScriptStep
 
+    def _agent(self, fields: _Fields) -> tuple[dict[str, Any], type[Step]]:
+        return {
+            "host": self.read(fields, "host", _host, required=True, what=" for an agent step"),
+            "script": self.read(
+                fields,
+                "script",
+                _pattern(SCRIPT_NAME, "is not a script name (letters, digits, _ . -)"),
+                required=True,
+                what=" for an agent step",
+            ),
+            "args": self.read(fields, "args", _args),
+            "timeout_seconds": self.read(fields, "timeout", _duration(*AGENT_TIMEOUT)),
+        }, AgentStep
+
     def _wait(self, fields: _Fields) -> tuple[dict[str, Any], type[Step]]:
         duration = self.read(
             fields, "duration", _duration(*WAIT_DURATION), required=True, what=" for a wait step"
@@ -456,6 +473,13 @@ def _service_pattern(value: Any) -> str:
     if any(unicodedata.category(ch).startswith("C") for ch in text):
         raise _Invalid("must not contain control characters")
     return text
+
+
+def _host(value: Any) -> str:
+    try:
+        return clean_host(_text(255)(value))
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
 
 
 def _method(value: Any) -> str:

@@ -16,7 +16,20 @@ from typing import Any, Literal
 
 from medic.core.working_hours import WorkingHoursRule, is_working_time
 
-TARGET_KINDS = ("slack", "pagerduty", "webhook", "email", "discord")
+TARGET_KINDS = (
+    "slack",
+    "pagerduty",
+    "webhook",
+    "email",
+    "discord",
+    "sms",
+    "msteams",
+    "opsgenie",
+    "telegram",
+    "ntfy",
+    "google_chat",
+    "mattermost",
+)
 MODES = ("all", "first_success")
 Hours = Literal["during", "after"]
 
@@ -27,6 +40,8 @@ class RoutingRule:
     priorities: frozenset[str] | None = None
     hours: Hours | None = None
     working_hours: str | None = None
+    # Send an open, unacknowledged alert to these targets again this often (medic.core.nagging).
+    repeat_every: str | None = None
 
     @classmethod
     def of(cls, document: Mapping[str, Any]) -> RoutingRule:
@@ -36,6 +51,7 @@ class RoutingRule:
             priorities=frozenset(priorities) if priorities else None,
             hours=document.get("hours"),
             working_hours=document.get("working_hours"),
+            repeat_every=document.get("repeat_every"),
         )
 
 
@@ -43,6 +59,8 @@ class RoutingRule:
 class Plan:
     mode: str
     targets: tuple[str, ...]
+    # Per target, the repeat_every of the first matching rule that names it and sets one.
+    repeats: tuple[tuple[str, str], ...] = ()
 
 
 def rule_matches(
@@ -71,7 +89,11 @@ def plan(
     working_hours: Callable[[str], WorkingHoursRule | None],
 ) -> Plan:
     chosen: list[str] = []
+    repeats: dict[str, str] = {}
     for rule in rules:
         if rule_matches(rule, priority, instant, working_hours):
             chosen.extend(name for name in rule.targets if name not in chosen)
-    return Plan(mode=mode, targets=tuple(chosen))
+            if rule.repeat_every:
+                for name in rule.targets:
+                    repeats.setdefault(name, rule.repeat_every)
+    return Plan(mode=mode, targets=tuple(chosen), repeats=tuple(repeats.items()))

@@ -10,14 +10,19 @@ and chat logs):
 
 `read` and `ingest` are side by side: a dashboard's key cannot fake liveness, and a
 cron job's key cannot read the fleet.
+
+`agent` stands apart (medic.core.agents): a host's `medic-agent` polls for its own jobs
+and reports their results, nothing else. It is bound to one host, held alone, and no
+other scope grants it, not even `admin`: only an agent key polls as an agent.
 """
 
-SCOPES = ("ingest", "read", "write", "admin")
+SCOPES = ("ingest", "read", "write", "admin", "agent")
 _GRANTS = {
     "ingest": frozenset({"ingest"}),
     "read": frozenset({"read"}),
     "write": frozenset({"ingest", "read", "write"}),
-    "admin": frozenset(SCOPES),
+    "admin": frozenset({"ingest", "read", "write", "admin"}),
+    "agent": frozenset({"agent"}),
 }
 
 
@@ -27,8 +32,12 @@ def grants(held: list[str] | tuple[str, ...] | frozenset[str], required: str) ->
 
 def validate_scopes(scopes: list[str]) -> list[str]:
     if not scopes:
-        raise ValueError("at least one scope is required (ingest, read, write or admin)")
+        raise ValueError("at least one scope is required (ingest, read, write, admin or agent)")
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
-        raise ValueError(f"unknown scope {unknown[0]!r}; scopes are ingest, read, write and admin")
+        raise ValueError(
+            f"unknown scope {unknown[0]!r}; scopes are ingest, read, write, admin and agent"
+        )
+    if "agent" in scopes and set(scopes) != {"agent"}:
+        raise ValueError("the agent scope is held alone (an agent key does nothing else)")
     return sorted(set(scopes), key=SCOPES.index)

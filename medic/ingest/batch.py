@@ -3,11 +3,12 @@ writers (PostgreSQL through psycopg, others through SQLAlchemy Core). No I/O her
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from medic.core.detection_rules import rules_of, start_deadline
 from medic.core.schedules import next_due_at, schedule_of
 from medic.core.statuses import FAILURES, PROOF_OF_LIFE, Status
 from medic.ingest.job_runs import RunSignal
@@ -29,6 +30,10 @@ SERVICE_COLUMNS = (
     "max_duration_seconds",
     "date_added",
     "state",
+    "consecutive_failures",
+    "min_duration_seconds",
+    "max_beats",
+    "start_grace_seconds",
 )
 EVENT_COLUMNS = ("service_id", "time", "status", "run_id", "message")
 
@@ -120,20 +125,28 @@ def plan(
 
 def needs_history(service: Mapping[str, Any]) -> bool:
     """Threshold and window schedules look at earlier beats, not only the newest."""
-    return service["threshold"] > 1 or service["schedule_type"] == "window"
+    return (
+        service["threshold"] > 1
+        or service["schedule_type"] == "window"
+        or service["max_beats"] is not None
+    )
 
 
-def newest_beats(rows: list[dict[str, Any]]) -> dict[str, dict[int, datetime]]:
+def newest_beats(
+    rows: list[dict[str, Any]], judged: Mapping[int, str] | None = None
+) -> dict[str, dict[int, datetime]]:
     """Per service: its newest beat of any kind (`last`), newest proof of life (`alive`)
-    and newest failure report (`failed`)."""
+    and newest failure report (`failed`); a row `judged` a failure is one
+    (medic.ingest.judgement)."""
+    judged = judged or {}
     newest: dict[str, dict[int, datetime]] = {"last": {}, "alive": {}, "failed": {}}
-    for row in rows:
+    for index, row in enumerate(rows):
         sid, time, status = row["service_id"], row["time"], Status(row["status"])
         kinds = ["last"]
-        if status in PROOF_OF_LIFE:
-            kinds.append("alive")
-        elif status in FAILURES:
+        if index in judged or status in FAILURES:
             kinds.append("failed")
+        elif status in PROOF_OF_LIFE:
+            kinds.append("alive")
         for kind in kinds:
             newest[kind][sid] = max(time, newest[kind].get(sid, time))
     return newest
@@ -144,6 +157,7 @@ def service_updates(
     rows: list[dict[str, Any]],
     default_timezone: str,
     history: Mapping[int, list[datetime]],
+    judged: Mapping[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Per service in the batch, the values the writers merge into its row.
 
@@ -153,22 +167,40 @@ def service_updates(
     asks the scheduler to look at once (a failure report) or when a STARTED run reaches
     max_duration. A recovery is requested in SQL, where the row's current state is known.
     `history` holds the recent proof-of-life beats (newest first, this batch's included)
-    of the services that `needs_history`.
+    of the services that `needs_history`. `judged` rows are failures; `reason` says why the
+    newest failure is one when it was judged (None: a FAILED or DOWN). A job with a start
+    grace asks to be looked at when its next run must have started.
     """
-    newest = newest_beats(rows)
+    judged = judged or {}
+    newest = newest_beats(rows, judged)
+    reasons = {
+        row["service_id"]: judged.get(index)
+        for index, row in enumerate(rows)
+        if newest["failed"].get(row["service_id"]) == row["time"]
+        and (index in judged or Status(row["status"]) in FAILURES)
+    }
     checks: dict[int, datetime] = dict(newest["failed"])
     for row in rows:
         service = services_by_id[row["service_id"]]
-        if row["status"] == Status.STARTED and service["max_duration_seconds"]:
+        if row["status"] != Status.STARTED:
+            continue
+        sid = row["service_id"]
+        if service["max_duration_seconds"]:
             deadline = row["time"] + timedelta(seconds=service["max_duration_seconds"])
-            checks[row["service_id"]] = min(deadline, checks.get(row["service_id"], deadline))
+            checks[sid] = min(deadline, checks.get(sid, deadline))
+        if _late_starter(service):
+            checks[sid] = min(row["time"], checks.get(sid, row["time"]))
     updates = []
     for sid, last in newest["last"].items():
         due = None
         if sid in newest["alive"]:
             service = services_by_id[sid]
             beats = history[sid] if needs_history(service) else [newest["alive"][sid]]
-            due = next_due_at(schedule_of(service, default_timezone), beats, service["date_added"])
+            schedule = schedule_of(service, default_timezone)
+            due = next_due_at(schedule, beats, service["date_added"])
+            start = start_deadline(schedule, rules_of(service), due)
+            if start is not None:
+                checks[sid] = min(start, checks.get(sid, start))
         updates.append(
             {
                 "sid": sid,
@@ -177,21 +209,43 @@ def service_updates(
                 "failed": newest["failed"].get(sid),
                 "due": due,
                 "check_by": checks.get(sid),
+                "reason": reasons.get(sid),
             }
         )
     return updates
 
 
-UPDATE_COLUMNS = ("sid", "last", "alive", "failed", "due", "check_by")
+def _late_starter(service: Mapping[str, Any]) -> bool:
+    """A job with a start grace that is down or counting failures: its STARTED may be the
+    start it was late with, so the scheduler looks at once."""
+    return service["start_grace_seconds"] is not None and (
+        service["state"] == "down" or service["consecutive_failures"] > 0
+    )
 
 
-def wakes_scheduler(updates: list[dict[str, Any]], states: Mapping[int, str]) -> bool:
+UPDATE_COLUMNS = ("sid", "last", "alive", "failed", "due", "check_by", "reason")
+
+
+def wakes_scheduler(
+    updates: list[dict[str, Any]], states: Mapping[int, str], counting: Collection[int] = ()
+) -> bool:
     """Whether the batch asked the scheduler to look before its next planned wake-up:
-    a failure, a run deadline, or proof of life from a service that is down."""
+    a failure, a run deadline, or proof of life from a service that is down or
+    `counting` failures before it alerts."""
     return any(
-        u["check_by"] is not None or (u["alive"] is not None and states.get(u["sid"]) == "down")
+        u["check_by"] is not None
+        or (u["alive"] is not None and (states.get(u["sid"]) == "down" or u["sid"] in counting))
         for u in updates
     )
+
+
+def counting_failures(services_by_id: Mapping[int, Mapping[str, Any]]) -> set[int]:
+    """The services failing before they alert (medic.core.detection's pending)."""
+    return {
+        sid
+        for sid, service in services_by_id.items()
+        if service["state"] != "down" and service["consecutive_failures"] > 0
+    }
 
 
 def stored_rows(
@@ -199,6 +253,13 @@ def stored_rows(
 ) -> list[dict[str, Any]]:
     """The rows to insert: all but the repeated ends of runs (see medic.ingest.job_runs)."""
     return [row for row, signal in zip(rows, signals, strict=True) if not _repeat(signal)]
+
+
+def stored_starts(
+    signals: list[RunSignal | None], starts: Mapping[int, datetime]
+) -> list[datetime | None]:
+    """Per stored row (stored_rows), when the run it finished started."""
+    return [starts.get(index) for index, signal in enumerate(signals) if not _repeat(signal)]
 
 
 def _repeat(signal: RunSignal | None) -> bool:

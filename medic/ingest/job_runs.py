@@ -41,7 +41,7 @@ WHERE run_pk = (
     WHERE service_id = :sid AND finished_at IS NULL AND started_at <= :time {same_run}
     ORDER BY started_at DESC LIMIT 1
 )
-RETURNING run_pk
+RETURNING run_pk, started_at
 """
 # How the newest run of this id ended (when no open run matched an end).
 LAST_RUN = """
@@ -92,9 +92,13 @@ RunChanges = Generator[Statement, list[dict[str, Any]], list[RunSignal | None]]
 _Signal = Generator[Statement, list[dict[str, Any]], RunSignal]
 
 
-def run_changes(rows: list[dict[str, Any]]) -> RunChanges:
+def run_changes(
+    rows: list[dict[str, Any]], starts: dict[int, datetime] | None = None
+) -> RunChanges:
     """Apply a batch's event rows to its runs, in order; per row, a RunSignal for an end
-    with a run id (None otherwise). Yields statements; is sent their rows back."""
+    with a run id (None otherwise). Yields statements; is sent their rows back. `starts`
+    receives, per row that finished a run, when that run started (its duration's start)."""
+    starts = {} if starts is None else starts
     signals: list[RunSignal | None] = []
     ended_here: dict[tuple[int, str, str], int] = {}
     for index, row in enumerate(rows):
@@ -107,7 +111,9 @@ def run_changes(rows: list[dict[str, Any]]) -> RunChanges:
             yield START, with_id
             yield PRUNE, {"sid": sid}
         elif status in _FINISHED and run_id is None:
-            yield FINISH_NEWEST, {**params, "outcome": _FINISHED[status]}
+            finished = yield FINISH_NEWEST, {**params, "outcome": _FINISHED[status]}
+            if finished:
+                starts[index] = _utc(finished[0]["started_at"])
         elif status in _FINISHED:
             outcome = _FINISHED[status]
             same = (sid, run_id, status.value)
@@ -115,6 +121,7 @@ def run_changes(rows: list[dict[str, Any]]) -> RunChanges:
             if finished:
                 signal = RunSignal(run_id, known=True)
                 ended_here[same] = index
+                starts[index] = _utc(finished[0]["started_at"])
             elif same in ended_here:
                 signal = RunSignal(run_id, True, repeated=True, repeat_of_row=ended_here[same])
             else:

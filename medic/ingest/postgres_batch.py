@@ -28,6 +28,7 @@ from medic.ingest.batch import (
     UPDATE_COLUMNS,
     BeatRequest,
     Outcome,
+    counting_failures,
     index_services,
     lookups,
     needs_history,
@@ -36,9 +37,11 @@ from medic.ingest.batch import (
     results,
     service_updates,
     stored_rows,
+    stored_starts,
     wakes_scheduler,
 )
 from medic.ingest.job_runs import RunSignal, for_psycopg, run_changes
+from medic.ingest.judgement import alive_counts, history_size, judge
 
 # Locks the batch's services in id order, the order every writer takes them in, so two
 # writers (two API workers) never wait on each other in a circle: no deadlocks. NO KEY
@@ -78,20 +81,28 @@ ORDER BY recent.service_id, recent.time DESC
 # Proof of life from a service that is down asks the scheduler to confirm the
 # recovery at once; this reads the row's state under its lock, so a concurrent
 # scheduler pass cannot slip between (and the state RESOLVE read under the same lock is
-# the one this sees). Ingest only marks a new service as started.
+# the one this sees); so does proof of life from a service counting failures before it
+# alerts (its count starts over). Ingest only marks a new service as started. The
+# newest failure's reason (too fast, too frequent; NULL for a FAILED) is kept with it.
 MERGE_SERVICES = """
 UPDATE services AS s SET
     last_heartbeat_at = GREATEST(s.last_heartbeat_at, batch.last),
     last_alive_at = GREATEST(s.last_alive_at, batch.alive),
     last_failure_at = GREATEST(s.last_failure_at, batch.failed),
+    last_failure_reason = CASE
+        WHEN batch.failed IS NOT NULL
+             AND (s.last_failure_at IS NULL OR batch.failed >= s.last_failure_at)
+        THEN batch.reason ELSE s.last_failure_reason END,
     next_due_at = CASE WHEN batch.due IS NULL THEN s.next_due_at
                        ELSE GREATEST(s.next_due_at, batch.due) END,
     check_at = LEAST(s.check_at, batch.check_by,
-                     CASE WHEN s.state = 'down' THEN batch.alive END),
+                     CASE WHEN s.state = 'down' OR s.consecutive_failures > 0
+                          THEN batch.alive END),
     state = CASE WHEN batch.alive IS NOT NULL AND s.state = 'new' THEN 'up' ELSE s.state END
 FROM unnest(%(sid)b::int[], %(last)b::timestamptz[], %(alive)b::timestamptz[],
-            %(failed)b::timestamptz[], %(due)b::timestamptz[], %(check_by)b::timestamptz[])
-     AS batch(sid, last, alive, failed, due, check_by)
+            %(failed)b::timestamptz[], %(due)b::timestamptz[], %(check_by)b::timestamptz[],
+            %(reason)b::text[])
+     AS batch(sid, last, alive, failed, due, check_by, reason)
 WHERE s.service_id = batch.sid
 """
 
@@ -118,7 +129,8 @@ async def write_batch(
         await cursor.execute(RESOLVE, {"names": names, "uuids": uuids, "ids": ids})
         services = index_services(await cursor.fetchall())
         outcomes, rows = plan(requests, services)
-        signals = await _apply_runs(pipeline, cursor, rows)
+        starts: dict[int, datetime] = {}
+        signals = await _apply_runs(pipeline, cursor, rows, starts)
         stored = stored_rows(rows, signals)
         wake = False
         heartbeat_ids: list[int] = []
@@ -127,9 +139,12 @@ async def write_batch(
             await inserted.execute(INSERT_EVENTS, _columns(stored, EVENT_COLUMNS))
             by_id = {s["service_id"]: s for s in services.values()}
             history = await _history(cursor, by_id, stored)
-            updates = service_updates(by_id, stored, default_timezone, history)
+            run_starts = stored_starts(signals, starts)
+            judged = judge(stored, by_id, run_starts, history, default_timezone)
+            updates = service_updates(by_id, stored, default_timezone, history, judged)
             # RESOLVE read the states under the rows' locks: still theirs.
-            wake = wakes_scheduler(updates, {sid: s["state"] for sid, s in by_id.items()})
+            states = {sid: s["state"] for sid, s in by_id.items()}
+            wake = wakes_scheduler(updates, states, counting_failures(by_id))
             await cursor.execute(MERGE_SERVICES, _columns(updates, UPDATE_COLUMNS))
             if wake:
                 await cursor.execute(WAKE_SCHEDULERS)
@@ -140,11 +155,14 @@ async def write_batch(
 
 
 async def _apply_runs(
-    pipeline: AsyncPipeline, cursor: AsyncCursor[dict[str, Any]], rows: list[dict[str, Any]]
+    pipeline: AsyncPipeline,
+    cursor: AsyncCursor[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    starts: dict[int, datetime],
 ) -> list[RunSignal | None]:
     """Drive medic.ingest.job_runs.run_changes: run each statement, send its rows back
     (in pipeline mode a statement's result, and whether it has rows, comes at a sync)."""
-    changes = run_changes(rows)
+    changes = run_changes(rows, starts)
     try:
         statement, params = next(changes)
         while True:
@@ -162,10 +180,12 @@ async def _history(
     rows: list[dict[str, Any]],
 ) -> dict[int, list[datetime]]:
     """Recent proof-of-life beats of the services whose schedule looks further back."""
-    wanted = [sid for sid in newest_beats(rows)["alive"] if needs_history(by_id[sid])]
+    alive = newest_beats(rows)["alive"]
+    wanted = [sid for sid in alive if needs_history(by_id[sid])]
     history: dict[int, list[datetime]] = {sid: [] for sid in wanted}
     if wanted:
-        counts = [by_id[sid]["threshold"] for sid in wanted]
+        in_batch = alive_counts(rows)
+        counts = [history_size(by_id[sid], in_batch.get(sid, 0)) for sid in wanted]
         await cursor.execute(RECENT_ALIVE_BEATS, {"sids": wanted, "counts": counts, "alive": ALIVE})
         for row in await cursor.fetchall():
             history[row["service_id"]].append(row["time"])

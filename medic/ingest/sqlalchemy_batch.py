@@ -12,6 +12,7 @@ from medic.ingest.batch import (
     SERVICE_COLUMNS,
     BeatRequest,
     Outcome,
+    counting_failures,
     index_services,
     lookups,
     needs_history,
@@ -20,9 +21,11 @@ from medic.ingest.batch import (
     results,
     service_updates,
     stored_rows,
+    stored_starts,
     wakes_scheduler,
 )
 from medic.ingest.job_runs import RunSignal, run_changes
+from medic.ingest.judgement import alive_counts, history_size, judge
 from medic.models import HeartbeatEvent, Service
 
 services_table = Service.__table__  # type: ignore[attr-defined]
@@ -48,7 +51,8 @@ def write_batch(
     )
     services = index_services(found.mappings())
     outcomes, rows = plan(requests, services)
-    signals = _apply_runs(connection, rows)
+    starts: dict[int, datetime] = {}
+    signals = _apply_runs(connection, rows, starts)
     stored = stored_rows(rows, signals)
     if not stored:
         return results(requests, outcomes, [], rows, services, signals), False
@@ -58,20 +62,25 @@ def write_batch(
     )
     heartbeat_ids = list(inserted.scalars().all())
     by_id = {s["service_id"]: s for s in services.values()}
+    in_batch = alive_counts(stored)
     history = {
-        sid: _recent_alive_beats(connection, sid, by_id[sid]["threshold"])
+        sid: _recent_alive_beats(connection, sid, history_size(by_id[sid], in_batch.get(sid, 0)))
         for sid in newest_beats(stored)["alive"]
         if needs_history(by_id[sid])
     }
-    updates = service_updates(by_id, stored, default_timezone, history)
+    judged = judge(stored, by_id, stored_starts(signals, starts), history, default_timezone)
+    updates = service_updates(by_id, stored, default_timezone, history, judged)
     _store(connection, updates)
-    wake = wakes_scheduler(updates, {sid: s["state"] for sid, s in by_id.items()})
+    states = {sid: s["state"] for sid, s in by_id.items()}
+    wake = wakes_scheduler(updates, states, counting_failures(by_id))
     return results(requests, outcomes, heartbeat_ids, rows, services, signals), wake
 
 
-def _apply_runs(connection: Connection, rows: list[dict[str, Any]]) -> list[RunSignal | None]:
+def _apply_runs(
+    connection: Connection, rows: list[dict[str, Any]], starts: dict[int, datetime]
+) -> list[RunSignal | None]:
     """Drive medic.ingest.job_runs.run_changes: run each statement, send its rows back."""
-    changes = run_changes(rows)
+    changes = run_changes(rows, starts)
     try:
         statement, params = next(changes)
         while True:
@@ -86,7 +95,13 @@ def _store(connection: Connection, updates: list[dict[str, Any]]) -> None:
     """The same merge as the PostgreSQL writer's MERGE_SERVICES (see there)."""
     columns = services_table.c
     alive = bindparam("alive", type_=columns.last_alive_at.type)
-    recovery = case((columns.state == "down", alive), else_=None)
+    failed = bindparam("failed", type_=columns.last_failure_at.type)
+    recovery = case(
+        ((columns.state == "down") | (columns.consecutive_failures > 0), alive), else_=None
+    )
+    newest_failure = failed.is_not(None) & (
+        columns.last_failure_at.is_(None) | (failed >= columns.last_failure_at)
+    )
     connection.execute(
         update(services_table)
         .where(columns.service_id == bindparam("sid"))
@@ -94,6 +109,10 @@ def _store(connection: Connection, updates: list[dict[str, Any]]) -> None:
             last_heartbeat_at=_later(columns.last_heartbeat_at, "last"),
             last_alive_at=_later(columns.last_alive_at, "alive"),
             last_failure_at=_later(columns.last_failure_at, "failed"),
+            last_failure_reason=case(
+                (newest_failure, bindparam("reason", type_=columns.last_failure_reason.type)),
+                else_=columns.last_failure_reason,
+            ),
             next_due_at=_later(columns.next_due_at, "due"),
             check_at=_earliest(
                 columns.check_at, bindparam("check_by", type_=columns.check_at.type), recovery

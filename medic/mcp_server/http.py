@@ -13,6 +13,8 @@ start: they cost a process about 16 MB, which a Medic whose assistants never cal
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,7 @@ from medic.process import MedicProcess
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.request_state import RequestStateSecurity
     from mcp.server.transport_security import TransportSecuritySettings
 
 PATH = "/mcp"
@@ -51,6 +54,18 @@ def transport_security(base_url: str) -> TransportSecuritySettings:
         allowed_hosts=sorted(set(hosts)),
         allowed_origins=sorted(set(origins)),
     )
+
+
+def request_state_security(secrets_key: bytes | None) -> RequestStateSecurity | None:
+    """What seals the state a 2026-07-28 client echoes back while it answers a question
+    (medic.mcp_server.confirm): a key derived from MEDIC_SECRETS_KEY, so that any
+    replica accepts the retry; without one, the SDK's key of this process only."""
+    from mcp.server.request_state import RequestStateSecurity
+
+    if secrets_key is None:
+        return None
+    derived = hmac.new(secrets_key, b"medic mcp request state", hashlib.sha256).digest()
+    return RequestStateSecurity(keys=[derived])
 
 
 class McpEndpoint:
@@ -84,6 +99,7 @@ class McpEndpoint:
                 resource_server_url=None,
                 required_scopes=[REQUIRED_SCOPE],
             ),
+            request_state_security=request_state_security(self.medic.settings.secrets_key_bytes),
         )
         app = server.streamable_http_app(
             streamable_http_path=PATH,

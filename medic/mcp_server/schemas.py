@@ -19,7 +19,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, Field, create_model
 
 from medic.ops import alerts, maintenance, service_view
-from medic.ops.executions import ExecutionView
+from medic.ops.executions import ExecutionSummary, ExecutionView, StepView
 from medic.ops.heartbeats import HeartbeatView
 from medic.ops.playbooks import PlaybookView
 from medic.ops.runs import RunStats
@@ -197,6 +197,18 @@ class StepOut(BaseModel):
     finished_at: datetime | None
     summary: Untrusted | None
     status_code: int | None
+    output: Untrusted | None = Field(
+        description="what the script printed or the webhook answered, secrets masked"
+    )
+    output_truncated: bool
+
+    @classmethod
+    def of(cls, step: StepView) -> StepOut:
+        return cls(
+            **step.model_dump(exclude={"summary", "output"}),
+            summary=Untrusted.of(step.summary),
+            output=Untrusted.of(step.output),
+        )
 
 
 class ExecutionOut(BaseModel):
@@ -227,11 +239,17 @@ class ExecutionOut(BaseModel):
             next=what_next(view),
             reason=Untrusted.of(view.reason),
             error=Untrusted.of(view.error),
-            steps=[
-                StepOut(**step.model_dump(exclude={"summary"}), summary=Untrusted.of(step.summary))
-                for step in view.steps
-            ],
+            steps=[StepOut.of(step) for step in view.steps],
         )
+
+
+# An execution as list_executions shows it: its reason and error are untrusted text.
+ExecutionItem = projection(ExecutionSummary, ("reason", "error"), frozenset({"next_step"}))
+
+
+class ExecutionList(BaseModel):
+    items: list[ExecutionItem] = Field(description="newest first")
+    total: int = Field(description="how many executions match, over all pages")
 
 
 class ExecutionRequested(BaseModel):

@@ -35,3 +35,6 @@ class Alert(SQLModel, table=True):
     closed_date: datetime | None = None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = Field(default=None, max_length=255)
+    # Why its opening was recorded but not sent (a mute, a maintenance window, a parent
+    # that is down); cleared when it is announced after all.
+    suppressed_by: str | None = Field(default=None, max_length=255)

@@ -22,5 +22,7 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = None
     heartbeat_rate_limit: int | None = Field(default=None, description="per minute")
     management_rate_limit: int | None = Field(default=None, description="per minute")
+    # The host an `agent`-scope key polls for (medic.core.agents); None for other keys.
+    agent_host: str | None = Field(default=None, max_length=63)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -1,5 +1,6 @@
 """Column helpers shared by the tables."""
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,3 +19,8 @@ NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_badge_token() -> str:
+    """A status badge's capability: 144 random bits, URL-safe (medic.ops.badges)."""
+    return secrets.token_urlsafe(18)

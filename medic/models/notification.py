@@ -12,12 +12,18 @@ from medic.models.columns import BIG_ID, JSON_DOCUMENT, NEVER_REUSE_IDS, utcnow
 KINDS = (
     "alert.opened",
     "alert.resolved",
+    # An open alert nobody acknowledged, sent again (medic.scheduler.reminders).
+    "alert.repeated",
     "maintenance.started",
     "maintenance.ended",
     "execution.approval_requested",
+    # The request stopped waiting: its Slack message is edited (medic.ops.approval_requests).
+    "execution.approval_closed",
     "execution.refused",
     "execution.failed",
     "execution.escalated",
+    # A host's agent refused a script its allow-list does not have (medic.ops.agents).
+    "agent.script_skipped",
 )
 
 

@@ -16,12 +16,14 @@ class NotificationTarget(SQLModel, table=True):
 
     target_id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255, unique=True)
-    # slack | pagerduty | webhook | email | discord (see medic.core.routing.TARGET_KINDS)
+    # slack | pagerduty | webhook | email | discord | … (medic.core.routing.TARGET_KINDS)
     kind: str = Field(max_length=16)
     config: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON_DOCUMENT, nullable=False)
     )
     enabled: bool = True
+    # Send an open, unacknowledged alert again this often (`30m`); a rule's wins.
+    repeat_every: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

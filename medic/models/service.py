@@ -3,10 +3,10 @@
 import uuid as uuid_module
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from medic.models.columns import NEVER_REUSE_IDS, utcnow
+from medic.models.columns import JSON_DOCUMENT, NEVER_REUSE_IDS, new_badge_token, utcnow
 
 
 class Service(SQLModel, table=True):
@@ -26,6 +26,8 @@ class Service(SQLModel, table=True):
             postgresql_where=text("check_at IS NOT NULL"),
             sqlite_where=text("check_at IS NOT NULL"),
         ),
+        # A slug names a service within its team (slug ping URLs, medic.core.slugs).
+        UniqueConstraint("team", "slug", name="uq_services_team_slug"),
         NEVER_REUSE_IDS,
     )
 
@@ -34,9 +36,15 @@ class Service(SQLModel, table=True):
         default_factory=lambda: str(uuid_module.uuid4()), max_length=36, unique=True, index=True
     )
     heartbeat_name: str = Field(max_length=255)
+    # The capability in its status badge URLs (/badges/<token>.svg); rotatable. Null (a
+    # row written without it) until rotated: no badge.
+    badge_token: str | None = Field(
+        default_factory=new_badge_token, max_length=32, unique=True, index=True
+    )
     # Lower-cased heartbeat_name: names match case-insensitively, so they are unique that way.
     name_key: str = Field(max_length=255, unique=True, index=True)
     service_name: str | None = Field(default=None, max_length=255)
+    slug: str | None = Field(default=None, max_length=100)
     active: bool = True
     alert_interval: int = Field(description="minutes")
     threshold: int = 1
@@ -45,6 +53,12 @@ class Service(SQLModel, table=True):
     runbook: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # The routing policy by name; None follows the policy named `default`.
     routing_policy: str | None = Field(default=None, max_length=255)
+    # Heartbeat names of the services this one depends on (medic.core.dependencies):
+    # while one is down, this service's alerts are recorded but not sent.
+    depends_on: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON_DOCUMENT, nullable=False, server_default=text("'[]'")),
+    )
     muted: bool = False
     down: bool = False
     date_added: datetime = Field(default_factory=utcnow)
@@ -56,6 +70,14 @@ class Service(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     grace_period_seconds: int = 0
     max_duration_seconds: int | None = None
+    # Detection rules (medic.core.detection_rules): alert at the N-th failure in a row,
+    # recover at the M-th success in a row; a run shorter than min_duration fails; more
+    # than max_beats in a window fails; a STARTED may be start_grace late.
+    alert_after_failures: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    recover_after_successes: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    min_duration_seconds: int | None = None
+    max_beats: int | None = None
+    start_grace_seconds: int | None = None
 
     # new (never beat) | up | down (an alert is open); see medic.core.detection.
     state: str = Field(default="new", max_length=16)
@@ -70,6 +92,8 @@ class Service(SQLModel, table=True):
     last_heartbeat_at: datetime | None = None
     last_alive_at: datetime | None = None
     last_failure_at: datetime | None = None
+    # Why the last failure report is one when it is not a FAILED/DOWN (too fast, too often).
+    last_failure_reason: str | None = Field(default=None, max_length=1000)
     muted_until: datetime | None = None
     mute_reason: str | None = Field(default=None, max_length=1000)
     # Missed deadlines (and failure reports) since the last proof of life; the latest

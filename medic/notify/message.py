@@ -7,8 +7,10 @@ touch the database, and the webhook body is documented in one place (`as_json`).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from medic.core.durations import spoken_duration
 
 # `details.resolution` of an alert.resolved that was not a recovery (docs/webhooks.md).
 RETIREMENTS = ("deactivated", "deleted")
@@ -69,10 +71,16 @@ class ExecutionFacts:
     approval: str
     approval_deadline: datetime | None
     decided_by: str | None = None
+    # What the deadline does: "run" (timeout:Nm proceeds) or "cancel" (it expires).
+    approval_on_deadline: str | None = None
+    # A human must accept although the playbook says none or timeout (an AI asked).
+    approval_forced: bool = False
     decided_at: datetime | None = None
     # The approval page (MEDIC_BASE_URL/approvals/{token}).
     approval_url: str | None = None
     error: str | None = None
+    # The page a person opens to see it (medic.core.links.execution_page); None: none.
+    url: str | None = None
     # What an Accept/Decline button carries besides the id and version, so a click
     # decides this request only (medic.notify.blocks.approvals). Not in webhook bodies.
     approval_token: str | None = field(default=None, repr=False)
@@ -93,10 +101,14 @@ class Message:
     # For a recovery: what this target returned when the alert opened (Slack ts…).
     opened_reference: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    # For a recovery: how long the service was down (medic.notify.plain.downtime).
+    downtime: timedelta | None = None
+    # For a problem: playbooks whose trigger matches the service (Slack's Run buttons).
+    playbooks: tuple[str, ...] = ()
 
     @property
     def is_problem(self) -> bool:
-        return self.kind == "alert.opened"
+        return self.kind in ("alert.opened", "alert.repeated")
 
     @property
     def retired(self) -> bool:
@@ -120,18 +132,35 @@ class Message:
         if self.kind == "alert.opened":
             reason = self.service.state_reason if self.service else None
             return f"{name} is DOWN" + (f": {reason}" if reason else "")
+        if self.kind == "alert.repeated":
+            reason = self.service.state_reason if self.service else None
+            repeat = self.details.get("repeat")
+            return f"{name} is still DOWN, not acknowledged (reminder {repeat})" + (
+                f": {reason}" if reason else ""
+            )
         if self.kind == "alert.resolved":
             if self.retired:
                 return f"{name}: alert resolved, {self.details.get('reason')}"
+            if self.downtime is not None:
+                return f"{name} recovered: up again after {spoken_duration(self.downtime)} down"
             return f"{name} recovered"
         if self.kind == "execution.approval_requested" and self.execution is not None:
             return (
                 f"Approval needed: run playbook {self.execution.playbook!r} on {name}"
                 f" (requested by {self.execution.requested_by})"
             )
+        if self.kind == "execution.approval_closed" and self.execution is not None:
+            closure = self.details.get("closure") or "closed"
+            return f"Approval request: playbook {self.execution.playbook!r} on {name} {closure}"
         if self.kind in ("execution.failed", "execution.escalated") and self.execution:
             verb = "failed and needs a human" if self.kind == "execution.escalated" else "failed"
             return f"Playbook {self.execution.playbook!r} on {name} {verb}"
+        if self.kind == "agent.script_skipped":
+            return (
+                f"Agent on {self.details.get('host')} refused script"
+                f" {self.details.get('script')!r} ({self.details.get('reason')}):"
+                f" playbook {self.details.get('playbook')!r} for {name}"
+            )
         if self.kind == "execution.refused":
             return f"Playbook {self.details.get('playbook')!r} on {name} refused: runaway loop"
         return f"{name}: {self.kind}"
@@ -149,6 +178,9 @@ class Message:
             "execution": _plain(self.execution, exclude=("approval_token",)),
             "links": {"medic": self.medic_url, "service": self.service_url},
             "details": self.details,
+            "downtime_seconds": (
+                None if self.downtime is None else int(self.downtime.total_seconds())
+            ),
         }
 
 

@@ -15,6 +15,7 @@ import httpx2
 import pagerduty
 
 from medic.config import Settings
+from medic.core.durations import spoken_duration
 from medic.core.links import web_url
 from medic.net.tls import client_ssl_context
 from medic.notify.message import Message, Outcome, Target
@@ -78,7 +79,7 @@ class PagerDutySender:
                     links=_links(message),
                 )
             else:
-                returned = client.resolve(dedup_key)
+                returned = client.send_event("resolve", dedup_key, **_resolution(message))
         except pagerduty.HttpError as exc:
             status = exc.response.status_code if exc.response is not None else None
             if status is not None and 400 <= status < 500 and status not in (408, 429):
@@ -103,6 +104,24 @@ class PagerDutySender:
         client.sleep_timer = 1
         client.max_network_attempts = 0
         return client
+
+
+def _resolution(message: Message) -> dict[str, Any]:
+    """What a resolve says besides its dedup_key: how long the service was down."""
+    if message.downtime is None:
+        return {}
+    seconds = int(message.downtime.total_seconds())
+    return {
+        "payload": {
+            "summary": message.summary()[:MAX_SUMMARY],
+            "source": message.service.heartbeat_name if message.service else "medic",
+            "severity": "info",
+            "custom_details": {
+                "downtime_seconds": seconds,
+                "downtime": spoken_duration(message.downtime),
+            },
+        }
+    }
 
 
 def _payload(message: Message) -> dict[str, Any]:
@@ -144,8 +163,13 @@ def _details(message: Message) -> dict[str, Any]:
 
 def _links(message: Message) -> list[dict[str, str]]:
     links = []
-    if message.execution is not None and message.execution.approval_url:
-        links.append({"href": message.execution.approval_url, "text": "Approve or decline"})
+    execution = message.execution
+    if execution is not None and message.kind == "execution.approval_requested":
+        if execution.url or execution.approval_url:
+            href = execution.url or execution.approval_url
+            links.append({"href": str(href), "text": "Approve or decline"})
+    elif execution is not None and execution.url:
+        links.append({"href": execution.url, "text": f"Execution #{execution.execution_id}"})
     if message.service_url:
         links.append({"href": message.service_url, "text": "Service in Medic"})
     runbook = message.service.runbook if message.service else None

@@ -21,13 +21,17 @@ from medic.db import Database
 from medic.metrics import NOTIFICATIONS
 from medic.models import Delivery, Notification, NotificationTarget, Service
 from medic.notify.message import Target
+from medic.notify.repeats import REPEATED, reminded_targets, schedule_reminders
 from medic.ops.routing_plan import load_plan
 
 log = logging.getLogger("medic.notify")
 
 BUILT_IN_TARGETS = ("slack", "pagerduty")
+APPROVAL_CLOSED = "execution.approval_closed"
 # What may page: incidents, and a playbook that failed and asked for a human.
 PAGING_KINDS = ("alert.opened", "alert.resolved", "execution.escalated")
+# Target kinds that open incidents, and take nothing else.
+PAGER_KINDS = ("pagerduty", "opsgenie")
 
 
 def plan_deliveries(
@@ -108,9 +112,11 @@ def _plan_one(
         # Planned when it was written: a deleted service's resolve (plan_frozen_resolve).
         pending_now.extend(delivery_id for delivery_id, status in already if status == "pending")
         return
-    if notification.kind == "alert.resolved":
-        session.flush()  # the batch's openings count among the targets told
+    if notification.kind in ("alert.resolved", APPROVAL_CLOSED):
+        session.flush()  # the batch's openings (requests) count among the targets told
     mode, targets = choose_targets(session, notification, settings, now)
+    if notification.kind == "alert.opened":
+        schedule_reminders(session, notification, targets, now)
     deliveries = [
         Delivery(
             notification_id=notification.notification_id,
@@ -139,6 +145,11 @@ def choose_targets(
         told = _targets_told_of_alert(session, notification.alert_id)
         if told is not None:
             return "all", told
+    if notification.kind == APPROVAL_CLOSED:
+        return "all", _slack_told_of_request(session, notification)
+    if notification.kind == REPEATED:
+        told = told_of_alert(session, notification.alert_id) if notification.alert_id else []
+        return "all", reminded_targets(notification, told)
     if notification.kind == "execution.approval_requested":
         # Approvals go to the team's channel, where its approvers are, whatever the
         # routing; and to the alert's PagerDuty incident, as a link to the approval page.
@@ -153,8 +164,8 @@ def choose_targets(
     else:
         mode, targets = plan.mode, _resolve(session, plan.targets)
     if notification.kind not in PAGING_KINDS:
-        # PagerDuty is for incidents; maintenance and playbook news go to the chat and hooks.
-        targets = [t for t in targets if t.kind != "pagerduty"]
+        # Pagers are for incidents; maintenance and playbook news go to the chat and hooks.
+        targets = [t for t in targets if t.kind not in PAGER_KINDS]
     return mode, targets
 
 
@@ -173,6 +184,22 @@ def _targets_told_of_alert(session: Session, alert_id: int) -> list[Target] | No
         for row in rows
         if row.status == "sent"
     ]
+
+
+def _slack_told_of_request(session: Session, notification: Notification) -> list[Target]:
+    """A closed approval request is edited where it was posted: the Slack targets its
+    request went to (sent, or still on its way), nowhere else."""
+    request_id = notification.details.get("request_notification_id")
+    if not isinstance(request_id, int):
+        return []
+    rows = session.exec(
+        select(Delivery)
+        .where(Delivery.notification_id == request_id)
+        .where(Delivery.target_kind == "slack")
+        .where(col(Delivery.status).in_(("pending", "sent")))
+        .order_by(col(Delivery.position))
+    ).all()
+    return [Target(row.target_name, row.target_kind, dict(row.target_config)) for row in rows]
 
 
 def told_of_alert(session: Session, alert_id: int) -> list[Delivery]:

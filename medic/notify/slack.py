@@ -1,6 +1,7 @@
 """Slack channel messages: an alert with buttons, edited in place when it recovers;
 maintenance windows opening and closing; a playbook execution waiting for Accept or
-Decline, and one that failed, escalated or was refused by the circuit breaker.
+Decline (edited in place once it stops waiting), and one that failed, escalated or was
+refused by the circuit breaker.
 
 The channel is the target's own (`config.channel`), else the service team's, else
 SLACK_CHANNEL_ID. One attempt per call: the delivery engine retries what is worth it
@@ -21,7 +22,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from medic.config import Settings
 from medic.net.tls import client_ssl_context
 from medic.notify.blocks.alerts import alert_blocks, escape, maintenance_blocks, recovered_blocks
-from medic.notify.blocks.approvals import approval_blocks
+from medic.notify.blocks.approvals import CLOSED_KIND, approval_blocks
 from medic.notify.blocks.executions import execution_notice_blocks
 from medic.notify.message import Message, Outcome, Target
 
@@ -71,6 +72,8 @@ class SlackSender:
         try:
             if message.kind == "alert.resolved":
                 return self._resolve(client, str(channel), message)
+            if message.kind == CLOSED_KIND:
+                return self._close_request(client, message)
             return self._post_or_fall_back(client, str(channel), message, _blocks(message))
         except SlackApiError as exc:
             return _api_error(exc)
@@ -112,6 +115,29 @@ class SlackSender:
                 )
         return self._post_or_fall_back(client, channel, message, blocks)
 
+    def _close_request(self, client: WebClient, message: Message) -> Outcome:
+        """Edit the posted approval request to its closed version (no buttons, how it
+        closed). Waits (a retryable failure) while the request itself is unposted."""
+        posted = message.opened_reference
+        if posted.get("pending"):
+            return Outcome.failed("the approval request is not posted yet; editing it later")
+        if not (posted.get("channel") and posted.get("ts")):
+            return Outcome.refused("the approval request never reached Slack: nothing to edit")
+        try:
+            response = client.chat_update(
+                channel=str(posted["channel"]),
+                ts=str(posted["ts"]),
+                text=_text(message),
+                blocks=approval_blocks(message),
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") in MESSAGE_GONE:
+                return Outcome.refused(f"the approval message is gone: {exc.response['error']}")
+            raise
+        return Outcome.sent(
+            response.status_code, channel=posted["channel"], ts=response.get("ts") or posted["ts"]
+        )
+
     def _post_or_fall_back(
         self, client: WebClient, channel: str, message: Message, blocks: list[dict[str, Any]]
     ) -> Outcome:
@@ -143,11 +169,11 @@ class SlackSender:
 
 
 def _blocks(message: Message) -> list[dict[str, Any]]:
-    if message.kind == "alert.opened":
+    if message.kind in ("alert.opened", "alert.repeated"):
         return alert_blocks(message)
     if message.kind.startswith("maintenance."):
         return maintenance_blocks(message)
-    if message.kind == "execution.approval_requested":
+    if message.kind in ("execution.approval_requested", CLOSED_KIND):
         return approval_blocks(message)
     if message.kind.startswith("execution."):
         return execution_notice_blocks(message)

@@ -4,12 +4,13 @@ retry tells the current truth (an alert acknowledged meanwhile, a renamed servic
 from __future__ import annotations
 
 from dataclasses import asdict, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
 from medic.config import Settings
+from medic.core.links import approval_page, execution_page
 from medic.models import (
     Alert,
     Delivery,
@@ -20,6 +21,7 @@ from medic.models import (
     Team,
 )
 from medic.notify.message import AlertFacts, ExecutionFacts, Message, ServiceFacts, WindowFacts
+from medic.ops.alert_playbooks import offered_playbooks
 from medic.ops.playbooks import pinned_definition
 from medic.ops.principals import display_name
 
@@ -49,7 +51,24 @@ def message_for(session: Session, delivery: Delivery, settings: Settings) -> Mes
         slack_channel=frozen.get("slack_channel") or _slack_channel(session, service, settings),
         opened_reference=_opened_reference(session, delivery),
         details=details,
+        downtime=_downtime(notification.kind, details),
+        playbooks=_offered(session, notification.kind, service),
     )
+
+
+def _offered(session: Session, kind: str, service: Service | None) -> tuple[str, ...]:
+    """For a problem: the playbooks a person may start from the message."""
+    if service is None or kind not in ("alert.opened", "alert.repeated"):
+        return ()
+    return tuple(offered_playbooks(session, service))
+
+
+def _downtime(kind: str, details: dict[str, Any]) -> timedelta | None:
+    """How long a recovered service was down (`down_for_seconds`, written at recovery)."""
+    seconds = details.get("down_for_seconds")
+    if kind != "alert.resolved" or not isinstance(seconds, int | float):
+        return None
+    return timedelta(seconds=seconds)
 
 
 def _service_facts(service: Service, details: dict[str, object]) -> ServiceFacts:
@@ -114,15 +133,20 @@ def _execution_facts(
         reason=execution.reason,
         state=execution.state,
         approval=str(definition.approval),
+        approval_on_deadline=execution.approval_on_deadline,
+        # Waiting for a human although the playbook alone would not (an AI requested it).
+        approval_forced=execution.approval_on_deadline == "cancel"
+        and definition.approval.kind != "required",
         approval_deadline=execution.approval_deadline,
         decided_by=execution.decided_by,
         decided_at=execution.decided_at,
         error=execution.error,
         approval_url=(
-            f"{settings.medic_base_url.rstrip('/')}/approvals/{execution.approval_token}"
+            approval_page(settings.medic_base_url, execution.approval_token)
             if execution.approval_token
             else None
         ),
+        url=execution_page(settings.medic_base_url, execution_id),
         approval_token=execution.approval_token,
     )
 
@@ -140,7 +164,10 @@ def _slack_channel(session: Session, service: Service | None, settings: Settings
 
 def _opened_reference(session: Session, delivery: Delivery) -> dict[str, object]:
     """For a recovery: what this target answered when the alert opened (the Slack
-    message to edit, the PagerDuty dedup_key to resolve)."""
+    message to edit, the PagerDuty dedup_key to resolve); for a closed approval
+    request, what Slack answered when the request was posted."""
+    if delivery.kind == "execution.approval_closed":
+        return _request_reference(session, delivery)
     if delivery.kind != "alert.resolved":
         return {}
     frozen = delivery.reference.get("opened")
@@ -157,6 +184,23 @@ def _opened_reference(session: Session, delivery: Delivery) -> dict[str, object]
         .order_by(col(Delivery.delivery_id).desc())
     ).first()
     return dict(reference or {})
+
+
+def _request_reference(session: Session, delivery: Delivery) -> dict[str, object]:
+    """The posted request's channel and ts; `{"pending": True}` while its own delivery
+    is still on its way (the edit waits for it), `{}` when it never reached Slack."""
+    notification = session.get(Notification, delivery.notification_id)
+    request_id = notification.details.get("request_notification_id") if notification else None
+    posted = session.exec(
+        select(Delivery)
+        .where(Delivery.notification_id == request_id)
+        .where(Delivery.target_name == delivery.target_name)
+    ).first()
+    if posted is None:
+        return {}
+    if posted.status == "sent":
+        return dict(posted.reference)
+    return {"pending": True} if posted.status in ("pending", "standby") else {}
 
 
 def frozen_facts(

@@ -28,6 +28,8 @@ class Actor:
     api_key_id: int | None = None
     slack_user_id: str | None = None
     slack_team_id: str | None = None
+    # The one host an `agent`-scope key polls for (medic.core.agents); None otherwise.
+    agent_host: str | None = None
 
     @property
     def principal(self) -> str:

@@ -27,6 +27,11 @@ class AlertView(BaseModel):
     closed_date: datetime | None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    suppressed_by: str | None = Field(
+        default=None,
+        description="why its opening was recorded but not sent (a mute, a maintenance "
+        "window, a parent that is down); null once announced",
+    )
 
     @classmethod
     def of(cls, alert: Alert) -> AlertView:

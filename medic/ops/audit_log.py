@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from medic.core.spreadsheet import inert_cell
 from medic.models import AuditEntry
 from medic.ops.actor import FrontDoor
 from medic.ops.fields import InstantBound
@@ -104,8 +105,9 @@ def list_entries(call: Call, query: ListEntries) -> tuple[list[AuditEntryView], 
 
 @operation("audit.export", scope="admin")
 def export_entries(call: Call, query: ExportEntries) -> str:
-    """The matching entries, oldest first, as JSON (a list) or CSV (details as JSON);
-    at most MAX_EXPORT_ROWS: narrow with `since`/`until` for more."""
+    """The matching entries, oldest first, as JSON (a list) or CSV (details as JSON,
+    every cell inert in a spreadsheet: medic.core.spreadsheet); at most MAX_EXPORT_ROWS:
+    narrow with `since`/`until` for more."""
     statement = query.apply(select(AuditEntry)).order_by(col(AuditEntry.audit_id))
     rows = [
         {
@@ -120,5 +122,6 @@ def export_entries(call: Call, query: ExportEntries) -> str:
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "details": json.dumps(row["details"], sort_keys=True)})
+        cells = {**row, "details": json.dumps(row["details"], sort_keys=True)}
+        writer.writerow({name: inert_cell(value) for name, value in cells.items()})
     return buffer.getvalue()

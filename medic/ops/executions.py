@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from medic.config import Settings
 from medic.core import executions as rules
+from medic.core.approval_outcomes import why_undecidable
 from medic.core.playbook_definition import ConditionStep
 from medic.core.playbook_parsing import parse_playbook
 from medic.core.scopes import grants
@@ -29,6 +30,7 @@ from medic.models import (
 )
 from medic.ops import audit
 from medic.ops.actor import slack_principal
+from medic.ops.approval_requests import close_request
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from medic.ops.fields import Reason, ServiceRef
 from medic.ops.operation import Call, Command, KeepWrites, operation
@@ -53,6 +55,9 @@ class ExecutePlaybook(ExecuteRequest, Command):
 
     playbook: str = Field(description="the playbook's name")
     alert_id: int | None = None
+    # The MCP door sets it when its user (not the model) confirmed this request through
+    # elicitation: then the playbook's own approval applies, as for a person's request.
+    user_confirmed: bool = False
 
     def audit_target(self) -> tuple[str | None, object]:
         return "playbook", self.playbook
@@ -89,7 +94,14 @@ class DeclineExecution(DecideExecution):
     """Cancel a pending execution: it never runs."""
 
 
+# The most of a step's output a view shows (the store keeps MEDIC_SCRIPT_OUTPUT_BYTES).
+SHOWN_OUTPUT_CHARS = 16_384
+
+
 class StepView(BaseModel):
+    """One step's outcome. `output` is what it printed (a script) or answered (a
+    webhook), secrets masked when it was recorded, at most SHOWN_OUTPUT_CHARS."""
+
     position: int
     name: str
     step_type: str
@@ -99,9 +111,28 @@ class StepView(BaseModel):
     finished_at: datetime | None
     summary: str | None
     status_code: int | None
+    output: str | None = Field(
+        default=None, description="captured output or response body, secrets masked"
+    )
+    output_truncated: bool = Field(
+        default=False, description=f"true: only the first {SHOWN_OUTPUT_CHARS} characters"
+    )
+
+    @classmethod
+    def of(cls, step: ExecutionStep) -> StepView:
+        output = step.output
+        truncated = output is not None and len(output) > SHOWN_OUTPUT_CHARS
+        values = step.model_dump(exclude={"output"})
+        return cls(
+            **values,
+            output=output[:SHOWN_OUTPUT_CHARS] if output is not None else None,
+            output_truncated=truncated,
+        )
 
 
-class ExecutionView(BaseModel):
+class ExecutionSummary(BaseModel):
+    """An execution as a list shows it: where it is, without its steps."""
+
     execution_id: int
     playbook: str
     version: int
@@ -113,11 +144,26 @@ class ExecutionView(BaseModel):
     front_door: str
     reason: str | None
     approval_deadline: datetime | None
+    approval_on_deadline: str | None = Field(
+        default=None, description="what happens at the deadline if nobody decides: run, cancel"
+    )
     decided_by: str | None
     decided_at: datetime | None = None
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+    @classmethod
+    def summary_of(cls, execution: Execution, requested_by: str) -> ExecutionSummary:
+        """`requested_by`: the name shown for the requester (the row keeps its principal)."""
+        values: dict[str, Any] = execution.model_dump()
+        values["requested_by"] = requested_by
+        return ExecutionSummary(**values, playbook=execution.playbook_name)
+
+
+class ExecutionView(ExecutionSummary):
+    """One execution and each of its steps' outcome and output."""
+
     steps: list[StepView]
 
     @classmethod
@@ -125,13 +171,8 @@ class ExecutionView(BaseModel):
         cls, execution: Execution, steps: list[ExecutionStep], requested_by: str
     ) -> ExecutionView:
         """`requested_by`: the name shown for the requester (the row keeps its principal)."""
-        values: dict[str, Any] = execution.model_dump()
-        values["requested_by"] = requested_by
-        return cls(
-            **values,
-            playbook=execution.playbook_name,
-            steps=[StepView.model_validate(s, from_attributes=True) for s in steps],
-        )
+        summary = ExecutionSummary.summary_of(execution, requested_by)
+        return cls(**summary.model_dump(), steps=[StepView.of(s) for s in steps])
 
 
 @operation("execution.start", scope="write", audit="execution.start")
@@ -205,7 +246,11 @@ def execute_playbook(call: Call, command: ExecutePlaybook) -> ExecutionView:
         created_at=now,
         updated_at=now,
     )
-    forced = actor.front_door == "mcp" and settings.medic_mcp_approval == "always"
+    forced = (
+        actor.front_door == "mcp"
+        and settings.medic_mcp_approval == "always"
+        and not command.user_confirmed
+    )
     execution.state = rules.first_state(definition.approval, human_approval_forced=forced)
     if execution.state == "pending_approval":
         window = rules.approval_window(
@@ -218,7 +263,7 @@ def execute_playbook(call: Call, command: ExecutePlaybook) -> ExecutionView:
         execution.approval_on_deadline = window.on_deadline
         execution.approval_token = token_urlsafe(24)
         execution.wake_at = window.deadline
-    _start(call, execution)
+    _start(call, execution, user_confirmed=command.user_confirmed)
     return ExecutionView.of(execution, [], display_name(session, execution.requested_by))
 
 
@@ -231,7 +276,7 @@ def _refused_before(session: Session, playbook: str, alert_id: int) -> bool:
     return any(details.get("playbook") == playbook for details in earlier)
 
 
-def _start(call: Call, execution: Execution) -> None:
+def _start(call: Call, execution: Execution, user_confirmed: bool = False) -> None:
     session = call.session
     session.add(execution)
     session.flush()
@@ -258,6 +303,7 @@ def _start(call: Call, execution: Execution) -> None:
         service_id=execution.service_id,
         state=execution.state,
         reason=execution.reason,
+        **({"confirmed_by_user": True} if user_confirmed else {}),
     )
 
 
@@ -372,18 +418,27 @@ def _decide(
         )
         if still_open:
             raise Forbidden(verdict.reason)
-        raise Conflict(verdict.reason, audited_refusal=True)
+        closed = why_undecidable(
+            execution.state,
+            execution.decided_by,
+            execution.approval_on_deadline,
+            execution.error,
+        )
+        raise Conflict(closed, audited_refusal=True)
     execution.decided_by, execution.decided_at = actor.name, now
     execution.updated_at = now
     if accept:
         execution.state = rules.move(execution.state, "running")
         execution.wake_at = now
-        call.db.wake_scheduler(session)
     else:
         execution.state = rules.move(execution.state, "cancelled")
         execution.finished_at, execution.wake_at = now, None
         execution.error = f"declined by {actor.name}"
     session.add(execution)
+    # Whichever door decided, the request's message in Slack is edited to say so.
+    closure = "accepted" if accept else "declined"
+    close_request(session, execution, closure, now, by=actor.name, via=actor.front_door)
+    call.db.wake_scheduler(session)
     call.audit("execution", execution_id, playbook=execution.playbook_name)
     return _view(session, execution)
 

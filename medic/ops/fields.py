@@ -38,6 +38,9 @@ def _text(value: object) -> object:
 Reason = Annotated[
     str, BeforeValidator(_text), Field(min_length=1, max_length=1000, description="why")
 ]
+# A list filter's text (a name to match): bounded, and never NUL, which PostgreSQL
+# refuses to compare with (a 500 otherwise).
+FilterText = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=255)]
 
 # Row ids are 32-bit integers in the database; a larger number names no row.
 MAX_ID = 2**31 - 1

@@ -32,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from medic.core.agents import clean_host
 from medic.core.names import clean_name
 from medic.core.scopes import validate_scopes
 from medic.db import Database
@@ -57,9 +58,12 @@ class KeyIdentity:
     expires_at: datetime | None
     heartbeat_rate_limit: int | None
     management_rate_limit: int | None
+    agent_host: str | None = None
 
     def actor(self, front_door: str = "api") -> Actor:
-        return Actor(self.name, front_door, self.scopes, self.api_key_id)
+        return Actor(
+            self.name, front_door, self.scopes, self.api_key_id, agent_host=self.agent_host
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +189,7 @@ def _identity(row: ApiKey) -> KeyIdentity:
         expires_at=row.expires_at,
         heartbeat_rate_limit=row.heartbeat_rate_limit,
         management_rate_limit=row.management_rate_limit,
+        agent_host=row.agent_host,
     )
 
 
@@ -310,6 +315,7 @@ class KeyView(BaseModel):
     revoked_at: datetime | None
     heartbeat_rate_limit: int | None = Field(description="per minute; null: the default")
     management_rate_limit: int | None = Field(description="per minute; null: the default")
+    agent_host: str | None = Field(default=None, description="an agent key's host")
     created_at: datetime
     updated_at: datetime
 
@@ -358,8 +364,16 @@ class CreateKey(Command):
     expires_in: Duration | None = Field(default=None, description="e.g. 90d; or expires_at")
     heartbeat_rate_limit: int | None = Field(default=None, description="per minute")
     management_rate_limit: int | None = Field(default=None, description="per minute")
+    host: str | None = Field(
+        default=None, description="agent keys only: the host this agent polls for"
+    )
 
     _rate_limits = field_validator("heartbeat_rate_limit", "management_rate_limit")(_rate_limit)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        return None if value is None else clean_host(value)
 
     @field_validator("name")
     @classmethod
@@ -384,6 +398,8 @@ class CreateKey(Command):
             raise ValueError("give expires_at or expires_in, not both")
         if self.expires_at is not None and self.expires_at <= datetime.now(UTC):
             raise ValueError("expires_at must be in the future")
+        if ("agent" in self.scopes) != (self.host is not None):
+            raise ValueError("an agent key needs a host, and only an agent key has one")
         return self
 
     def expiry(self, now: datetime) -> datetime | None:
@@ -425,6 +441,7 @@ def create_key(call: Call, command: CreateKey) -> IssuedKey:
         expires_at=command.expiry(datetime.now(UTC)),
         heartbeat_rate_limit=command.heartbeat_rate_limit,
         management_rate_limit=command.management_rate_limit,
+        agent_host=command.host,
     )
     try:
         with call.session.begin_nested():

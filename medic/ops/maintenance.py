@@ -21,6 +21,7 @@ from medic.config import validate_timezone
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.core.schedules import next_cron_fire
 from medic.models import MaintenanceWindow, Notification, Service
+from medic.ops import config_history
 from medic.ops.errors import InvalidInput, NotFound
 from medic.ops.fields import Duration, Instant, Reason
 from medic.ops.named import plain
@@ -156,6 +157,9 @@ class CreateWindow(Command):
         return "maintenance_window", self.name
 
 
+config_history.track("maintenance_window", CreateWindow)
+
+
 class WindowCommand(Command):
     """A command about one window, by id."""
 
@@ -287,6 +291,7 @@ def create_window(call: Call, command: CreateWindow) -> WindowView:
     session.add(window)
     session.flush()
     call.db.wake_scheduler(session)
+    config_history.created(call, "maintenance_window", window)
     call.audit(
         "maintenance_window",
         window.window_id,
@@ -344,6 +349,7 @@ def delete_window(call: Call, command: DeleteWindow) -> WindowView:
         )
         call.db.wake_scheduler(session)
     deleted = WindowView.of(window)
+    config_history.deleted(call, "maintenance_window", window)
     call.audit(
         "maintenance_window",
         window.window_id,

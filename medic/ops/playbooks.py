@@ -7,6 +7,10 @@ Versions are never edited; an execution pins the version it started with.
 
 Nothing secret is stored or audited: a definition only names `${secrets.NAME}`, and
 the audit log records names, versions and hashes, never the YAML.
+
+An apply also reports what the steps rely on that this Medic lacks (a secret not set,
+a script not registered), each naming its line: a warning, or a refusal when `strict`.
+The run checks again, so a warning never lets a step run without what it needs.
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ from medic.core.playbook_definition import (
     content_hash,
 )
 from medic.core.playbook_parsing import parse_playbook
-from medic.models import Execution, Playbook, PlaybookVersion
+from medic.core.playbook_references import references, unresolved
+from medic.models import Execution, Playbook, PlaybookVersion, Secret
 from medic.models.columns import utcnow
 from medic.ops import audit
-from medic.ops.errors import Conflict, NotFound
+from medic.ops.approval_requests import close_request
+from medic.ops.errors import Conflict, InvalidInput, NotFound
 from medic.ops.named import find, insert
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page
+from medic.playbooks.scripts import script_path
 
 WHAT = "playbook"
 # An archived playbook's name: `<name>~archived-<id>`. No definition's name has `~`.
@@ -56,6 +63,11 @@ class ApplyPlaybook(Command):
     model_config = ConfigDict(str_strip_whitespace=False)
 
     source_yaml: str = Field(description="the playbook definition, YAML text")
+    strict: bool = Field(
+        default=False,
+        description="refuse the playbook when a step uses a secret not set or a script "
+        "not registered (else: applied, with warnings)",
+    )
     _definition: PlaybookDefinition = PrivateAttr()
 
     @model_validator(mode="after")
@@ -152,11 +164,13 @@ class PlaybookView(BaseModel):
 
 class Applied(PlaybookView):
     """What an apply did: `created` a new playbook, `changed` its definition (a new
-    `version`), or neither (the content equals the current version)."""
+    `version`), or neither (the content equals the current version); `warnings`: what
+    its steps use that this Medic lacks now, each naming its line."""
 
     version: int
     created: bool
     changed: bool
+    warnings: list[str] = Field(default_factory=list)
 
 
 class VersionSummary(BaseModel):
@@ -245,6 +259,11 @@ def apply_playbook(call: Call, command: ApplyPlaybook) -> Applied:
     digest = content_hash(definition)
     now = utcnow()
     session = call.session
+    warnings = _missing(call, command.source_yaml)
+    if warnings and command.strict:
+        raise InvalidInput(
+            "refused (strict): this Medic lacks what the steps use:\n" + "\n".join(warnings)
+        )
     playbook = session.exec(
         select(Playbook).where(Playbook.name == definition.name).with_for_update()
     ).first()
@@ -263,7 +282,7 @@ def apply_playbook(call: Call, command: ApplyPlaybook) -> Applied:
         current = _version(session, playbook, playbook.current_version)
         if current.content_hash == digest:
             call.unchanged()
-            return _applied(playbook, current, created=False, changed=False)
+            return _applied(playbook, current, created=False, changed=False, warnings=warnings)
         number = playbook.current_version + 1
         playbook.current_version = number
         playbook.description = definition.description
@@ -287,14 +306,43 @@ def apply_playbook(call: Call, command: ApplyPlaybook) -> Applied:
         previous_version=None if created else number - 1,
         **_audit_details(version, definition),
     )
-    return _applied(playbook, version, created=created, changed=True)
+    return _applied(playbook, version, created=created, changed=True, warnings=warnings)
+
+
+def _missing(call: Call, source_yaml: str) -> list[str]:
+    """The secrets not set and scripts not registered that the steps use. Scripts are
+    looked for in this process's MEDIC_SCRIPTS_DIR, as the workers' should be."""
+    found = references(source_yaml)
+    if not found:
+        return []
+    names = {ref.name for ref in found if ref.kind == "secret"}
+    known = set(
+        call.session.exec(select(Secret.name).where(col(Secret.name).in_(sorted(names)))).all()
+    )
+    return unresolved(
+        found,
+        secret_exists=known.__contains__,
+        script_exists=lambda name: script_path(call.settings, name) is not None,
+        secrets_off=bool(names) and call.settings.secrets_key_bytes is None,
+    )
 
 
 def _applied(
-    playbook: Playbook, version: PlaybookVersion, *, created: bool, changed: bool
+    playbook: Playbook,
+    version: PlaybookVersion,
+    *,
+    created: bool,
+    changed: bool,
+    warnings: list[str],
 ) -> Applied:
     view = PlaybookView.of(playbook, version)
-    return Applied(**view.model_dump(), version=version.version, created=created, changed=changed)
+    return Applied(
+        **view.model_dump(),
+        version=version.version,
+        created=created,
+        changed=changed,
+        warnings=warnings,
+    )
 
 
 @operation("playbook.list", scope="read")
@@ -398,10 +446,15 @@ def cancel_unfinished(call: Call, playbook: Playbook, why: str) -> list[int]:
         .with_for_update()
     ).all()
     for execution in waiting:
+        was_asking = execution.state == "pending_approval"
         execution.state = rules.move(execution.state, "cancelled")
         execution.finished_at, execution.updated_at, execution.wake_at = now, now, None
         execution.error = f"cancelled: the playbook was {why} by {call.actor.name}"
         session.add(execution)
+        if was_asking:
+            actor = call.actor
+            close_request(session, execution, "cancelled", now, actor.name, actor.front_door)
+            call.db.wake_scheduler(session)
         audit.record(
             session,
             call.actor,

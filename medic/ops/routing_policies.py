@@ -16,8 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import Session, col, select
 
+from medic.core.nagging import clean_repeat
 from medic.models import NotificationTarget, RoutingPolicy, Service, WorkingHours
 from medic.models.columns import utcnow
+from medic.ops import config_history
 from medic.ops.errors import Conflict, InvalidInput
 from medic.ops.fields import ServiceRef, utc_instant
 from medic.ops.named import Name, ensure_new, find, insert, names_list
@@ -50,6 +52,14 @@ class RuleIn(BaseModel):
     priorities: list[str] | None = None
     hours: Literal["during", "after"] | None = None
     working_hours: Name | None = None
+    repeat_every: str | None = Field(
+        default=None,
+        max_length=16,
+        description="send an open, unacknowledged alert to these targets again this often "
+        "(e.g. 30m) until acknowledged, muted or resolved; pagers are left out",
+    )
+
+    _repeat_every = field_validator("repeat_every")(clean_repeat)
 
     @field_validator("priorities")
     @classmethod
@@ -89,6 +99,9 @@ class CreatePolicy(PolicyFields, Command):
 
     def audit_target(self) -> tuple[str | None, object]:
         return "routing_policy", self.name
+
+
+config_history.track("routing_policy", CreatePolicy)
 
 
 class PolicyChanges(PolicyFields):
@@ -196,7 +209,11 @@ def _documents(session: Session, rules: list[RuleIn]) -> list[dict[str, Any]]:
     missing = [n for n in hour_names if n not in known]
     if missing:
         raise InvalidInput(f"rules name unknown working hours: {names_list(missing)}")
-    return [rule.model_dump() for rule in rules]
+    # A rule without repeats is stored as before repeats existed.
+    return [
+        rule.model_dump(exclude={"repeat_every"} if rule.repeat_every is None else None)
+        for rule in rules
+    ]
 
 
 @operation("routing_policy.create", scope="admin", audit="routing_policy.create")
@@ -207,6 +224,7 @@ def create_policy(call: Call, command: CreatePolicy) -> PolicyView:
         name=command.name, mode=command.mode, rules=_documents(session, command.rules)
     )
     insert(session, policy, WHAT)
+    config_history.created(call, "routing_policy", policy)
     call.audit(
         "routing_policy",
         policy.policy_id,
@@ -228,6 +246,7 @@ def update_policy(call: Call, command: UpdatePolicy) -> PolicyView:
             raise InvalidInput(f"{field} must not be null")
     session = call.session
     policy = find(session, RoutingPolicy, command.name, WHAT, lock=True)
+    configured = config_history.snapshot("routing_policy", policy)
     before = {"mode": policy.mode, "rules": policy.rules}
     if changes.mode is not None:
         policy.mode = changes.mode
@@ -235,6 +254,7 @@ def update_policy(call: Call, command: UpdatePolicy) -> PolicyView:
         policy.rules = _documents(session, changes.rules)
     policy.updated_at = utcnow()
     session.add(policy)
+    config_history.changed(call, "routing_policy", policy, configured)
     call.audit(
         "routing_policy",
         policy.policy_id,
@@ -268,6 +288,7 @@ def delete_policy(call: Call, command: DeletePolicy) -> PolicyView:
             "change their routing_policy first"
         )
     deleted = PolicyView.of(policy)
+    config_history.deleted(call, "routing_policy", policy)
     call.audit("routing_policy", policy.policy_id, name=policy.name)
     call.session.delete(policy)
     return deleted

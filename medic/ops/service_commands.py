@@ -7,8 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from medic.config import validate_timezone
+from medic.core.dependencies import clean_parents
+from medic.core.detection_rules import MAX_BEATS, MAX_SECONDS, MAX_STREAK
 from medic.core.links import require_web_url
 from medic.core.names import clean_name
+from medic.core.slugs import check_slug
 from medic.ops.fields import Duration, Reason, ServiceRef
 from medic.ops.operation import Command
 
@@ -36,6 +39,15 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
+def _optional_slug(value: str | None) -> str | None:
+    """An empty slug means none (the service has no slug ping URL)."""
+    return None if value is None or value == "" else check_slug(value)
+
+
+def _parents(value: list[str] | None) -> list[str] | None:
+    return None if value is None else clean_parents(value)
+
+
 def _optional_name(value: str | None) -> str | None:
     """An empty routing_policy means none (the `default` policy)."""
     return None if value is None or value == "" else value
@@ -47,6 +59,12 @@ class ServiceFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     service_name: str | None = Field(default=None, max_length=255)
+    slug: str | None = Field(
+        default=None,
+        max_length=100,
+        description="its name in its team's slug ping URLs (/ping/<ping key>/<slug>); "
+        "default: from heartbeat_name",
+    )
     alert_interval: int | None = Field(default=None, description="minutes")
     threshold: int | None = None
     team: str | None = Field(default=None, min_length=1, max_length=255)
@@ -61,8 +79,45 @@ class ServiceFields(BaseModel):
     timezone: str | None = Field(default=None, description="IANA name; default MEDIC_TIMEZONE")
     grace_period_seconds: int | None = None
     max_duration_seconds: int | None = Field(default=None, ge=1, le=366 * 86400)
+    alert_after_failures: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_STREAK,
+        description="alert at this many failures in a row (missed deadlines and failure "
+        "reports alike); default 1",
+    )
+    recover_after_successes: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_STREAK,
+        description="recover at this many heartbeats in a row; default 1",
+    )
+    min_duration_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SECONDS,
+        description="a job run that completes sooner is a failure; below max_duration_seconds",
+    )
+    max_beats: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_BEATS,
+        description="window schedules: more heartbeats than this in one window is a failure",
+    )
+    start_grace_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SECONDS,
+        description="how late a job's STARTED may arrive after its expected time; below "
+        "grace_period_seconds, which stays the time it has to complete",
+    )
     routing_policy: str | None = Field(
         default=None, max_length=255, description="a routing policy's name; null: `default`"
+    )
+    depends_on: list[str] | None = Field(
+        default=None,
+        description="heartbeat names of the services this one depends on: while one is "
+        "down, this service's alerts are recorded but not sent; [] clears",
     )
 
     _priority = field_validator("priority")(_clean_priority)
@@ -71,6 +126,8 @@ class ServiceFields(BaseModel):
         _no_nul
     )
     _routing_policy = field_validator("routing_policy")(_optional_name)
+    _slug = field_validator("slug")(_optional_slug)
+    _depends_on = field_validator("depends_on")(_parents)
     # A link in every alert: Medic builds it, and only from an http(s) URL, so a
     # runbook can never carry markup (`<!channel>`, a disguised link) into a channel.
     _runbook = field_validator("runbook")(require_web_url)

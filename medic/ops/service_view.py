@@ -22,6 +22,7 @@ class ServiceView(BaseModel):
     ping_url: str | None = Field(description="null unless the caller may post heartbeats")
     heartbeat_name: str
     service_name: str | None
+    slug: str | None = Field(default=None, description="its name in slug ping URLs")
     active: bool
     alert_interval: int = Field(description="minutes")
     threshold: int
@@ -33,7 +34,25 @@ class ServiceView(BaseModel):
     timezone: str | None
     grace_period_seconds: int
     max_duration_seconds: int | None
+    alert_after_failures: int = Field(
+        default=1, description="alerts at this many failures in a row"
+    )
+    recover_after_successes: int = Field(
+        default=1, description="recovers at this many heartbeats in a row"
+    )
+    min_duration_seconds: int | None = Field(
+        default=None, description="a job run that completes sooner is a failure"
+    )
+    max_beats: int | None = Field(
+        default=None, description="more heartbeats in one window is a failure"
+    )
+    start_grace_seconds: int | None = Field(
+        default=None, description="how late a job's STARTED may arrive"
+    )
     routing_policy: str | None = None
+    depends_on: list[str] = Field(
+        default_factory=list, description="services whose being down silences this one's alerts"
+    )
     state: str
     state_reason: str | None = Field(description="why it is in that state")
     state_changed_at: datetime | None

@@ -11,13 +11,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from medic.core.detection_rules import rules_of, start_deadline, validate_rules
 from medic.core.names import clean_name, environment_name, name_key
 from medic.core.schedules import Schedule, next_due_at, schedule_of, validate_schedule
 from medic.core.scopes import grants
+from medic.core.slugs import slugify
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.models import HeartbeatEvent, RoutingPolicy, Service
 from medic.models.columns import utcnow
-from medic.ops import service_retirement
+from medic.ops import config_history, service_retirement
 from medic.ops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from medic.ops.named import plain
 from medic.ops.operation import Call, Context, operation
@@ -32,6 +34,7 @@ from medic.ops.service_commands import (
     UnmuteService,
     UpdateService,
 )
+from medic.ops.service_dependencies import check_parents, forget_parent, rename_parent
 from medic.ops.service_view import ServiceView
 
 ServiceRef = int | str
@@ -46,8 +49,15 @@ NOT_NULL = frozenset(
         "priority",
         "schedule_type",
         "grace_period_seconds",
+        "alert_after_failures",
+        "recover_after_successes",
+        "depends_on",
     }
 )
+
+
+# A mute is operational state, not configuration: the history does not keep it.
+config_history.track("service", ServiceChanges, frozenset({"muted"}))
 
 
 def find_service(session: Session, ref: ServiceRef, lock: bool = False) -> Service:
@@ -87,6 +97,7 @@ def _check_schedule(service: Service, default_timezone: str) -> Schedule:
     schedule = schedule_of(service, default_timezone)
     try:
         validate_schedule(schedule)
+        validate_rules(rules_of(service), schedule, service.max_duration_seconds)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     return schedule
@@ -106,6 +117,9 @@ def _refresh_deadline(session: Session, service: Service, default_timezone: str)
             ).all()
         )
     service.next_due_at = next_due_at(schedule, beats, service.date_added)
+    start = start_deadline(schedule, rules_of(service), service.next_due_at)
+    if start is not None:
+        service.check_at = min(filter(None, (service.check_at, start)))
 
 
 @operation("service.register", scope="write", audit="service.register")
@@ -125,16 +139,30 @@ def register(call: Call, command: RegisterService) -> tuple[ServiceView, bool]:
         call.unchanged()
         return view(call, existing), False
     _check_routing_policy(session, service.routing_policy)
+    service.depends_on = check_parents(session, heartbeat_name, service.depends_on or [])
+    if service.slug is None:
+        default = slugify(heartbeat_name)
+        if default is not None and not _slug_taken(session, service.team, default):
+            service.slug = default
+    elif _slug_taken(session, service.team, service.slug):
+        raise Conflict(f"slug {service.slug!r} is already taken in team {service.team!r}")
     _refresh_deadline(session, service, call.settings.medic_timezone)
     try:
         with session.begin_nested():
             session.add(service)
             session.flush()
     except IntegrityError:
-        # A concurrent registration of the same name won the race: "already registered".
+        # A concurrent registration of the same name won the race: "already registered"
+        # (or of another name with the same slug in the team: a conflict).
+        winner = session.exec(select(Service).where(Service.name_key == service.name_key)).first()
+        if winner is None:
+            raise Conflict(
+                f"slug {service.slug!r} is already taken in team {service.team!r}"
+            ) from None
         call.unchanged()
-        return view(call, find_service(session, heartbeat_name)), False
+        return view(call, winner), False
     call.db.wake_scheduler(session)
+    config_history.created(call, "service", service)
     call.audit("service", service.service_id, heartbeat_name=heartbeat_name)
     return view(call, service), True
 
@@ -158,10 +186,25 @@ def update_service(call: Call, command: UpdateService) -> ServiceView:
             raise InvalidInput(f"{field} must not be null")
     session = call.session
     service = find_service(session, command.service, lock=True)
+    configured = config_history.snapshot("service", service)
     if "team" in values and values["team"] != service.team:
         _require_admin_for_team_change(call)
     if values.get("routing_policy") is not None:
         _check_routing_policy(session, values["routing_policy"])
+    renamed = values.get("heartbeat_name", service.heartbeat_name) != service.heartbeat_name
+    if "depends_on" in values:
+        values["depends_on"] = check_parents(
+            session,
+            values.get("heartbeat_name", service.heartbeat_name),
+            values["depends_on"],
+            previous_name=service.heartbeat_name if renamed else None,
+        )
+    if renamed:
+        rename_parent(session, service.heartbeat_name, values["heartbeat_name"])
+    slug, team = values.get("slug", service.slug), values.get("team", service.team)
+    moved = slug is not None and (slug, team) != (service.slug, service.team)
+    if moved and _slug_taken(session, team, slug):
+        raise Conflict(f"slug {slug!r} is already taken in team {team!r}")
     before = {k: plain(getattr(service, k)) for k in values}
     after = {k: plain(v) for k, v in values.items()}
     active = values.pop("active", None)
@@ -189,6 +232,7 @@ def update_service(call: Call, command: UpdateService) -> ServiceView:
     except IntegrityError:
         raise Conflict(f"a service named {heartbeat_name!r} is already registered") from None
     call.db.wake_scheduler(session)
+    config_history.changed(call, "service", service, configured)
     call.audit(
         "service",
         service.service_id,
@@ -197,6 +241,13 @@ def update_service(call: Call, command: UpdateService) -> ServiceView:
         after=after,
     )
     return view(call, service)
+
+
+def _slug_taken(session: Session, team: str, slug: str) -> bool:
+    found = session.exec(
+        select(Service.service_id).where(Service.team == team).where(Service.slug == slug)
+    ).first()
+    return found is not None
 
 
 def _require_admin_for_team_change(call: Call) -> None:
@@ -278,6 +329,8 @@ def delete_service(call: Call, command: DeleteService) -> ServiceView:
     service = find_service(call.session, command.service, lock=True)
     deleted = view(call, service)
     resolved = service_retirement.before_deletion(call, service)
+    forget_parent(call.session, service.heartbeat_name)
+    config_history.deleted(call, "service", service)
     call.audit(
         "service",
         service.service_id,

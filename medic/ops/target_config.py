@@ -2,8 +2,10 @@
 
 Checked when a target is written, so a typo fails the request (naming the key)
 instead of every delivery at 3 a.m. Secrets (a PagerDuty routing key, webhook header
-values, the token in a Discord webhook URL, a password or query values in a webhook
-URL) are stored as given but never shown again: views and audit entries mask them.
+values, the token in a Discord or Mattermost webhook URL, a password or query values in
+a webhook, Teams or Google Chat URL, a Twilio auth token, an Opsgenie API key, a
+Telegram bot token, an ntfy topic and token) are stored as given but never shown
+again: views and audit entries mask them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ RESERVED_HEADERS = frozenset(
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+TWILIO_ACCOUNT = re.compile(r"AC[0-9a-fA-F]{32}")
+TWILIO_SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
+PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9]{16,128}")
+OPSGENIE_KEY = re.compile(r"[A-Za-z0-9-]{20,64}")
+TELEGRAM_TOKEN = re.compile(r"[0-9]{3,20}:[A-Za-z0-9_-]{30,64}")
+TELEGRAM_CHANNEL = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}")
+NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
+NTFY_TOKEN = re.compile(r"tk_[A-Za-z0-9]{16,64}")
+MATTERMOST_CHANNEL = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+MAX_SMS_NUMBERS = 20
 
 Config = dict[str, Any]
 
@@ -130,12 +143,124 @@ def _discord(config: Config) -> Config:
     return result
 
 
+def _sms(config: Config) -> Config:
+    sid = _text(config, "account_sid", required=True) or ""
+    if not TWILIO_ACCOUNT.fullmatch(sid):
+        raise ValueError("config.account_sid must be a Twilio account SID (AC and 32 hex digits)")
+    token = _text(config, "auth_token", required=True) or ""
+    if not SECRET_TOKEN.fullmatch(token):
+        raise ValueError("config.auth_token must be the account's auth token (letters, digits)")
+    sender = _text(config, "from", required=True) or ""
+    if not (PHONE.fullmatch(sender) or TWILIO_SERVICE.fullmatch(sender)):
+        raise ValueError(
+            "config.from must be a number in E.164 form (+15551234567) or a Messaging "
+            "Service SID (MG…)"
+        )
+    to = config.get("to")
+    if isinstance(to, str):
+        to = [to]
+    if not isinstance(to, list) or not to:
+        raise ValueError("config.to must be a list of phone numbers in E.164 form")
+    if len(to) > MAX_SMS_NUMBERS:
+        raise ValueError(f"config.to may list at most {MAX_SMS_NUMBERS} numbers")
+    for number in to:
+        if not isinstance(number, str) or not PHONE.fullmatch(number.strip()):
+            raise ValueError(f"config.to: {number!r} is not a phone number in E.164 form")
+    numbers = list(dict.fromkeys(number.strip() for number in to))
+    return {"account_sid": sid, "auth_token": token, "from": sender, "to": numbers}
+
+
+def _opsgenie(config: Config) -> Config:
+    key = _text(config, "api_key", required=True) or ""
+    if not OPSGENIE_KEY.fullmatch(key):
+        raise ValueError("config.api_key must be an Opsgenie API integration key")
+    result: Config = {"api_key": key}
+    region = _text(config, "region")
+    if region is not None:
+        if region.lower() not in ("us", "eu"):
+            raise ValueError("config.region must be us or eu")
+        result["region"] = region.lower()
+    tags = config.get("tags")
+    if tags is not None:
+        if not isinstance(tags, list) or len(tags) > 20:
+            raise ValueError("config.tags must be a list of at most 20 tags")
+        for tag in tags:
+            if not isinstance(tag, str) or not tag.strip() or len(tag) > 50:
+                raise ValueError(f"config.tags: {tag!r} must be text of 1 to 50 characters")
+        result["tags"] = [tag.strip() for tag in tags]
+    return result
+
+
+def _telegram(config: Config) -> Config:
+    token = _text(config, "bot_token", required=True) or ""
+    if not TELEGRAM_TOKEN.fullmatch(token):
+        raise ValueError("config.bot_token must be a bot token from @BotFather (123456:ABC…)")
+    chat = config.get("chat_id")
+    if isinstance(chat, int) and not isinstance(chat, bool):
+        return {"bot_token": token, "chat_id": chat}
+    text = _text(config, "chat_id", required=True) or ""
+    if re.fullmatch(r"-?\d{1,20}", text):
+        return {"bot_token": token, "chat_id": int(text)}
+    if not TELEGRAM_CHANNEL.fullmatch(text):
+        raise ValueError("config.chat_id must be a chat id (a number) or @channelname")
+    return {"bot_token": token, "chat_id": text}
+
+
+def _ntfy(config: Config) -> Config:
+    topic = _text(config, "topic", required=True) or ""
+    if not NTFY_TOPIC.fullmatch(topic):
+        raise ValueError("config.topic must be 1 to 64 letters, digits, - or _")
+    result: Config = {"topic": topic}
+    if config.get("server") is not None:
+        result["server"] = _url(config, "server", ("http", "https")).rstrip("/")
+    token = _text(config, "token")
+    if token is not None:
+        if not NTFY_TOKEN.fullmatch(token):
+            raise ValueError("config.token must be an ntfy access token (tk_…)")
+        result["token"] = token
+    return result
+
+
+def _chat_webhook(config: Config) -> Config:
+    """Teams workflows and Google Chat: the webhook URL is all there is."""
+    return {"url": _url(config, "url", ("https",))}
+
+
+def _mattermost(config: Config) -> Config:
+    result: Config = {"url": _url(config, "url", ("http", "https"))}
+    username = _text(config, "username")
+    if username is not None:
+        if len(username) > 64:
+            raise ValueError("config.username must be at most 64 characters")
+        result["username"] = username
+    channel = _text(config, "channel")
+    if channel is not None:
+        if not MATTERMOST_CHANNEL.fullmatch(channel):
+            raise ValueError("config.channel must be a channel name like town-square")
+        result["channel"] = channel
+    return result
+
+
 VALIDATORS: dict[str, tuple[frozenset[str], Callable[[Config], Config]]] = {
     "slack": (frozenset({"channel"}), _slack),
     "pagerduty": (frozenset({"routing_key"}), _pagerduty),
     "webhook": (frozenset({"url", "method", "headers"}), _webhook),
     "email": (frozenset({"to"}), _email),
     "discord": (frozenset({"url", "username"}), _discord),
+    "sms": (frozenset({"account_sid", "auth_token", "from", "to"}), _sms),
+    "msteams": (frozenset({"url"}), _chat_webhook),
+    "opsgenie": (frozenset({"api_key", "region", "tags"}), _opsgenie),
+    "telegram": (frozenset({"bot_token", "chat_id"}), _telegram),
+    "ntfy": (frozenset({"topic", "server", "token"}), _ntfy),
+    "google_chat": (frozenset({"url"}), _chat_webhook),
+    "mattermost": (frozenset({"url", "username", "channel"}), _mattermost),
+}
+# The keys that hold a credential, shown masked.
+SECRET_KEYS = {
+    "sms": ("auth_token",),
+    "opsgenie": ("api_key",),
+    "telegram": ("bot_token",),
+    "ntfy": ("topic", "token"),
 }
 
 
@@ -164,7 +289,8 @@ def _mask_url_secrets(url: str) -> str:
 
 
 def _mask_discord(url: str) -> str:
-    """https://discord.com/api/webhooks/<id>/<token>: the token is the credential."""
+    """https://discord.com/api/webhooks/<id>/<token> (and Mattermost's …/hooks/<key>):
+    the last part of the path is the credential."""
     parts = urlsplit(url)
     head, _, token = parts.path.rstrip("/").rpartition("/")
     path = f"{head}/{masked(token)}" if token else parts.path
@@ -181,6 +307,13 @@ def mask_config(kind: str, config: Config) -> Config:
             shown["url"] = _mask_url_secrets(shown["url"])
         if isinstance(shown.get("headers"), dict):
             shown["headers"] = {name: masked(str(v)) for name, v in shown["headers"].items()}
-    elif kind == "discord" and isinstance(shown.get("url"), str):
+    elif kind in ("discord", "mattermost") and isinstance(shown.get("url"), str):
         shown["url"] = _mask_discord(shown["url"])
+    elif kind in ("msteams", "google_chat") and isinstance(shown.get("url"), str):
+        shown["url"] = _mask_url_secrets(shown["url"])
+    elif kind == "ntfy" and isinstance(shown.get("server"), str):
+        shown["server"] = _mask_url_secrets(shown["server"])
+    for key in SECRET_KEYS.get(kind, ()):
+        if isinstance(shown.get(key), str):
+            shown[key] = masked(shown[key])
     return shown

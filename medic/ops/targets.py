@@ -1,5 +1,6 @@
 """Notification targets (SRE-9, SRE-10): a Slack channel, a PagerDuty service, a
-webhook, email recipients or a Discord channel, by name, for routing policies to use.
+webhook, email recipients, a Discord channel or one of the channels of
+docs/channels.md, by name, for routing policies to use.
 
 Config is checked per kind when written (medic.ops.target_config) and secrets in it
 are masked in every view and audit entry. A target a policy names cannot be deleted
@@ -11,30 +12,70 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import Session, col, select
 
+from medic.core.nagging import clean_repeat
 from medic.models import NotificationTarget, RoutingPolicy
 from medic.models.columns import utcnow
+from medic.ops import config_history
 from medic.ops.errors import Conflict, InvalidInput
 from medic.ops.named import Name, ensure_new, find, insert, names_list
 from medic.ops.operation import Call, Command, operation
 from medic.ops.pagination import fetch_page
 from medic.ops.target_config import VALIDATORS, mask_config, validate_config
 
-Kind = Literal["slack", "pagerduty", "webhook", "email", "discord"]
+Kind = Literal[
+    "slack",
+    "pagerduty",
+    "webhook",
+    "email",
+    "discord",
+    "sms",
+    "msteams",
+    "opsgenie",
+    "telegram",
+    "ntfy",
+    "google_chat",
+    "mattermost",
+]
 WHAT = "notification target"
+REPEAT_EVERY = (
+    "send an open, unacknowledged alert to this target again this often (e.g. 30m) until "
+    "it is acknowledged, muted or resolved; a routing rule's repeat_every wins"
+)
+# Pagers escalate on their own (their escalation policies); a repeat would do nothing.
+PAGER_KINDS = ("pagerduty", "opsgenie")
+
+
+def _refuse_pager_repeats(kind: str, repeat_every: str | None) -> None:
+    if repeat_every is not None and kind in PAGER_KINDS:
+        raise ValueError(
+            f"repeat_every: a {kind} target re-notifies through its own escalation policy; "
+            "leave repeat_every out"
+        )
 
 
 class CreateTarget(Command):
     """A new target. Config per kind: slack `{channel?}`; pagerduty `{routing_key?}`
     (default PAGERDUTY_ROUTING_KEY); webhook `{url, headers?, method?}`; email `{to}`;
-    discord `{url, username?}`."""
+    discord `{url, username?}`; sms `{account_sid, auth_token, from, to}`; msteams
+    `{url}`; opsgenie `{api_key, region?, tags?}`; telegram `{bot_token, chat_id}`; ntfy
+    `{topic, server?, token?}`; google_chat `{url}`; mattermost `{url, username?,
+    channel?}` (docs/channels.md)."""
 
     name: Name = Field(max_length=255)
     kind: Kind
     config: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
+    repeat_every: str | None = Field(default=None, max_length=16, description=REPEAT_EVERY)
+
+    _repeat_every = field_validator("repeat_every")(clean_repeat)
+
+    @model_validator(mode="after")
+    def _repeat_kind(self) -> CreateTarget:
+        _refuse_pager_repeats(self.kind, self.repeat_every)
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -51,6 +92,9 @@ class CreateTarget(Command):
         return "notification_target", self.name
 
 
+config_history.track("notification_target", CreateTarget)
+
+
 class TargetChanges(BaseModel):
     """Fields left out stay. A new `config` replaces the old one whole (secrets
     included: a masked value cannot be sent back); a new `kind` needs a new config."""
@@ -60,6 +104,11 @@ class TargetChanges(BaseModel):
     kind: Kind | None = None
     config: dict[str, Any] | None = None
     enabled: bool | None = None
+    repeat_every: str | None = Field(
+        default=None, max_length=16, description=REPEAT_EVERY + "; null: no repeats"
+    )
+
+    _repeat_every = field_validator("repeat_every")(clean_repeat)
 
 
 class TargetView(BaseModel):
@@ -68,6 +117,7 @@ class TargetView(BaseModel):
     kind: str
     config: dict[str, Any] = Field(description="secrets masked")
     enabled: bool
+    repeat_every: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -119,10 +169,15 @@ class ListTargets(Command):
 @operation("target.create", scope="admin", audit="target.create")
 def create_target(call: Call, command: CreateTarget) -> TargetView:
     target = NotificationTarget(
-        name=command.name, kind=command.kind, config=command.config, enabled=command.enabled
+        name=command.name,
+        kind=command.kind,
+        config=command.config,
+        enabled=command.enabled,
+        repeat_every=command.repeat_every,
     )
     ensure_new(call.session, NotificationTarget, command.name, WHAT)
     insert(call.session, target, WHAT)
+    config_history.created(call, "notification_target", target)
     call.audit(
         "notification_target",
         target.target_id,
@@ -130,6 +185,7 @@ def create_target(call: Call, command: CreateTarget) -> TargetView:
         kind=target.kind,
         config=mask_config(target.kind, target.config),
         enabled=target.enabled,
+        repeat_every=target.repeat_every,
     )
     return TargetView.of(target)
 
@@ -146,6 +202,7 @@ def update_target(call: Call, command: UpdateTarget) -> TargetView:
     kind = values.get("kind", target.kind)
     if kind != target.kind and "config" not in values:
         raise InvalidInput(f"changing kind to {kind} needs a config for a {kind} target")
+    configured = config_history.snapshot("notification_target", target)
     before = {"kind": target.kind, "config": mask_config(target.kind, target.config)}
     before["enabled"] = target.enabled
     if "config" in values:
@@ -156,8 +213,15 @@ def update_target(call: Call, command: UpdateTarget) -> TargetView:
     target.kind = kind
     if "enabled" in values:
         target.enabled = values["enabled"]
+    if "repeat_every" in values:
+        target.repeat_every = values["repeat_every"]
+    try:
+        _refuse_pager_repeats(target.kind, target.repeat_every)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     target.updated_at = utcnow()
     call.session.add(target)
+    config_history.changed(call, "notification_target", target, configured)
     call.audit(
         "notification_target",
         target.target_id,
@@ -167,6 +231,7 @@ def update_target(call: Call, command: UpdateTarget) -> TargetView:
             "kind": target.kind,
             "config": mask_config(target.kind, target.config),
             "enabled": target.enabled,
+            "repeat_every": target.repeat_every,
         },
     )
     return TargetView.of(target)
@@ -184,6 +249,7 @@ def delete_target(call: Call, command: DeleteTarget) -> TargetView:
             "change them first (or disable the target)"
         )
     deleted = TargetView.of(target)
+    config_history.deleted(call, "notification_target", target)
     call.audit(
         "notification_target",
         target.target_id,

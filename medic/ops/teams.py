@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from medic.models import Service, Team
 from medic.models.columns import utcnow
+from medic.ops import config_history
 from medic.ops.errors import Conflict, InvalidInput
 from medic.ops.named import Name, ensure_new, find, insert
 from medic.ops.operation import Call, Command, operation
@@ -91,6 +92,9 @@ class CreateTeam(TeamFields, Command):
         return "team", self.name
 
 
+config_history.track("team", CreateTeam)
+
+
 class TeamCommand(Command):
     """A command about one team, by its exact name."""
 
@@ -126,6 +130,7 @@ def create_team(call: Call, command: CreateTeam) -> TeamView:
     )
     ensure_new(call.session, Team, command.name, WHAT)
     insert(call.session, team, WHAT)
+    config_history.created(call, "team", team)
     call.audit(
         "team",
         team.team_id,
@@ -144,11 +149,13 @@ def update_team(call: Call, command: UpdateTeam) -> TeamView:
     if "approvers" in values and values["approvers"] is None:
         raise InvalidInput("approvers must not be null; use [] for none")
     team = find(call.session, Team, command.name, WHAT, lock=True)
+    configured = config_history.snapshot("team", team)
     before = {field: getattr(team, field) for field in values}
     for field, value in values.items():
         setattr(team, field, list(value) if field == "approvers" else value)
     team.updated_at = utcnow()
     call.session.add(team)
+    config_history.changed(call, "team", team, configured)
     call.audit("team", team.team_id, name=command.name, before=before, after=values)
     return TeamView.of(team)
 
@@ -170,6 +177,7 @@ def delete_team(call: Call, command: DeleteTeam) -> TeamView:
             "move them to another team first"
         )
     deleted = TeamView.of(team)
+    config_history.deleted(call, "team", team)
     call.audit("team", team.team_id, name=team.name)
     call.session.delete(team)
     return deleted

@@ -17,6 +17,8 @@ class StepContext:
     heartbeat_name: str | None
     alert_id: int | None
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # The same on every attempt of this step (medic.core.step_keys); None outside a run.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from sqlmodel import Session, col, select
 
 from medic.config import Settings
 from medic.core import executions as rules
+from medic.core.approval_outcomes import EXPIRED_ERROR
 from medic.core.playbook_definition import (
+    AgentStep,
     ConditionStep,
     ScriptStep,
     Step,
@@ -31,6 +33,7 @@ from medic.core.playbook_definition import (
 )
 from medic.core.sealing import SealBroken
 from medic.core.statuses import PROOF_OF_LIFE
+from medic.core.step_keys import step_key
 from medic.db import Database
 from medic.metrics import PLAYBOOK_EXECUTIONS, PLAYBOOK_STEP_DURATION
 from medic.models import (
@@ -42,9 +45,11 @@ from medic.models import (
 )
 from medic.ops import audit
 from medic.ops.actor import SYSTEM
+from medic.ops.approval_requests import close_request
 from medic.ops.errors import MedicError
 from medic.ops.playbooks import pinned_definition
 from medic.ops.secrets import reveal
+from medic.playbooks.agent_step import run_agent_step
 from medic.playbooks.context import StepContext, StepResult
 from medic.playbooks.scripts import run_script_step
 from medic.playbooks.substitute import seal
@@ -151,6 +156,8 @@ def _claim(db: Database, settings: Settings, execution_id: int, now: datetime) -
                 service_name=(service.service_name or service.heartbeat_name) if service else None,
                 heartbeat_name=service.heartbeat_name if service else None,
                 alert_id=execution.alert_id,
+                # The same on every attempt of this step (a re-run after a crash).
+                idempotency_key=step_key(execution_id, execution.created_at, execution.next_step),
             ),
         )
     return claim
@@ -173,6 +180,7 @@ def _approval_ran_out(session: Session, execution: Execution, now: datetime) -> 
         execution.wake_at = execution.approval_deadline
         return False
     if execution.approval_on_deadline == "run":
+        close_request(session, execution, "proceeded", now)
         audit.record(
             session,
             SYSTEM,
@@ -182,7 +190,8 @@ def _approval_ran_out(session: Session, execution: Execution, now: datetime) -> 
             outcome="proceeded",
         )
         return True
-    _finish(session, execution, "cancelled", now, error="the approval request expired")
+    _finish(session, execution, "cancelled", now, error=EXPIRED_ERROR)
+    close_request(session, execution, "expired", now)
     audit.record(
         session,
         SYSTEM,
@@ -208,6 +217,9 @@ def _run(db: Database, settings: Settings, claim: _Claim, now: datetime) -> Step
             return run_webhook_step(step, claim.context, settings)
         if isinstance(step, ScriptStep):
             return run_script_step(step, claim.context, settings)
+        if isinstance(step, AgentStep):
+            waited = run_agent_step(db, settings, step, claim.context, claim.position, now)
+            return waited if isinstance(waited, StepResult) else _Later(waited)
         if isinstance(step, WaitStep):
             end = claim.step_started_at + timedelta(seconds=step.duration_seconds)
             if now >= end:

@@ -12,8 +12,11 @@ it is refused). It runs:
   `-rf`). Options go first, or take their value in the same argument
   (`--service=${SERVICE_NAME}`);
 * in a clean environment: `PATH`, `LANG`, and `MEDIC_SERVICE_NAME`,
-  `MEDIC_HEARTBEAT_NAME`, `MEDIC_ALERT_ID`, `MEDIC_EXECUTION_ID` (secrets reach a
-  script only where its arguments reference them);
+  `MEDIC_HEARTBEAT_NAME`, `MEDIC_ALERT_ID`, `MEDIC_EXECUTION_ID`, and
+  `MEDIC_IDEMPOTENCY_KEY`, the same on every run of this step of this execution: a
+  step runs at least once, so a script must be idempotent, and a re-run after a crash
+  can recognise itself by this key (secrets reach a script only where its arguments
+  reference them);
 * when Medic runs as root, as `MEDIC_SCRIPT_USER` (default `nobody`, its own group, no
   supplementary groups), so it can read neither Medic's memory and `/proc/<pid>/environ`
   nor files only root may read, and the process limit applies (root ignores it);
@@ -122,6 +125,8 @@ def run_script_step(step: ScriptStep, context: StepContext, settings: Settings) 
         "MEDIC_ALERT_ID": "" if context.alert_id is None else str(context.alert_id),
         "MEDIC_EXECUTION_ID": str(context.execution_id),
     }
+    if context.idempotency_key:
+        env["MEDIC_IDEMPOTENCY_KEY"] = context.idempotency_key
     limits = _limits(step.timeout_seconds, settings.medic_script_memory_mb)
     cap = settings.medic_script_output_bytes
     with tempfile.TemporaryDirectory(prefix="medic-script-", ignore_cleanup_errors=True) as cwd:

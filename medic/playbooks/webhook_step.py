@@ -11,7 +11,10 @@ form-encoded; any other string body goes as text. A header value a variable woul
 break over lines is refused. The
 request goes through `guarded_request` (allow-list `MEDIC_ALLOWED_WEBHOOK_HOSTS`,
 TLS trust from `MEDIC_EXTRA_CA_BUNDLE`, no redirects followed) with the step's
-timeout as both the per-operation and the overall limit. Success: the status is in
+timeout as both the per-operation and the overall limit. The request carries an
+`Idempotency-Key` header, the same on every attempt of this step of this execution
+(a step runs at least once: the one in flight when a worker died runs again), unless
+the step sets that header itself. Success: the status is in
 `success_status` and, when `success_json` is set, the response's JSON value at its
 dotted path equals the expected value. Remote failures never raise; they come back
 as `ok=False` with a one-line summary that carries no secret and no query string:
@@ -46,6 +49,8 @@ from medic.playbooks.substitute import (
 )
 
 OUTPUT_BYTES = 4096
+# Sent with the step's key (medic.core.step_keys) unless the step sets this header.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The most of a response read to judge `success_json`; a larger body fails that check.
 JSON_BYTES = 1024 * 1024
 _MISSING = object()
@@ -71,6 +76,10 @@ def run_webhook_step(
     label = f"{step.method} {shown_url}"
 
     request_headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if context.idempotency_key and not any(
+        n.lower() == IDEMPOTENCY_HEADER.lower() for n in headers
+    ):
+        request_headers[IDEMPOTENCY_HEADER] = context.idempotency_key
     request_headers.update(headers)
     kwargs: dict[str, Any] = {}
     if content is not None:

@@ -50,6 +50,11 @@ class ClaimedService:
     muted: bool
     muted_until: datetime | None
     mute_reason: str | None
+    alert_after_failures: int
+    recover_after_successes: int
+    start_grace_seconds: int | None
+    last_failure_reason: str | None
+    depends_on: list[str]
 
 
 READ_COLUMNS = tuple(ClaimedService.__slots__)  # type: ignore[attr-defined]
@@ -77,14 +82,20 @@ def write_back(session: Session, services: Sequence[ClaimedService]) -> None:
 
 
 def due_services(now: datetime, limit: int) -> Select:
-    """Services whose deadline passed while healthy, or whose check is due."""
+    """Services whose deadline passed while healthy, or whose check is due. A service
+    counting failures before it alerts (pending) is looked at by its check, as one that
+    is down: its deadline stays passed, and it must not be claimed on every pass."""
     table = Service.__table__  # type: ignore[attr-defined]
     return (
         select(*(table.c[name] for name in READ_COLUMNS))
         .where(col(Service.active))
         .where(
             or_(
-                and_(col(Service.state) != "down", col(Service.next_due_at) <= now),
+                and_(
+                    col(Service.state) != "down",
+                    col(Service.next_due_at) <= now,
+                    col(Service.consecutive_failures) == 0,
+                ),
                 col(Service.check_at) <= now,
             )
         )

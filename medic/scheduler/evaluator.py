@@ -17,14 +17,14 @@ from sqlmodel import Session, col, select
 
 from medic.core.detection import (
     Action,
-    OpenRun,
     Problem,
-    ServiceFacts,
     Verdict,
     evaluate,
     run_deadline,
     stamp,
 )
+from medic.core.detection_rules import rules_of, start_deadline
+from medic.core.names import name_key
 from medic.core.schedules import schedule_of
 from medic.models import Alert, JobRun, MaintenanceWindow, Notification, StateChange
 from medic.ops import audit
@@ -32,7 +32,9 @@ from medic.ops.actor import SYSTEM
 from medic.scheduler import outbox
 from medic.scheduler.bulk import insert_rows
 from medic.scheduler.claims import ClaimedService, write_back
-from medic.scheduler.silencing import suppression
+from medic.scheduler.dependencies import held_back, look_again_at_children
+from medic.scheduler.facts import service_facts
+from medic.scheduler.silencing import Silencing
 
 log = logging.getLogger(__name__)
 RETRY_BROKEN_AFTER = timedelta(minutes=5)
@@ -78,28 +80,6 @@ class _NewRows:
         ]
 
 
-def facts_of(
-    service: ClaimedService, runs: Sequence[JobRun], default_timezone: str
-) -> ServiceFacts:
-    assert service.next_due_at is not None
-    return ServiceFacts(
-        schedule=schedule_of(service, default_timezone),
-        state=service.state,
-        next_due_at=service.next_due_at,
-        last_alive_at=service.last_alive_at,
-        last_failure_at=service.last_failure_at,
-        max_duration=(
-            timedelta(seconds=service.max_duration_seconds)
-            if service.max_duration_seconds
-            else None
-        ),
-        open_runs=[OpenRun(run.run_id, run.started_at) for run in runs],
-        consecutive_failures=service.consecutive_failures,
-        missed_deadline_at=service.missed_deadline_at,
-        muted_until=service.muted_until if service.muted else None,
-    )
-
-
 def evaluate_claimed(
     session: Session,
     services: Sequence[ClaimedService],
@@ -126,7 +106,8 @@ def evaluate_claimed(
     for service in services:
         assert service.service_id is not None
         try:
-            verdict = evaluate(facts_of(service, runs[service.service_id], default_timezone), now)
+            facts = service_facts(session, service, runs[service.service_id], now, default_timezone)
+            verdict = evaluate(facts, now)
         except Exception:
             # One service that cannot be evaluated must not stop the others: look again later.
             log.exception("could not evaluate service %s; retrying later", service.service_id)
@@ -135,7 +116,8 @@ def evaluate_claimed(
             service.next_due_at = max(service.next_due_at or retry_at, retry_at)
             continue
         verdicts.append((service, verdict))
-    _create_alerts(session, verdicts, open_alerts, now)
+    silencing = Silencing(windows, _held_back(session, verdicts))
+    _create_alerts(session, verdicts, open_alerts, now, silencing)
     announced = _announced_alerts(session, verdicts, open_alerts)
     new_rows = _NewRows()
     for service, verdict in verdicts:
@@ -148,13 +130,28 @@ def evaluate_claimed(
             open_alerts,
             announced,
             now,
-            windows,
+            silencing,
             counts,
             new_rows,
         )
         counts.evaluated += 1
+    recovered = [s.heartbeat_name for s, v in verdicts if v.action == Action.RECOVER]
+    look_again_at_children(session, recovered, ids, now)
     write_back(session, services)
     counts.to_send.extend(new_rows.write(session))
+
+
+def _held_back(session: Session, verdicts: list[tuple[ClaimedService, Verdict]]) -> dict[int, str]:
+    """Services of the batch held back by a parent that is down, counting the parents
+    this batch opens or recovers at their new state."""
+    changed = {Action.OPEN: True, Action.RECOVER: False}
+    overrides = {
+        name_key(service.heartbeat_name): (service.heartbeat_name, changed[verdict.action])
+        for service, verdict in verdicts
+        if verdict.action in changed
+    }
+    children = [(service.service_id, service.depends_on) for service, _ in verdicts]
+    return held_back(session, children, overrides)
 
 
 def _create_alerts(
@@ -162,6 +159,7 @@ def _create_alerts(
     verdicts: list[tuple[ClaimedService, Verdict]],
     open_alerts: dict[int, Alert],
     now: datetime,
+    silencing: Silencing,
 ) -> None:
     """One alert per opening incident, inserted together (one flush, not one per service)."""
     rows = [
@@ -171,6 +169,7 @@ def _create_alerts(
             "active": True,
             "alert_cycle": verdict.consecutive_failures,
             "created_date": now,
+            "suppressed_by": silencing.reason(service, now),
         }
         for service, verdict in verdicts
         if verdict.action == Action.OPEN and service.service_id not in open_alerts
@@ -212,7 +211,7 @@ def _apply(
     open_alerts: dict[int, Alert],
     announced: set[int],
     now: datetime,
-    windows: Sequence[MaintenanceWindow],
+    silencing: Silencing,
     counts: PassCounts,
     new_rows: _NewRows,
 ) -> None:
@@ -222,35 +221,59 @@ def _apply(
         _auto_unmute(session, service)
     if verdict.action == Action.OPEN:
         assert verdict.problem is not None
-        _open(session, service, verdict, alert, service_runs, now, windows, counts, new_rows)
+        _open(session, service, verdict, alert, service_runs, now, silencing, counts, new_rows)
     elif verdict.action == Action.RECOVER:
-        _recover(session, service, alert, announced, now, windows, counts, new_rows)
+        _recover(session, service, alert, announced, now, silencing, counts, new_rows)
+    elif verdict.action == Action.PENDING:
+        assert verdict.problem is not None
+        service.consecutive_failures = verdict.consecutive_failures
+        service.missed_deadline_at = verdict.missed_deadline_at
+        service.state_reason = (
+            f"{verdict.problem.reason}; failure {verdict.consecutive_failures} of "
+            f"{service.alert_after_failures} in a row before it alerts"
+        )
+    elif verdict.action == Action.CLEARED:
+        service.consecutive_failures, service.missed_deadline_at = 0, None
+        service.state_reason = _alive_reason(service)
+    elif verdict.action == Action.RECOVERING:
+        service.state_reason = (
+            f"{_alive_reason(service)}; recovers after {service.recover_after_successes} in a row"
+        )
     elif verdict.action == Action.STILL_DOWN:
         assert verdict.problem is not None
         service.consecutive_failures = verdict.consecutive_failures
         service.missed_deadline_at = verdict.missed_deadline_at
-        service.state_reason = verdict.problem.reason
+        service.state_reason = _held_reason(verdict.problem.reason, service, silencing)
         if alert is not None and alert.alert_cycle != verdict.consecutive_failures:
             alert.alert_cycle = verdict.consecutive_failures
             session.add(alert)
         if alert is not None and alert.alert_id not in announced:
-            _announce_late(service, verdict, alert, now, windows, new_rows)
+            _announce_late(session, service, verdict, alert, now, silencing, new_rows)
     service.check_at = verdict.check_at
 
 
+def _held_reason(reason: str, service: ClaimedService, silencing: Silencing) -> str:
+    """A state reason says when a parent that is down holds its notifications back."""
+    held = silencing.held_back.get(service.service_id)
+    return f"{reason}; {held}" if held else reason
+
+
 def _announce_late(
+    session: Session,
     service: ClaimedService,
     verdict: Verdict,
     alert: Alert,
     now: datetime,
-    windows: Sequence[MaintenanceWindow],
+    silencing: Silencing,
     new_rows: _NewRows,
 ) -> None:
-    """A service went down while muted or in maintenance, and is still down now that
-    nothing silences it: people hear about it now, once."""
-    if suppression(service, windows, now) is not None:
+    """A service went down while muted, in maintenance or behind a parent that was
+    down, and is still down now that nothing silences it: people hear about it now, once."""
+    if silencing.reason(service, now) is not None:
         return
     assert verdict.problem is not None
+    alert.suppressed_by = None
+    session.add(alert)
     _notify(
         new_rows,
         "alert.opened",
@@ -270,7 +293,7 @@ def _open(
     alert: Alert | None,
     runs: Sequence[JobRun],
     now: datetime,
-    windows: Sequence[MaintenanceWindow],
+    silencing: Silencing,
     counts: PassCounts,
     new_rows: _NewRows,
 ) -> None:
@@ -282,8 +305,9 @@ def _open(
                 run.timed_out_at = now
                 session.add(run)
     previous = service.state
+    reason = _held_reason(problem.reason, service, silencing)
     service.state, service.down = "down", True
-    service.state_changed_at, service.state_reason = now, problem.reason
+    service.state_changed_at, service.state_reason = now, reason
     service.consecutive_failures = verdict.consecutive_failures
     service.missed_deadline_at = verdict.missed_deadline_at
     new_rows.state_changes.append(
@@ -292,7 +316,7 @@ def _open(
             "at": now,
             "from_state": previous,
             "to_state": "down",
-            "reason": problem.reason,
+            "reason": reason,
             "alert_id": alert.alert_id,
         }
     )
@@ -302,7 +326,7 @@ def _open(
         service,
         alert,
         now,
-        suppression(service, windows, now),
+        silencing.reason(service, now),
         reason=problem.reason,
         problem=problem.kind,
         **_began(service, problem),
@@ -318,6 +342,9 @@ def _began(service: ClaimedService, problem: Problem) -> dict[str, str]:
         began = service.last_failure_at
     elif problem.kind == "hung" and problem.run is not None and service.max_duration_seconds:
         began = run_deadline(problem.run, timedelta(seconds=service.max_duration_seconds))
+    elif problem.kind == "not_started" and began is not None:
+        schedule = schedule_of(service, "UTC")  # the timezone does not move a deadline's end
+        began = start_deadline(schedule, rules_of(service), began)
     return {"deadline_at": began.isoformat()} if began is not None else {}
 
 
@@ -327,21 +354,17 @@ def _recover(
     alert: Alert | None,
     announced: set[int],
     now: datetime,
-    windows: Sequence[MaintenanceWindow],
+    silencing: Silencing,
     counts: PassCounts,
     new_rows: _NewRows,
 ) -> None:
-    reason = (
-        f"heartbeat received at {stamp(service.last_alive_at)}"
-        if service.last_alive_at is not None
-        else "no longer due"
-    )
+    reason = _alive_reason(service)
     down_since, failures = service.state_changed_at, service.consecutive_failures
     service.state = "up" if service.last_alive_at is not None else "new"
     service.down = False
     service.state_changed_at, service.state_reason = now, reason
     service.consecutive_failures, service.missed_deadline_at = 0, None
-    suppressed = suppression(service, windows, now)
+    suppressed = silencing.reason(service, now)
     if alert is not None:
         alert.active, alert.closed_date = False, now
         session.add(alert)
@@ -375,6 +398,12 @@ def _recover(
         consecutive_failures=failures,
     )
     counts.recovered += 1
+
+
+def _alive_reason(service: ClaimedService) -> str:
+    if service.last_alive_at is None:
+        return "no longer due"
+    return f"heartbeat received at {stamp(service.last_alive_at)}"
 
 
 def _notify(

@@ -25,11 +25,12 @@ from medic.config import Settings
 from medic.core.maintenance import next_transition, occurrence_at
 from medic.db import Database
 from medic.metrics import SCHEDULER_LAST_PASS, SCHEDULER_PASS_DURATION
-from medic.models import MaintenanceWindow, Notification, Service
+from medic.models import AlertReminder, MaintenanceWindow, Notification, Service
 from medic.playbooks.triggers import Triggers
 from medic.scheduler import outbox, periodic
 from medic.scheduler.claims import ClaimedService, due_services
 from medic.scheduler.evaluator import PassCounts, evaluate_claimed
+from medic.scheduler.reminders import send_due_reminders
 from medic.scheduler.silencing import window_rule
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,10 @@ class Scheduler:
             counts.to_send.clear()
             if len(services) < batch:
                 break
+        reminded = send_due_reminders(self.db, now)
+        if reminded:
+            self.dispatch.send_notifications(reminded)
+            sent += len(reminded)
         self.triggers.fire(now)
         for job in periodic.claim_due_jobs(
             self.db, self.periodic_schedules, self.settings.medic_timezone, now
@@ -193,6 +198,7 @@ class Scheduler:
                     .where(col(Service.active))
                 ).one(),
                 session.exec(select(func.min(MaintenanceWindow.next_transition_at))).one(),
+                session.exec(select(func.min(AlertReminder.next_at))).one(),
             ]
         instants.append(periodic.next_job_at(self.db))
         return min((i for i in instants if i is not None), default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -107,5 +108,7 @@ steps:
     assert approval["dedup_key"] == opened["dedup_key"], "the same incident, not a new one"
     assert approval["payload"]["summary"].startswith("Approval needed: run playbook")
     (link,) = [link for link in approval["links"] if link["text"] == "Approve or decline"]
-    assert link["href"].startswith("http://medic.test/approvals/")
-    assert client.get(link["href"].removeprefix("http://medic.test")).status_code == 200
+    assert re.fullmatch(r"http://medic\.test/dashboard/executions/\d+", link["href"])
+    landing = client.get(link["href"].removeprefix("http://medic.test"), follow_redirects=False)
+    assert landing.status_code == 303  # a person signs in, then lands on the execution
+    assert "/dashboard/sign-in?next=%2Fdashboard%2Fexecutions%2F" in landing.headers["location"]

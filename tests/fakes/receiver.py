@@ -21,7 +21,7 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,7 +64,14 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class Receiver:
-    def __init__(self, tls: trustme.LeafCert | None = None) -> None:
+    def __init__(
+        self,
+        tls: trustme.LeafCert | None = None,
+        respond: Callable[[ReceivedRequest], Answer] | None = None,
+    ) -> None:
+        """`respond` answers a request nothing was programmed for (a fake of a real
+        API, tests/fakes/channels.py); without it, the default answer does."""
+        self._respond = respond
         self.requests: list[ReceivedRequest] = []
         self._default = Answer()
         self._by_path: dict[str, Answer] = {}
@@ -139,7 +146,10 @@ class Receiver:
             self._lock.notify_all()
             if self._sequence:
                 return self._sequence.pop(0)
-            return self._by_path.get(request.path, self._default)
+            programmed = self._by_path.get(request.path)
+        if programmed is not None:
+            return programmed
+        return self._respond(request) if self._respond else self._default
 
 
 def _answer(

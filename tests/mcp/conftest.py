@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
+from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
 
@@ -29,6 +30,29 @@ from medic.ops.actor import cli_operator
 from medic.ops.service_commands import RegisterService
 from medic.process import MedicProcess
 from tests.mcp_client import REQUEST_TIMEOUT
+
+# Every tool the server offers: what each test expects to find listed.
+READS = {
+    "list_services",
+    "get_service",
+    "get_heartbeats",
+    "service_stats",
+    "list_alerts",
+    "list_playbooks",
+    "get_execution",
+    "list_executions",
+    "list_agents",
+}
+CHANGES = {
+    "acknowledge_alert",
+    "mute_service",
+    "unmute_service",
+    "create_maintenance_window",
+    "execute_playbook",
+    "approve_execution",
+    "decline_execution",
+}
+TOOLS = READS | CHANGES
 
 MEDIC = str(Path(sys.executable).with_name("medic"))
 Spawn = Callable[..., AbstractAsyncContextManager[ClientSession]]
@@ -54,13 +78,17 @@ def spawn(settings: Settings, tmp_path: Path) -> Spawn:
     """`medic mcp` as an assistant starts it (cwd without a .env file)."""
 
     @asynccontextmanager
-    async def session(key: str, **extra: str) -> AsyncIterator[ClientSession]:
+    async def session(
+        key: str, elicit: ElicitationFnT | None = None, **extra: str
+    ) -> AsyncIterator[ClientSession]:
         params = StdioServerParameters(
             command=MEDIC, args=["mcp"], env=medic_env(settings, key, **extra), cwd=tmp_path
         )
         async with (
             stdio_client(params) as (read, write),
-            ClientSession(read, write, read_timeout_seconds=REQUEST_TIMEOUT) as client,
+            ClientSession(
+                read, write, read_timeout_seconds=REQUEST_TIMEOUT, elicitation_callback=elicit
+            ) as client,
         ):
             await client.initialize()
             yield client

@@ -14,29 +14,10 @@ import pytest
 
 from medic.models import Service
 from medic.process import MedicProcess
-from tests.mcp.conftest import error, result
+from tests.mcp.conftest import CHANGES, READS, error, result
 from tests.mcp_client import Connect, bearer
 
 pytestmark = pytest.mark.anyio
-
-READS = {
-    "list_services",
-    "get_service",
-    "get_heartbeats",
-    "service_stats",
-    "list_alerts",
-    "list_playbooks",
-    "get_execution",
-}
-CHANGES = {
-    "acknowledge_alert",
-    "mute_service",
-    "unmute_service",
-    "create_maintenance_window",
-    "execute_playbook",
-    "approve_execution",
-    "decline_execution",
-}
 
 
 async def test_the_tools_have_typed_inputs_outputs_descriptions_and_annotations(

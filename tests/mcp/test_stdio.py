@@ -16,7 +16,7 @@ from medic.ops import audit_log, playbooks
 from medic.ops.actor import cli_operator
 from medic.ops.operation import Context
 from medic.process import MedicProcess
-from tests.mcp.conftest import MEDIC, Spawn, error, medic_env, result
+from tests.mcp.conftest import MEDIC, TOOLS, Spawn, error, medic_env, result
 
 NO_DATABASE = "postgresql://nobody@127.0.0.1:1/nothing"
 PLAYBOOK = """
@@ -53,7 +53,7 @@ async def test_medic_mcp_acts_as_its_key_against_the_database(
         result(await mcp.call_tool("unmute_service", {"service": "nightly-backup"}))
         unknown = error(await mcp.call_tool("get_service", {"service": "ghost"}))
 
-    assert len(tools) == 14
+    assert len(tools) == len(TOOLS)
     assert muted["muted"] is True
     assert "no service 'ghost' is registered" in unknown
     assert _mcp_audit(medic) == [
@@ -107,7 +107,7 @@ async def test_with_medic_url_it_relays_to_the_remote_mcp_endpoint(
     async with spawn(make_key("read", name="remote-reader"), **remote) as reader:
         refused = error(await reader.call_tool("unmute_service", {"service": "nightly-backup"}))
 
-    assert len(tools) == 14 and tools["mute_service"].annotations.destructive_hint is True
+    assert len(tools) == len(TOOLS) and tools["mute_service"].annotations.destructive_hint is True
     assert "invalid duration 'forever'" in bad
     assert '"muted":true' in status.contents[0].text
     assert "no open alerts" in prompt.messages[0].content.text

@@ -140,7 +140,7 @@ def test_trigger_pattern_is_a_case_insensitive_glob() -> None:
         (
             "type: webhook",
             "type: http",
-            "line 9: steps[0].type: must be one of webhook, script, wait, condition",
+            "line 9: steps[0].type: must be one of webhook, script, wait, condition, agent",
         ),
         (
             '    url: "https://internal-api/restart"\n',
@@ -293,7 +293,7 @@ def test_every_problem_is_reported_in_line_order() -> None:
     )
     assert error_of(text) == (
         "line 6: approval: must be none, required or timeout:<N>m (like timeout:30m); "
-        "line 15: steps[1].type: must be one of webhook, script, wait, condition"
+        "line 15: steps[1].type: must be one of webhook, script, wait, condition, agent"
     )
 
 

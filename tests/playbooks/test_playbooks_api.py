@@ -124,7 +124,9 @@ def test_invalid_yaml_is_400_naming_the_line_and_writes_nothing(
 ) -> None:
     broken = SEED_EXAMPLE.replace("type: webhook", "type: http")
     message = api.apply(broken, expect=400)
-    assert message == "line 9: steps[0].type: must be one of webhook, script, wait, condition"
+    assert (
+        message == "line 9: steps[0].type: must be one of webhook, script, wait, condition, agent"
+    )
     assert api.get()["total"] == 0
     assert api.apply("name: [unclosed\n", expect=400).startswith("line 2:")
 

@@ -3,8 +3,11 @@
 from fastapi import APIRouter
 
 from medic.api.v2 import (
+    agent,
+    agents,
     alerts,
     audit,
+    config_history,
     executions,
     heartbeats,
     hooks,
@@ -27,6 +30,7 @@ for module in (
     keys,
     alerts,
     audit,
+    config_history,
     maintenance,
     notifications,
     teams,
@@ -35,5 +39,7 @@ for module in (
     secrets,
     executions,
     hooks,
+    agents,
+    agent,
 ):
     router.include_router(module.router)

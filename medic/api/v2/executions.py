@@ -1,24 +1,27 @@
-"""v2 playbook executions: start one, follow it."""
+"""v2 playbook executions: start one, list them, follow one."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
 from medic.api.auth import get_medic, read_access, write_access
-from medic.ops import executions
+from medic.ops import execution_list, executions
 from medic.ops.actor import Actor
+from medic.ops.execution_list import ExecutionState, ListExecutions
 from medic.ops.executions import (
     ApproveExecution,
     DeclineExecution,
     ExecutePlaybook,
+    ExecutionSummary,
     ExecutionView,
     GetExecution,
 )
 from medic.process import MedicProcess
-from medic.web.envelope import Envelope, envelope
+from medic.web.envelope import Envelope, Limit, Offset, Page, envelope, page
 from medic.web.params import row_id
 
 router = APIRouter(tags=["v2 executions"])
@@ -50,7 +53,41 @@ def execute(
 
 
 @router.get(
-    "/executions/{execution_id}", response_model=Envelope[ExecutionView], summary="One execution"
+    "/executions",
+    response_model=Envelope[Page[ExecutionSummary]],
+    summary="List executions, newest first (paged; filters: playbook, service, state, "
+    "requester, since/until)",
+)
+def list_executions(
+    medic: MedicDep,
+    actor: Actor = Depends(read_access),
+    playbook: str | None = Query(None, description="the playbook's name"),
+    service: str | None = Query(None, description="the service's id or heartbeat name"),
+    state: ExecutionState | None = None,
+    requester: str | None = Query(None, description="a key's name, slack:<user> or medic"),
+    since: AwareDatetime | None = Query(None, description="requested at or after (ISO 8601)"),
+    until: AwareDatetime | None = Query(None, description="requested before (ISO 8601)"),
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> JSONResponse:
+    query = ListExecutions.of(
+        playbook=playbook,
+        service=service,
+        state=state,
+        requester=requester,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    rows, total = execution_list.list_executions(medic.context(actor), query)
+    return page(rows, total, limit, offset)
+
+
+@router.get(
+    "/executions/{execution_id}",
+    response_model=Envelope[ExecutionView],
+    summary="One execution, each step's outcome and output (secrets masked)",
 )
 def get_execution(
     execution_id: ExecutionId, medic: MedicDep, actor: Actor = Depends(read_access)

@@ -9,15 +9,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from medic.api.auth import get_medic, heartbeat_access, read_access
 from medic.api.v2.schemas import HeartbeatOut
 from medic.core.names import name_key
 from medic.core.statuses import Status
 from medic.ingest.writer import BeatRecorded, ServiceRef
-from medic.ops import heartbeats
+from medic.ops import heartbeats, provisioning
 from medic.ops.actor import Actor
 from medic.ops.heartbeats import ListHeartbeats
+from medic.ops.provisioning import MonitorConfig
 from medic.process import MedicProcess
 from medic.web.envelope import Envelope, Limit, Offset, Page, page
 from medic.web.params import IdFilter
@@ -33,6 +35,11 @@ class HeartbeatIn(BaseModel):
     status: str = Field(default="UP", max_length=32)
     run_id: str | None = Field(default=None, max_length=255)
     message: str | None = Field(default=None, description="kept up to 100 kB")
+    monitor: MonitorConfig | None = Field(
+        default=None,
+        description="the service's config: with a `write` key the service is created or "
+        "updated to match before the heartbeat is recorded; ignored (and said so) otherwise",
+    )
 
     @model_validator(mode="after")
     def _one_service(self) -> HeartbeatIn:
@@ -45,6 +52,9 @@ class RunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     run_id: str | None = Field(default=None, max_length=255)
     message: str | None = None
+    monitor: MonitorConfig | None = Field(
+        default=None, description="with a `write` key the service is updated to match"
+    )
 
 
 class RunOut(BaseModel):
@@ -143,18 +153,36 @@ async def record_heartbeat(medic: MedicProcess, actor: Actor, body: HeartbeatIn)
         if body.service_id is not None
         else ServiceRef(name_key=name_key(body.heartbeat_name or ""))
     )
+    recorded = "heartbeat recorded"
+    if body.monitor is not None:
+        service = body.service_id if body.service_id is not None else body.heartbeat_name
+        assert service is not None
+        recorded += await _provision(medic, actor, service, body.monitor)
     beat = await heartbeats.record(medic.writer, actor, ref, status, body.run_id, body.message)
-    return _answer(beat, "heartbeat recorded")
+    return _answer(beat, recorded)
+
+
+async def _provision(
+    medic: MedicProcess, actor: Actor, service: int | str, config: MonitorConfig
+) -> str:
+    """Apply a monitor config before its heartbeat (the slow path: only bodies that
+    carry one come here); returns the clause the answer adds."""
+    actor.require("ingest")
+    done = await run_in_threadpool(provisioning.provision, medic.context(actor), service, config)
+    return f"; {provisioning.describe(done, str(service))}"
 
 
 async def _run_signal(
     medic: MedicProcess, actor: Actor, service_id: int, status: Status, body: RunIn | None
 ) -> JSONResponse:
     body = body or RunIn()
+    recorded = f"{status.value.lower()} recorded"
+    if body.monitor is not None:
+        recorded += await _provision(medic, actor, service_id, body.monitor)
     beat = await heartbeats.record(
         medic.writer, actor, ServiceRef(service_id=service_id), status, body.run_id, body.message
     )
-    return _answer(beat, f"{status.value.lower()} recorded")
+    return _answer(beat, recorded)
 
 
 @router.post(

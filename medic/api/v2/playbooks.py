@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from medic.api.auth import admin_access, get_medic, read_access
-from medic.ops import playbooks
+from medic.ops import config_restore, playbooks
 from medic.ops.actor import Actor
 from medic.ops.errors import InvalidInput
 from medic.ops.playbooks import (
@@ -86,16 +86,24 @@ async def _yaml_text(request: Request) -> str:
     },
 )
 async def apply_playbook(
-    request: Request, medic: MedicDep, actor: Actor = Depends(admin_access)
+    request: Request,
+    medic: MedicDep,
+    actor: Actor = Depends(admin_access),
+    strict: bool = Query(
+        False,
+        description="refuse (400) a playbook whose steps use a secret not set or a script "
+        "not registered; otherwise it is applied and `warnings` name each, with its line",
+    ),
 ) -> JSONResponse:
-    command = ApplyPlaybook.of(source_yaml=await _yaml_text(request))
+    command = ApplyPlaybook.of(source_yaml=await _yaml_text(request), strict=strict)
     applied = await run_in_threadpool(playbooks.apply_playbook, medic.context(actor), command)
     name, number = applied.name, applied.version
+    warned = f"; {len(applied.warnings)} warning(s)" if applied.warnings else ""
     if applied.created:
-        return envelope(applied, f"playbook {name} created (version {number})", 201)
+        return envelope(applied, f"playbook {name} created (version {number}){warned}", 201)
     if applied.changed:
-        return envelope(applied, f"playbook {name} updated to version {number}")
-    return envelope(applied, f"playbook {name} unchanged (version {number})")
+        return envelope(applied, f"playbook {name} updated to version {number}{warned}")
+    return envelope(applied, f"playbook {name} unchanged (version {number}){warned}")
 
 
 @router.get("", response_model=Envelope[Page[PlaybookView]], summary="List playbooks (paged)")
@@ -148,6 +156,22 @@ def get_version(
 ) -> JSONResponse:
     query = GetPlaybook.of(name=name, version=version)
     return envelope(playbooks.get_playbook(medic.context(actor), query))
+
+
+@router.post(
+    "/{name}/versions/{version}/restore",
+    response_model=Envelope[Applied],
+    summary="Make an old version current again (applied as a new version)",
+)
+def restore_version(
+    name: str, version: VersionNumber, medic: MedicDep, actor: Actor = Depends(admin_access)
+) -> JSONResponse:
+    applied = config_restore.restore_playbook_version(medic.context(actor), name, version)
+    if not applied.changed:
+        return envelope(
+            applied, f"playbook {name} unchanged: version {version} has the current content"
+        )
+    return envelope(applied, f"playbook {name} version {version} restored as {applied.version}")
 
 
 @router.patch(

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from medic.api.auth import admin_access, get_medic, read_access
 from medic.api.v2.schemas import DeletedName
-from medic.ops import teams
+from medic.ops import ping_keys, teams
 from medic.ops.actor import Actor
+from medic.ops.ping_keys import PingKeyView, RotatePingKey
 from medic.ops.teams import (
     CreateTeam,
     DeleteTeam,
@@ -74,3 +75,16 @@ def update_team(
 def delete_team(name: str, medic: MedicDep, actor: Actor = Depends(admin_access)) -> JSONResponse:
     team = teams.delete_team(medic.context(actor), DeleteTeam.of(name=name))
     return envelope(DeletedName(name=team.name), "team deleted")
+
+
+@router.post(
+    "/{name}/ping-key",
+    status_code=201,
+    response_model=Envelope[PingKeyView],
+    summary="Rotate the team's ping key (shown once; the old key's slug URLs become 404)",
+)
+def rotate_ping_key(
+    name: str, medic: MedicDep, actor: Actor = Depends(admin_access)
+) -> JSONResponse:
+    rotated = ping_keys.rotate(medic.context(actor), RotatePingKey.of(team=name))
+    return envelope(rotated, "ping key rotated", 201)

@@ -8,12 +8,14 @@ from functools import cache
 
 from mcp.server.mcpserver.tools import Tool
 
-from medic.mcp_server.tools import alerts, playbooks, services, silencing
+from medic.mcp_server.tools import agents, alerts, executions, playbooks, services, silencing
 
 
 @cache
 def all_tools() -> tuple[Tool, ...]:
     """Built once per process and shared by every server (see medic.mcp_server.backend)."""
     return tuple(
-        tool for module in (services, alerts, silencing, playbooks) for tool in module.tools()
+        tool
+        for module in (services, alerts, silencing, playbooks, executions, agents)
+        for tool in module.tools()
     )

@@ -2,12 +2,15 @@
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from medic.mcp_server.backend import backend_of
+from medic.mcp_server.confirm import Answer, Confirmation, ask, confirmed
 from medic.mcp_server.inputs import AlertId, Offset, ServiceName, page_size
+from medic.mcp_server.links import service_link, with_links
 from medic.mcp_server.schemas import AlertList, AlertView
 from medic.mcp_server.tools.define import define
 from medic.mcp_server.tools.hints import ACKNOWLEDGE, READ
@@ -49,12 +52,29 @@ def list_alerts(
     return AlertList(items=alert_views(context, rows), total=total)
 
 
-def acknowledge_alert(ctx: Context, alert_id: AlertId) -> AlertView:
+def _confirm_acknowledge(ctx: Context, alert_id: int) -> Answer:
+    return ask(
+        ctx,
+        f"Acknowledge alert #{alert_id} in your name? The team sees that someone is on it.",
+    )
+
+
+def acknowledge_alert(
+    ctx: Context,
+    confirmation: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_acknowledge)],
+    alert_id: AlertId,
+) -> Annotated[CallToolResult, AlertView]:
     """Mark an open alert as acknowledged (someone is on it), in your key's name. It
-    silences nothing (mute_service does); acknowledging again keeps the first one."""
-    context = backend_of(ctx).context()
+    silences nothing (mute_service does); acknowledging again keeps the first one.
+    Your user is asked to confirm first where their client can show the question."""
+    backend = backend_of(ctx)
+    confirmed(ctx, confirmation, "alert.acknowledge", "alert", alert_id)
+    context = backend.context()
     alert = alerts.acknowledge(context, AcknowledgeAlert.of(alert_id=alert_id))
-    return alert_views(context, [alert])[0]
+    view = alert_views(context, [alert])[0]
+    base = backend.settings.medic_base_url
+    links = [service_link(base, view.heartbeat_name)] if view.heartbeat_name else []
+    return with_links(view, links)
 
 
 def tools() -> list[Tool]:

@@ -4,12 +4,15 @@ Both silence notifications only; detection goes on and states still change."""
 from datetime import UTC, datetime
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult
 from pydantic import AwareDatetime, Field
 
 from medic.mcp_server.backend import backend_of
+from medic.mcp_server.confirm import Answer, Confirmation, ask, confirmed
 from medic.mcp_server.inputs import Duration, Reason, ServiceName
+from medic.mcp_server.links import service_link, with_links
 from medic.mcp_server.schemas import ServiceView, WindowOut
 from medic.mcp_server.tools.define import define
 from medic.mcp_server.tools.hints import SILENCE, UNMUTE
@@ -20,15 +23,31 @@ from medic.ops.maintenance import CreateWindow
 from medic.ops.service_commands import GetService, MuteService, UnmuteService
 
 
+def _confirm_mute(ctx: Context, service: str, duration: object, reason: str) -> Answer:
+    return ask(
+        ctx,
+        f"Mute {service!r} for {duration}? Its notifications stop until then; detection "
+        f"goes on. The assistant's reason: {reason[:300]!r}",
+    )
+
+
 def mute_service(
-    ctx: Context, service: ServiceName, duration: Duration, reason: Reason
-) -> ServiceView:
+    ctx: Context,
+    confirmation: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_mute)],
+    service: ServiceName,
+    duration: Duration,
+    reason: Reason,
+) -> Annotated[CallToolResult, ServiceView]:
     """Silence a service's notifications for a while, e.g. during a known outage or a
     deploy. Detection goes on (its state and alerts still change); it unmutes itself
-    when `duration` passes. Muting again restarts the duration from now."""
+    when `duration` passes. Muting again restarts the duration from now. Your user is
+    asked to confirm first where their client can show the question."""
     backend = backend_of(ctx)
+    confirmed(ctx, confirmation, "service.mute", "service", service)
     command = MuteService.of(service=service, duration=duration, reason=reason)
-    return ServiceView.of(service_ops.mute(backend.context(), command))
+    muted = ServiceView.of(service_ops.mute(backend.context(), command))
+    base = backend.settings.medic_base_url
+    return with_links(muted, [service_link(base, muted.heartbeat_name)])
 
 
 def unmute_service(ctx: Context, service: ServiceName) -> ServiceView:
@@ -39,8 +58,33 @@ def unmute_service(ctx: Context, service: ServiceName) -> ServiceView:
     return ServiceView.of(unmuted)
 
 
+def _confirm_window(
+    ctx: Context,
+    name: str,
+    reason: str,
+    services: list[str] | None,
+    all_services: bool,
+    starts_at: object,
+    ends_at: object,
+    duration: object,
+    cron_expression: str | None,
+) -> Answer:
+    covered = "every service" if all_services else ", ".join(services or ())[:300]
+    when = (
+        f"on the schedule {cron_expression!r} for {duration} each time"
+        if cron_expression
+        else f"from {starts_at or 'now'} until {ends_at or f'{duration} later'}"
+    )
+    return ask(
+        ctx,
+        f"Open the maintenance window {name!r} over {covered}, {when}? Their "
+        f"notifications are silenced meanwhile. The assistant's reason: {reason[:300]!r}",
+    )
+
+
 def create_maintenance_window(
     ctx: Context,
+    confirmation: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_window)],
     name: Annotated[
         str, Field(min_length=1, max_length=255, description="a short title, e.g. 'db upgrade'")
     ],
@@ -80,10 +124,11 @@ def create_maintenance_window(
     timezone: Annotated[
         str | None, Field(max_length=64, description="IANA zone for the cron; default the server's")
     ] = None,
-) -> WindowOut:
+) -> Annotated[CallToolResult, WindowOut]:
     """Silence notifications for some services (or all) during planned work: once
     (starts_at .. ends_at, or starts_at + duration) or on a schedule (cron_expression +
-    duration). Medic announces its start and end; states still change inside it."""
+    duration). Medic announces its start and end; states still change inside it. Your
+    user is asked to confirm first where their client can show the question."""
     backend = backend_of(ctx)
     # This tool's own arguments: services by name or all of them; a one-time window
     # opens now unless starts_at says otherwise, and ends at ends_at or after duration.
@@ -110,7 +155,11 @@ def create_maintenance_window(
         cron_expression=cron_expression,
         timezone=timezone,
     )
-    return WindowOut.of(maintenance.create_window(backend.context(), command))
+    target = ",".join(services or ()) if not all_services else "all"
+    confirmed(ctx, confirmation, "maintenance.create", "maintenance_window", f"{name} ({target})")
+    window = WindowOut.of(maintenance.create_window(backend.context(), command))
+    base = backend.settings.medic_base_url
+    return with_links(window, [service_link(base, n) for n in services or ()])
 
 
 def tools() -> list[Tool]:

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from medic.core.durations import spoken_duration
 from medic.core.links import web_url
 from medic.notify.message import Message
 
@@ -21,6 +22,8 @@ SLACK_ID = re.compile(r"[A-Z0-9]{2,32}")
 ACK_ACTION = "medic_alert_ack"
 MUTE_ACTION = "medic_service_mute_1h"
 UNMUTE_ACTION = "medic_service_unmute"
+# One action id per Run button of an alert (Slack wants them distinct within a block).
+RUN_PLAYBOOK_ACTIONS = tuple(f"medic_alert_run_playbook_{n}" for n in range(3))
 ACTIONS_BLOCK = "medic_alert_actions"
 ACTIVITY_BLOCK = "medic_alert_activity"
 # Slack allows at most ten elements in a context block.
@@ -127,8 +130,14 @@ def alert_blocks(message: Message) -> list[Block]:
     name = escape(service.display_name) if service else "Unknown service"
     reason = service.state_reason if service else None
     since = service.state_changed_at if service else None
+    headline = f":red_circle: *{name} is DOWN*"
+    if message.kind == "alert.repeated":
+        headline = (
+            f":repeat: *{name} is still DOWN*, not acknowledged "
+            f"(reminder {escape(str(message.details.get('repeat')))})"
+        )
     blocks: list[Block] = [
-        _section(f":red_circle: *{name} is DOWN*" + (f"\n{escape(reason)}" if reason else "")),
+        _section(headline + (f"\n{escape(reason)}" if reason else "")),
         {
             "type": "section",
             "fields": [{"type": "mrkdwn", "text": fact} for fact in _facts(message)]
@@ -144,6 +153,8 @@ def alert_blocks(message: Message) -> list[Block]:
     if service is not None:
         buttons.append(_button("Mute 1 h", MUTE_ACTION, str(service.service_id)))
         buttons.append(_button("Unmute", UNMUTE_ACTION, str(service.service_id)))
+    if message.alert is not None and message.alert.active:
+        buttons.extend(_run_buttons(message.alert.alert_id, message.playbooks))
     if buttons:
         blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK, "elements": buttons})
     if message.alert is not None and message.alert.acknowledged_by:
@@ -156,6 +167,23 @@ def alert_blocks(message: Message) -> list[Block]:
     return blocks
 
 
+def _run_buttons(alert_id: int, playbooks: tuple[str, ...]) -> list[Block]:
+    """ "Run playbook" for each playbook the alert offers: the value names the alert and
+    the playbook, both checked again when clicked (medic.ops.alert_playbooks)."""
+    return [
+        _button(f"Run {name}"[:75], action, f"{alert_id}:{name}")
+        for action, name in zip(RUN_PLAYBOOK_ACTIONS, playbooks, strict=False)
+    ]
+
+
+def run_button_value(value: str) -> tuple[int, str] | None:
+    """(alert id, playbook name) of a Run button's value; None if it is not one."""
+    alert, _, playbook = value.partition(":")
+    if not alert.isdigit() or not 0 < int(alert) < 2**31 or not 0 < len(playbook) <= 128:
+        return None
+    return int(alert), playbook
+
+
 def recovered_blocks(message: Message) -> list[Block]:
     """The alert message edited in place once the service is back: green, no buttons."""
     service = message.service
@@ -163,6 +191,8 @@ def recovered_blocks(message: Message) -> list[Block]:
     closed = message.alert.closed_date if message.alert else None
     at = slack_time(closed or message.created_at)
     headline = f":large_green_circle: *{name} recovered* at {at}"
+    if message.downtime is not None:
+        headline += f", up again after {spoken_duration(message.downtime)} down"
     if message.retired:  # deactivated or deleted: say so, and by whom
         reason = escape(str(message.details.get("reason")))
         headline = f":white_check_mark: *{name}: alert resolved* at {at}\n{reason}"

@@ -1,8 +1,9 @@
 """Block Kit for a playbook execution waiting for a human: what will run, on which
 service, why, who asked, how long the request stands, and Accept / Decline.
 
-Once someone decides, the same message is amended in place (`decided_blocks`): the
-buttons go, and it says who decided what, and when.
+Once the request stops waiting, the same message is amended in place (`decided_blocks`):
+the buttons go, and it says who decided what and when, or that nobody declined in time
+(it proceeded), nobody accepted in time (it expired), or its playbook was disabled.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from medic.core.approval_outcomes import CLOSURES, closure_of
 from medic.notify.blocks.alerts import escape, mention, slack_time
 from medic.notify.message import ExecutionFacts, Message
 
 Block = dict[str, Any]
 
+CLOSED_KIND = "execution.approval_closed"
 ACCEPT_ACTION = "medic_execution_accept"
 DECLINE_ACTION = "medic_execution_decline"
 APPROVAL_ACTIONS_BLOCK = "medic_execution_actions"
@@ -96,15 +99,24 @@ def front_door(name: str) -> str:
     return FRONT_DOORS.get(name, escape(name))
 
 
-def approval_mode(approval: str, deadline: datetime | None) -> str:
-    """What happens if nobody clicks: `required` is cancelled, `timeout:Nm` runs."""
-    when = slack_time(deadline)
-    if approval.startswith("timeout:"):
+def approval_mode(execution: ExecutionFacts) -> str:
+    """What happens if nobody clicks, for this execution (not merely its playbook): a
+    `timeout:Nm` request runs, a `required` one is cancelled, and so is one an AI
+    assistant made, whatever the playbook says (MEDIC_MCP_APPROVAL=always)."""
+    approval, when = escape(execution.approval), slack_time(execution.approval_deadline)
+    if execution.approval_forced:
         return (
-            f"*Approval:* `{escape(approval)}` — runs at {when} unless an approver declines first"
+            "*Approval:* requested by an AI assistant: a human must accept "
+            f"(the playbook's own `{approval}` does not apply to it); nothing runs until "
+            f"an approver accepts; cancelled at {when} if nobody decides"
         )
+    runs = execution.approval_on_deadline == "run" or (
+        execution.approval_on_deadline is None and execution.approval.startswith("timeout:")
+    )
+    if runs:
+        return f"*Approval:* `{approval}` — runs at {when} unless an approver declines first"
     return (
-        f"*Approval:* `{escape(approval)}` — nothing runs until an approver accepts; "
+        f"*Approval:* `{approval}` — nothing runs until an approver accepts; "
         f"cancelled at {when} if nobody decides"
     )
 
@@ -140,16 +152,63 @@ def _steps(execution: ExecutionFacts) -> str:
     return "*Steps:*\n" + ("\n".join(lines) if lines else "none")
 
 
-def outcome_line(state: str, decided_by: str | None, decided_at: datetime | None) -> str:
-    """Who decided what and when, as the amended message says it."""
-    who, when = mention(decided_by), slack_time(decided_at)
-    if state == "cancelled" and decided_by:
-        return f":no_entry_sign: *Declined* by {who} at {when}; the execution is cancelled."
-    if decided_by:
-        return f":white_check_mark: *Accepted* by {who} at {when}; the playbook is {state}."
-    if state == "cancelled":
-        return ":hourglass: Nobody decided in time; the execution was cancelled."
-    return f":information_source: The execution is {escape(state)}; nobody decides any more."
+def closure_line(
+    closure: str,
+    execution: ExecutionFacts,
+    by: str | None = None,
+    via: str | None = None,
+    at: datetime | None = None,
+) -> str:
+    """How the request stopped waiting, by whom or why, as the amended message says it.
+    `via` names the door when it was not Slack itself (the API, the approval page…)."""
+    who, when = mention(by), slack_time(at)
+    door = f" via {front_door(via)}" if via and via != "slack" else ""
+    state = escape(execution.state)
+    if closure == "accepted":
+        return f":white_check_mark: *Accepted* by {who} at {when}{door}; the playbook is {state}."
+    if closure == "declined":
+        return f":no_entry_sign: *Declined* by {who} at {when}{door}; the execution is cancelled."
+    deadline = slack_time(execution.approval_deadline or at)
+    if closure == "proceeded":
+        return (
+            f":fast_forward: *Nobody declined* by {deadline}: the playbook proceeded, as its "
+            f"`{escape(execution.approval)}` approval says; nobody decided."
+        )
+    if closure == "expired":
+        return (
+            f":hourglass: *Expired*: nobody accepted by {deadline}; the execution was "
+            "cancelled and nothing ran."
+        )
+    why = escape((execution.error or "the execution was cancelled").removeprefix("cancelled: "))
+    by_whom = f" by {who}" if by else ""
+    return f":no_entry_sign: *Cancelled*{by_whom} at {when}{door}: {why}; nothing ran."
+
+
+def closed_line(message: Message) -> str:
+    """The closing line for a request that no longer waits: as its closing notification
+    recorded it (medic.ops.approval_requests), else as the execution's row tells it."""
+    execution = message.execution
+    assert execution is not None
+    details = message.details
+    closure = details.get("closure") if message.kind == CLOSED_KIND else None
+    if closure in CLOSURES:
+        at = details.get("closed_at")
+        return closure_line(
+            str(closure),
+            execution,
+            by=details.get("closed_by"),
+            via=details.get("closed_via"),
+            at=datetime.fromisoformat(at) if isinstance(at, str) else None,
+        )
+    derived = closure_of(
+        execution.state, execution.decided_by, execution.approval_on_deadline, execution.error
+    )
+    return closure_line(
+        derived or "cancelled",
+        execution,
+        by=execution.decided_by,
+        at=execution.decided_at or execution.approval_deadline,
+    )
 
 
 def approval_blocks(message: Message) -> list[Block]:
@@ -177,19 +236,16 @@ def approval_blocks(message: Message) -> list[Block]:
                 },
                 {
                     "type": "mrkdwn",
-                    "text": f"*Execution:* <{execution.approval_url}|#{execution.execution_id}>"
-                    if execution.approval_url
+                    "text": f"*Execution:* <{execution.url}|#{execution.execution_id}>"
+                    if execution.url
                     else f"*Execution:* #{execution.execution_id}",
                 },
             ],
         },
-        _context(
-            approval_mode(execution.approval, execution.approval_deadline),
-            block_id=DEADLINE_BLOCK,
-        ),
+        _context(approval_mode(execution), block_id=DEADLINE_BLOCK),
     ]
     value = decision_value(execution)
-    if execution.state == "pending_approval":
+    if execution.state == "pending_approval" and message.kind != CLOSED_KIND:
         blocks.append(
             {
                 "type": "actions",
@@ -201,9 +257,9 @@ def approval_blocks(message: Message) -> list[Block]:
             }
         )
         return blocks
-    # Delivered after someone already decided (a retried delivery): say so, no buttons.
-    line = outcome_line(execution.state, execution.decided_by, execution.decided_at)
-    return decided_blocks(blocks, line)
+    # Closed (the edit after a decision, a timeout, an expiry, a cancellation), or
+    # delivered after it closed (a retried delivery): say how, no buttons.
+    return decided_blocks(blocks, closed_line(message))
 
 
 def decided_blocks(blocks: list[Block], line: str) -> list[Block]:

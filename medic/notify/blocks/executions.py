@@ -26,9 +26,10 @@ def execution_notice_blocks(message: Message) -> list[Block]:
     if execution is not None:
         if execution.error:
             lines.append(f"*Error:* {escape(execution.error)}")
+        number = f"#{execution.execution_id}"
+        shown = f"<{execution.url}|{number}>" if execution.url else number
         lines.append(
-            f"*Execution:* <{message.medic_url}/v2/executions/{execution.execution_id}"
-            f"|#{execution.execution_id}>, v{execution.version}, requested by "
+            f"*Execution:* {shown}, v{execution.version}, requested by "
             f"{mention(execution.requested_by)} via {front_door(execution.front_door)}"
         )
     if message.kind == "execution.refused":
