@@ -230,7 +230,7 @@ class WindowView(BaseModel):
         )
 
 
-def _find(session: Session, window_id: int, lock: bool = False) -> MaintenanceWindow:
+def find_window(session: Session, window_id: int, lock: bool = False) -> MaintenanceWindow:
     window = None
     if 1 <= window_id <= _MAX_ID:
         statement = select(MaintenanceWindow).where(MaintenanceWindow.window_id == window_id)
@@ -242,7 +242,7 @@ def _find(session: Session, window_id: int, lock: bool = False) -> MaintenanceWi
     return window
 
 
-def _check_services(session: Session, service_ids: list[int] | None) -> None:
+def check_services(session: Session, service_ids: list[int] | None) -> None:
     if service_ids is None:
         return
     known = set(
@@ -256,6 +256,22 @@ def _check_services(session: Session, service_ids: list[int] | None) -> None:
             f"unknown service id{'s' if len(unknown) > 1 else ''}: "
             + ", ".join(str(service_id) for service_id in unknown)
         )
+
+
+def check_times(window: MaintenanceWindow, now: datetime) -> None:
+    """A recurring window must fire again, a one-time one must not have ended already
+    (when it is created, and when it is edited: medic.ops.maintenance_update)."""
+    rule = window_rule(window)
+    if rule.recurring:
+        try:
+            next_cron_fire(rule.cron_expression or "", rule.timezone, now)
+        except ValueError:
+            raise InvalidInput(
+                f"cron_expression {rule.cron_expression!r} never fires"
+                f" in {rule.timezone} from now on"
+            ) from None
+    elif window.ends_at is not None and window.ends_at <= now:
+        raise InvalidInput(f"ends_at {window.ends_at.isoformat()} is in the past")
 
 
 @operation("maintenance.create", scope="write", audit="maintenance.create")
@@ -275,19 +291,9 @@ def create_window(call: Call, command: CreateWindow) -> WindowView:
         created_at=now,
         next_transition_at=now,
     )
-    rule = window_rule(window)
-    if rule.recurring:
-        try:
-            next_cron_fire(rule.cron_expression or "", rule.timezone, now)
-        except ValueError:
-            raise InvalidInput(
-                f"cron_expression {rule.cron_expression!r} never fires"
-                f" in {rule.timezone} from now on"
-            ) from None
-    elif window.ends_at is not None and window.ends_at <= now:
-        raise InvalidInput(f"ends_at {window.ends_at.isoformat()} is in the past")
+    check_times(window, now)
     session = call.session
-    _check_services(session, command.service_ids)
+    check_services(session, command.service_ids)
     session.add(window)
     session.flush()
     call.db.wake_scheduler(session)
@@ -322,7 +328,7 @@ def list_windows(call: Call, query: ListWindows) -> tuple[list[WindowView], int]
 
 @operation("maintenance.get", scope="read")
 def get_window(call: Call, command: GetWindow) -> WindowView:
-    return WindowView.of(_find(call.session, command.window_id))
+    return WindowView.of(find_window(call.session, command.window_id))
 
 
 @operation("maintenance.delete", scope="write", audit="maintenance.delete")
@@ -330,7 +336,7 @@ def delete_window(call: Call, command: DeleteWindow) -> WindowView:
     """Delete a window. If its start was announced, its end is announced too, in the
     same transaction: nobody is left believing maintenance still runs."""
     session = call.session
-    window = _find(session, command.window_id, lock=True)
+    window = find_window(session, command.window_id, lock=True)
     if window.in_progress:
         # window_id stays in the details: the row it would reference is going away.
         session.add(

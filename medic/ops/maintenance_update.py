@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from medic.core.schedules import next_cron_fire
 from medic.models import MaintenanceWindow
 from medic.ops import config_history
-from medic.ops.errors import InvalidInput
 from medic.ops.maintenance import (
     CreateWindow,
     WindowCommand,
     WindowView,
-    _check_services,
-    _find,
+    check_services,
+    check_times,
+    find_window,
 )
 from medic.ops.named import plain
 from medic.ops.operation import Call, operation
-from medic.scheduler.silencing import window_rule
 
 
 class UpdateWindow(WindowCommand):
@@ -44,26 +42,10 @@ def _details(window: MaintenanceWindow) -> dict[str, object]:
     }
 
 
-def _check_times(window: MaintenanceWindow, now: datetime) -> None:
-    """As when creating: a recurring window must fire again, a one-time one must not
-    have ended already."""
-    rule = window_rule(window)
-    if rule.recurring:
-        try:
-            next_cron_fire(rule.cron_expression or "", rule.timezone, now)
-        except ValueError:
-            raise InvalidInput(
-                f"cron_expression {rule.cron_expression!r} never fires"
-                f" in {rule.timezone} from now on"
-            ) from None
-    elif window.ends_at is not None and window.ends_at <= now:
-        raise InvalidInput(f"ends_at {window.ends_at.isoformat()} is in the past")
-
-
 @operation("maintenance.update", scope="write", audit="maintenance.update")
 def update_window(call: Call, command: UpdateWindow) -> WindowView:
     session = call.session
-    window = _find(session, command.window_id, lock=True)
+    window = find_window(session, command.window_id, lock=True)
     configured = config_history.snapshot("maintenance_window", window)
     before = _details(window)
     new = command.window
@@ -77,8 +59,8 @@ def update_window(call: Call, command: UpdateWindow) -> WindowView:
     window.duration_minutes = new.occurrence_minutes()
     window.timezone = new.timezone or call.settings.medic_timezone
     window.next_transition_at = now
-    _check_times(window, now)
-    _check_services(session, new.service_ids)
+    check_times(window, now)
+    check_services(session, new.service_ids)
     session.add(window)
     session.flush()
     call.db.wake_scheduler(session)
