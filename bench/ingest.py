@@ -16,8 +16,8 @@ against the 2xx answers it got: "201 means committed", so they must be equal.
 With `--rounds N` the two routes are measured alternately N times (no-op, heartbeats,
 no-op, ...), so a neighbour's load on a shared machine weighs on both alike; each
 round prints its own ratio, and the verdict uses the median. Each row also says how
-much CPU the load client and the API workers used (100% = one core): on a 2-core
-machine the client competes with the server, and the same client drives both routes.
+much CPU the load client, the API workers and the database's backends used (100% = one
+core): on a 2-core machine they all compete, and the same client drives both routes.
 
 Uses `wrk` when it is installed (`apt-get install wrk`), else a built-in asyncio
 client (which costs more CPU itself, so both figures come out lower). wrk stops
@@ -155,6 +155,17 @@ def cpu_seconds(pid: int) -> float:
             continue
         pending.extend(int(child) for child in children)
     return total
+
+
+def database_cpu_seconds(url: str) -> float:
+    """CPU of the PostgreSQL backends serving the bench's database (the API's
+    connections): on one machine the database competes with the server for the cores."""
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+        pids = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return sum(cpu_seconds(pid) for (pid,) in pids)
 
 
 def run_wrk(
@@ -349,6 +360,7 @@ def main() -> None:
         started = time.perf_counter()
         server_cpu = cpu_seconds(api.pid)
         client_cpu = _own_and_children_cpu()
+        database_cpu = database_cpu_seconds(url)
         if use_wrk:
             target = f"http://127.0.0.1:{port}{path}"
             figures = run_wrk(target, seconds, args.connections, method, marker, headers)
@@ -357,6 +369,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         figures["client_cpu"] = (_own_and_children_cpu() - client_cpu) / elapsed
         figures["server_cpu"] = (cpu_seconds(api.pid) - server_cpu) / elapsed
+        figures["database_cpu"] = (database_cpu_seconds(url) - database_cpu) / elapsed
         return figures
 
     routes = (
@@ -393,6 +406,7 @@ def main() -> None:
     )
     print(
         f"{'route':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'client':>8}{'server':>8}"
+        f"{'database':>10}"
         "  non-2xx by status"
     )
     ratios = []
@@ -403,7 +417,8 @@ def main() -> None:
             print(
                 f"{label:<26}{figures['rps']:>8.0f}{figures['p50_ms']:>9.2f}"
                 f"{figures['p99_ms']:>9.2f}{figures['client_cpu']:>8.0%}"
-                f"{figures['server_cpu']:>8.0%}  {failures(figures['statuses'])}"
+                f"{figures['server_cpu']:>8.0%}{figures['database_cpu']:>10.0%}"
+                f"  {failures(figures['statuses'])}"
             )
         ratios.append(results[routes[1][0]]["rps"] / results[routes[0][0]]["rps"])
         print(f"heartbeat ingest / no-op ceiling: {ratios[-1]:.0%}")

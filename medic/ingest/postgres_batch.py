@@ -46,12 +46,22 @@ from medic.ingest.judgement import alive_counts, history_size, judge
 # Locks the batch's services in id order, the order every writer takes them in, so two
 # writers (two API workers) never wait on each other in a circle: no deadlocks. NO KEY
 # UPDATE is what the later UPDATE needs and does not block inserts referencing the rows.
+# Each way of naming a service is looked up in its own unique index: with the three
+# as one OR, the planner scans the whole table (a prepared statement's generic plan
+# cannot know two of the arrays are empty), which cost more than the rest of the batch.
 # Array parameters go in binary (`%(...)b`): psycopg dumps them several times faster than
 # as text, which it scans and quotes element by element.
 RESOLVE = f"""
 SELECT {", ".join(SERVICE_COLUMNS)} FROM services
-WHERE name_key = ANY(%(names)b::text[]) OR uuid = ANY(%(uuids)b::text[])
-   OR service_id = ANY(%(ids)b::int[])
+WHERE service_id = ANY(ARRAY(
+    SELECT found.service_id FROM unnest(%(names)b::text[]) AS wanted(name_key),
+        LATERAL (SELECT service_id FROM services s
+                 WHERE s.name_key = wanted.name_key LIMIT 1) AS found
+    UNION ALL
+    SELECT found.service_id FROM unnest(%(uuids)b::text[]) AS wanted(uuid),
+        LATERAL (SELECT service_id FROM services s WHERE s.uuid = wanted.uuid LIMIT 1) AS found
+    UNION ALL
+    SELECT unnest(%(ids)b::int[])))
 ORDER BY service_id
 FOR NO KEY UPDATE
 """
@@ -78,6 +88,8 @@ ORDER BY recent.service_id, recent.time DESC
 """
 
 # Later-of for the instants, earlier-of for check_at (GREATEST/LEAST skip NULLs).
+# deadline_check_at is left alone once set (the scheduler moves it): so the update
+# changes no indexed column, and PostgreSQL makes it a HOT update.
 # Proof of life from a service that is down asks the scheduler to confirm the
 # recovery at once; this reads the row's state under its lock, so a concurrent
 # scheduler pass cannot slip between (and the state RESOLVE read under the same lock is
@@ -95,6 +107,7 @@ UPDATE services AS s SET
         THEN batch.reason ELSE s.last_failure_reason END,
     next_due_at = CASE WHEN batch.due IS NULL THEN s.next_due_at
                        ELSE GREATEST(s.next_due_at, batch.due) END,
+    deadline_check_at = COALESCE(s.deadline_check_at, LEAST(s.next_due_at, batch.due)),
     check_at = LEAST(s.check_at, batch.check_by,
                      CASE WHEN s.state = 'down' OR s.consecutive_failures > 0
                           THEN batch.alive END),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, or_, select, text, update
+from sqlalchemy import Connection, bindparam, case, func, or_, select, text, update
 
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.ingest.batch import (
@@ -114,6 +114,10 @@ def _store(connection: Connection, updates: list[dict[str, Any]]) -> None:
                 else_=columns.last_failure_reason,
             ),
             next_due_at=_later(columns.next_due_at, "due"),
+            deadline_check_at=func.coalesce(
+                columns.deadline_check_at,
+                _earliest(columns.next_due_at, bindparam("due", type_=columns.next_due_at.type)),
+            ),
             check_at=_earliest(
                 columns.check_at, bindparam("check_by", type_=columns.check_at.type), recovery
             ),

@@ -117,6 +117,7 @@ def _refresh_deadline(session: Session, service: Service, default_timezone: str)
             ).all()
         )
     service.next_due_at = next_due_at(schedule, beats, service.date_added)
+    service.deadline_check_at = service.next_due_at
     start = start_deadline(schedule, rules_of(service), service.next_due_at)
     if start is not None:
         service.check_at = min(filter(None, (service.check_at, start)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select
-from sqlmodel import Session, and_, col, or_, select
+from sqlmodel import Session, and_, col, or_, select, update
 
 from medic.models import Service
 from medic.scheduler.bulk import update_rows
@@ -74,11 +74,38 @@ WRITTEN_COLUMNS = (
 
 
 def write_back(session: Session, services: Sequence[ClaimedService]) -> None:
+    """The pass's changes; a deadline it has looked at is checked next when it is due."""
     rows = [
-        {"service_id": s.service_id, **{name: getattr(s, name) for name in WRITTEN_COLUMNS}}
+        {
+            "service_id": s.service_id,
+            **{name: getattr(s, name) for name in WRITTEN_COLUMNS},
+            "deadline_check_at": s.next_due_at,
+        }
         for s in services
     ]
     update_rows(session.connection(), Service.__table__, "service_id", rows)  # type: ignore[attr-defined]
+
+
+def advance_deadline_checks(session: Session, now: datetime, limit: int) -> int:
+    """Move the deadline checks that came before a later deadline up to it: services
+    that beat since their check was set are not due, and are not claimed. One statement
+    for up to `limit` services; returns how many it moved. Rows a writer holds are
+    skipped (SKIP LOCKED), not waited for: the next pass moves them."""
+    behind = (
+        select(col(Service.service_id))
+        .where(col(Service.active))
+        .where(col(Service.state) != "down")
+        .where(col(Service.deadline_check_at) <= now)
+        .where(col(Service.next_due_at) > now)
+        .limit(limit)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    moved = session.exec(  # type: ignore[call-overload]
+        update(Service)
+        .where(col(Service.service_id).in_(behind.scalar_subquery()))
+        .values(deadline_check_at=Service.next_due_at)
+    )
+    return moved.rowcount
 
 
 def due_services(now: datetime, limit: int) -> Select:
@@ -93,7 +120,7 @@ def due_services(now: datetime, limit: int) -> Select:
             or_(
                 and_(
                     col(Service.state) != "down",
-                    col(Service.next_due_at) <= now,
+                    col(Service.deadline_check_at) <= now,
                     col(Service.consecutive_failures) == 0,
                 ),
                 col(Service.check_at) <= now,

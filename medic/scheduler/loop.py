@@ -28,7 +28,7 @@ from medic.metrics import SCHEDULER_LAST_PASS, SCHEDULER_PASS_DURATION
 from medic.models import AlertReminder, MaintenanceWindow, Notification, Service
 from medic.playbooks.triggers import Triggers
 from medic.scheduler import outbox, periodic
-from medic.scheduler.claims import ClaimedService, due_services
+from medic.scheduler.claims import ClaimedService, advance_deadline_checks, due_services
 from medic.scheduler.evaluator import PassCounts, evaluate_claimed
 from medic.scheduler.reminders import send_due_reminders
 from medic.scheduler.silencing import window_rule
@@ -94,6 +94,10 @@ class Scheduler:
         counts = PassCounts()
         windows_changed = self._maintenance_pass(now)
         batch, sent, send_seconds = self.settings.medic_scheduler_batch_size, 0, 0.0
+        while True:
+            with self.db.session() as session:
+                if advance_deadline_checks(session, now, batch) < batch:
+                    break
         while True:
             with self.db.session() as session:
                 rows = session.connection().execute(due_services(now, batch)).mappings().all()
@@ -188,7 +192,7 @@ class Scheduler:
         with self.db.session() as session:
             instants = [
                 session.exec(
-                    select(func.min(Service.next_due_at))
+                    select(func.min(Service.deadline_check_at))
                     .where(col(Service.active))
                     .where(col(Service.state) != "down")
                 ).one(),
