@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -209,16 +210,21 @@ def api(host: str | None, port: int | None, workers: int) -> None:
     # it, and each worker drops the secrets itself once read (medic.app.create_app).
     settings = settings_or_exit(keep_environment=workers > 1)
     configure_logging(settings)
-    uvicorn.run(
-        "medic.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        log_config=uvicorn_log_config(uvicorn.config.LOGGING_CONFIG),
-        access_log=settings.debug,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "workers": workers,
+        "log_level": settings.log_level.lower(),
+        "log_config": uvicorn_log_config(uvicorn.config.LOGGING_CONFIG),
+        "access_log": settings.debug,
+    }
+    if workers > 1:
+        from medic.web.workers import run_workers
+
+        run_workers(uvicorn.Config("medic.app:create_app", **options))
+    else:
+        uvicorn.run("medic.app:create_app", **options)
 
 
 def _run_background(worker: bool, scheduler: bool, name: str) -> None:
