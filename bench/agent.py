@@ -4,10 +4,11 @@ memory (VmRSS) after 60 s of long polling against `medic up`. Target: under 2 MB
 
     .venv/bin/python bench/agent.py [--seconds 60]
 
-Builds agent/ with cargo (Debian's /usr/bin/cargo when installed), starts `medic up` on
-a free port in a temporary directory, enrolls host `bench-1`, runs the agent against it
-with MEDIC_AGENT_WAIT=30 and an empty allow-list, and reads /proc/<pid>/status. Exits 1
-when a figure is over its target.
+Builds agent/ with cargo (Debian's /usr/bin/cargo when installed; agent/.cargo/config.toml
+makes the binary static, so no shared library's pages are in its VmRSS), starts
+`medic up` on a free port in a temporary directory, enrolls host `bench-1`, runs the
+agent against it with MEDIC_AGENT_WAIT=30 and an empty allow-list, and reads
+/proc/<pid>/status. Exits 1 when a figure is over its target.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ MB = 1024 * 1024
 def build() -> Path:
     cargo = "/usr/bin/cargo" if os.access("/usr/bin/cargo", os.X_OK) else shutil.which("cargo")
     if cargo is None:
-        sys.exit("cargo is missing: apt-get install cargo librust-ureq-dev librust-serde-json-dev")
+        sys.exit("cargo is missing: apt-get install cargo librust-rustls-dev (see .ci/run)")
     if not os.environ.get("MEDIC_BENCH_NO_BUILD"):
         subprocess.run([cargo, "build", "--release", "--quiet"], cwd=AGENT, check=True)
     return BINARY

@@ -1,17 +1,18 @@
 //! Talking to Medic: the long poll and the report, over one kept-alive connection.
 
 use crate::config::Config;
+use crate::http::{Http, Response, Target};
 use serde_json::Value;
 use std::time::Duration;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The most of an answer read (a job is small).
-const MAX_ANSWER: u64 = 1024 * 1024;
+const MAX_ANSWER: usize = 1024 * 1024;
 
 pub struct Client {
-    agent: ureq::Agent,
-    url: String,
+    http: Http,
     authorization: String,
+    user_agent: String,
     wait_seconds: u64,
 }
 
@@ -36,70 +37,64 @@ impl std::fmt::Display for Failure {
 
 impl Client {
     pub fn new(config: &Config) -> Result<Client, String> {
-        let mut builder = ureq::builder()
-            .timeout_connect(Duration::from_secs(10))
-            // The server holds a poll up to `wait` seconds; allow for its answer.
-            .timeout_read(Duration::from_secs(config.wait_seconds + 20))
-            .timeout_write(Duration::from_secs(20))
-            .redirects(0)
-            .max_idle_connections(1)
-            .user_agent(&format!("medic-agent/{}", VERSION));
+        let target = Target::parse(&config.url)?;
         // Plain http to 127.0.0.1 needs no TLS; a CA file given is still checked.
-        if config.url.starts_with("https://") || config.ca_file.is_some() {
-            builder = builder.tls_connector(crate::tls::connector(config.ca_file.as_deref())?);
-        }
+        let tls = if target.tls || config.ca_file.is_some() {
+            Some(crate::tls::config(config.ca_file.as_deref())?)
+        } else {
+            None
+        };
+        let tls = if target.tls { tls } else { None };
+        // The server holds a poll up to `wait` seconds; allow for its answer.
+        let read_timeout = Duration::from_secs(config.wait_seconds + 20);
         Ok(Client {
-            agent: builder.build(),
-            url: config.url.clone(),
+            http: Http::new(target, tls, read_timeout, MAX_ANSWER),
             authorization: format!("Bearer {}", config.key),
+            user_agent: format!("medic-agent/{}", VERSION),
             wait_seconds: config.wait_seconds,
         })
     }
 
     /// One long poll: the answer's body once a job is there or the wait ran out.
     pub fn poll(&self) -> Result<String, Failure> {
-        let url = format!(
-            "{}/v2/agent/jobs?wait={}&version={}",
-            self.url, self.wait_seconds, VERSION
-        );
-        let request = self.agent.get(&url).set("Authorization", &self.authorization);
-        read(request.call())
+        let path = format!("/v2/agent/jobs?wait={}&version={}", self.wait_seconds, VERSION);
+        read(self.http.request("GET", &path, &self.headers(None), None))
     }
 
     pub fn report(&self, job_id: u64, body: &Value) -> Result<String, Failure> {
-        let url = format!("{}/v2/agent/jobs/{}/result", self.url, job_id);
-        let request = self
-            .agent
-            .post(&url)
-            .set("Authorization", &self.authorization)
-            .set("Content-Type", "application/json");
-        read(request.send_string(&body.to_string()))
+        let path = format!("/v2/agent/jobs/{}/result", job_id);
+        let body = body.to_string();
+        let headers = self.headers(Some("application/json"));
+        read(self.http.request("POST", &path, &headers, Some(body.as_bytes())))
+    }
+
+    fn headers<'a>(&'a self, content_type: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+        let mut headers = vec![
+            ("Authorization", self.authorization.as_str()),
+            ("User-Agent", self.user_agent.as_str()),
+            ("Accept", "application/json"),
+        ];
+        if let Some(content_type) = content_type {
+            headers.push(("Content-Type", content_type));
+        }
+        headers
     }
 }
 
-fn read(answer: Result<ureq::Response, ureq::Error>) -> Result<String, Failure> {
-    match answer {
-        Ok(response) => {
-            let mut text = String::new();
-            use std::io::Read;
-            response
-                .into_reader()
-                .take(MAX_ANSWER)
-                .read_to_string(&mut text)
-                .map_err(|e| Failure::Transient(format!("reading the answer: {}", e)))?;
-            Ok(text)
-        }
-        Err(ureq::Error::Status(code, response)) => {
-            let text = response.into_string().unwrap_or_default();
-            let text: String = text.chars().take(300).collect();
-            if code == 401 || code == 403 {
-                Err(Failure::Refused(code, text))
-            } else if (400..500).contains(&code) && code != 429 {
-                Err(Failure::Rejected(code, text))
-            } else {
-                Err(Failure::Transient(format!("HTTP {}: {}", code, text)))
-            }
-        }
-        Err(other) => Err(Failure::Transient(other.to_string())),
+fn read(answer: Result<Response, String>) -> Result<String, Failure> {
+    let response = answer.map_err(Failure::Transient)?;
+    let code = response.status;
+    if (200..300).contains(&code) {
+        return String::from_utf8(response.body)
+            .map_err(|_| Failure::Transient("the answer is not UTF-8".into()));
+    }
+    let text: String = String::from_utf8_lossy(&response.body).chars().take(300).collect();
+    if code == 401 || code == 403 {
+        Err(Failure::Refused(code, text))
+    } else if (400..500).contains(&code) && code != 429 {
+        Err(Failure::Rejected(code, text))
+    } else {
+        // 5xx, 429, and redirects, which are not followed.
+        Err(Failure::Transient(format!("HTTP {}: {}", code, text)))
     }
 }

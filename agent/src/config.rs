@@ -34,25 +34,11 @@ fn number(value: Option<String>, name: &str, default: u64, low: u64, high: u64) 
 /// Whether `url` may carry the key: https anywhere, plain http only to this machine.
 pub fn check_url(url: &str) -> Result<String, String> {
     let url = url.trim().trim_end_matches('/');
-    if let Some(rest) = url.strip_prefix("https://") {
-        if rest.is_empty() || rest.starts_with('/') {
-            return Err("MEDIC_AGENT_URL has no host".into());
-        }
-        return Ok(url.to_string());
-    }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split('/').next().unwrap_or("");
-        let name = if host.starts_with('[') {
-            host.split(']').next().map(|h| format!("{}]", h)).unwrap_or_default()
-        } else {
-            host.split(':').next().unwrap_or("").to_string()
-        };
-        if name == "127.0.0.1" || name == "localhost" || name == "[::1]" {
-            return Ok(url.to_string());
-        }
+    let target = crate::http::Target::parse(url)?;
+    if !target.tls && !target.is_loopback() {
         return Err("MEDIC_AGENT_URL must be https:// (plain http only to 127.0.0.1)".into());
     }
-    Err("MEDIC_AGENT_URL must start with https://".into())
+    Ok(url.to_string())
 }
 
 impl Config {
@@ -123,6 +109,8 @@ mod tests {
         for bad in [
             "http://medic.example.com",
             "http://127.0.0.1.evil.com",
+            "http://127.0.0.1:80@evil.com",
+            "http://localhost\\@evil.com",
             "http://10.0.0.1",
             "ftp://x",
             "https://",

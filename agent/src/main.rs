@@ -9,6 +9,7 @@ mod allowlist;
 mod client;
 mod config;
 mod counters;
+mod http;
 mod job;
 mod log;
 mod runner;

@@ -52,7 +52,7 @@ def agent_binary() -> Path:
     if program is None:
         if os.environ.get("CI"):
             pytest.fail("cargo is missing: .ci/run installs Debian's cargo and librust-*-dev")
-        pytest.skip("cargo is not installed (apt-get install cargo librust-ureq-dev ...)")
+        pytest.skip("cargo is not installed (apt-get install cargo librust-rustls-dev ...)")
     subprocess.run(
         [program, "build", "--release", "--quiet"], cwd=AGENT_DIR, check=True, timeout=900
     )
