@@ -6,7 +6,10 @@ joins the next batch: one writer task takes whatever is queued, and in one
 transaction resolves the services, inserts all events (multi-row), moves each
 service's `last_heartbeat_at` / `next_due_at`, and commits. Only then is every
 request in the batch answered. While a batch is being written the next one
-fills up, so batches grow with load and latency stays about one commit.
+fills up, so batches grow with load and latency stays about one commit. Under load
+the writer also waits up to a few milliseconds for the clients it just answered to
+come back, so batches stay full instead of alternating between one heartbeat and all
+the rest (measured: 1 and 63 in turn, before).
 
 The writer is a task on the event loop using async I/O (psycopg's async mode, or
 aiosqlite): a writer thread has to win the GIL back from the busy event loop after
@@ -37,6 +40,9 @@ __all__ = ["BeatRecorded", "BeatRequest", "IngestWriter", "ServiceRef"]
 log = logging.getLogger(__name__)
 
 _Pending = tuple[BeatRequest, asyncio.Future]
+# A batch after one of at least this many waits up to LINGER_SECONDS for as many.
+LINGER_AFTER_BATCHES_OF = 8
+LINGER_SECONDS = 0.003
 WRITE_ATTEMPTS = 3
 RETRY_PAUSE_SECONDS = 0.02
 # PostgreSQL's classes for "try again": serialization failure, deadlock, connection
@@ -75,11 +81,14 @@ class IngestWriter:
         self.default_timezone = default_timezone
         self.batch_size = batch_size
         self._queue: asyncio.Queue[_Pending] | None = None
+        self._enough: asyncio.Event | None = None
+        self._enough_at = 0
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
         if self._task is None:
             self._queue = asyncio.Queue()
+            self._enough = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="medic-ingest")
 
     async def stop(self) -> None:
@@ -100,19 +109,40 @@ class IngestWriter:
             raise Unavailable("heartbeat ingest is not running")
         future: asyncio.Future[BeatRecorded] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((request, future))
+        if self._enough_at and self._queue.qsize() >= self._enough_at:
+            assert self._enough is not None
+            self._enough.set()
         return await future
 
     async def _run(self) -> None:
         assert self._queue is not None
+        previous = 0
         while True:
             batch = [await self._queue.get()]
+            if previous >= LINGER_AFTER_BATCHES_OF:
+                await self._linger(min(previous, self.batch_size))
             while len(batch) < self.batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            previous = len(batch)
             try:
                 await self._write(batch)
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    async def _linger(self, expected: int) -> None:
+        """Under load, wait a moment for the clients the last batch answered: they come
+        back one by one as the event loop reads their requests, and a batch written at
+        the first arrival holds one heartbeat and costs almost what a full one does."""
+        assert self._queue is not None and self._enough is not None
+        if self._queue.qsize() + 1 >= expected:
+            return
+        self._enough_at = expected - 1
+        self._enough.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LINGER_SECONDS):
+                await self._enough.wait()
+        self._enough_at = 0
 
     async def _write(self, batch: list[_Pending]) -> None:
         requests = [request for request, _ in batch]
