@@ -258,6 +258,11 @@ def clone_services(
         # medic.core.schedules.next_due_at with no beat yet: registered + interval + grace.
         "next_due_at": "now() + make_interval(mins => t.alert_interval, "
         "secs => t.grace_period_seconds)",
+        "deadline_check_at": "now() + make_interval(mins => t.alert_interval, "
+        "secs => t.grace_period_seconds)",
+        # Unique per service: a copy has neither (a slug and a badge are optional).
+        "slug": "NULL",
+        "badge_token": "NULL",
     }
     select = ", ".join(replaced.get(c, f"t.{c}") for c in columns)
     conn.execute(
@@ -292,7 +297,9 @@ def beat_in_the_last_hour(conn: psycopg.Connection, prefix: str, template: int) 
     conn.execute(
         "UPDATE services s SET last_heartbeat_at = b.time, last_alive_at = b.time, "
         "next_due_at = b.time + make_interval(mins => s.alert_interval, "
-        "secs => s.grace_period_seconds), state = 'up' FROM beats b "
+        "secs => s.grace_period_seconds), deadline_check_at = b.time + "
+        "make_interval(mins => s.alert_interval, secs => s.grace_period_seconds), "
+        "state = 'up' FROM beats b "
         "WHERE s.service_id = b.service_id"
     )
     conn.execute("DROP TABLE beats")

@@ -83,6 +83,7 @@ def fill(medic: MedicProcess, count: int) -> int:
                 "team": f"team-{n % 20:02d}",
                 "state": state,
                 "next_due_at": due,
+                "deadline_check_at": due,
                 "last_heartbeat_at": now - timedelta(minutes=n % 50),
                 "date_added": now,
                 "date_modified": now,

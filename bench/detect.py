@@ -40,18 +40,19 @@ REDIS_URL = os.environ.get("MEDIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 INSERT_SERVICES = """
 INSERT INTO services (uuid, heartbeat_name, name_key, active, alert_interval, threshold,
     team, priority, muted, down, date_added, date_modified, schedule_type,
-    grace_period_seconds, state, next_due_at, last_heartbeat_at, last_alive_at,
-    consecutive_failures)
+    grace_period_seconds, state, next_due_at, deadline_check_at, last_heartbeat_at,
+    last_alive_at, consecutive_failures)
 SELECT gen_random_uuid()::text, 'svc-' || n, 'svc-' || n, true, 60, 1,
     'team-' || (n %% 20), 'p3', false, false, now(), now(), 'interval',
-    0, 'up', now() + interval '1 hour', now(), now(), 0
+    0, 'up', now() + interval '1 hour', now() + interval '1 hour', now(), now(), 0
 FROM generate_series(1, %(count)s) AS n
 """
 
 RESET = """
 DELETE FROM notifications; DELETE FROM service_state_changes; DELETE FROM alerts;
 UPDATE services SET state = 'up', down = false, check_at = NULL, consecutive_failures = 0,
-    missed_deadline_at = NULL, next_due_at = now() + interval '1 hour'
+    missed_deadline_at = NULL, next_due_at = now() + interval '1 hour',
+    deadline_check_at = now() + interval '1 hour'
     WHERE state <> 'up' OR check_at IS NOT NULL OR next_due_at < now() + interval '30 minutes';
 """
 
@@ -106,7 +107,8 @@ def main() -> None:
             for _ in range(args.passes):
                 conn.execute(RESET)
                 conn.execute(
-                    "UPDATE services SET next_due_at = now() - interval '1 second' "
+                    "UPDATE services SET next_due_at = now() - interval '1 second', "
+                    "deadline_check_at = now() - interval '1 second' "
                     "WHERE service_id IN (SELECT service_id FROM services ORDER BY random() "
                     "LIMIT %(due)s)",
                     {"due": due},
@@ -179,9 +181,10 @@ def measure_delays(
         time.sleep(1.0)
         start = datetime.now(UTC) + timedelta(seconds=1)
         conn.execute(
-            "UPDATE services SET next_due_at = %(start)s + (random() * interval '10 seconds') "
-            "WHERE service_id IN (SELECT service_id FROM services ORDER BY random() "
-            "LIMIT %(count)s)",
+            "UPDATE services s SET next_due_at = due.at, deadline_check_at = due.at "
+            "FROM (SELECT service_id, %(start)s + random() * interval '10 seconds' AS at "
+            "FROM services ORDER BY random() LIMIT %(count)s) AS due "
+            "WHERE s.service_id = due.service_id",
             {"start": start, "count": deadlines},
         )
         conn.execute("SELECT pg_notify('medic_scheduler', '')")
