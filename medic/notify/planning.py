@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from medic.config import Settings
+from medic.core.routing import Plan
 from medic.db import Database
 from medic.metrics import NOTIFICATIONS
 from medic.models import Delivery, Notification, NotificationTarget, Service
@@ -84,16 +85,42 @@ def _plan_batch(
     )
     pending_now: list[int] = []
     created: list[Delivery] = []
+    routing = BatchRouting(session, now)
     with session.no_autoflush:  # one batched flush at the end, not one per query
         for notification in due:
-            _plan_one(session, settings, notification, planned, now, pending_now, created)
+            _plan_one(routing, settings, notification, planned, now, pending_now, created)
     session.flush()
     del services
     return pending_now + [d.delivery_id for d in created if d.status == "pending" and d.delivery_id]
 
 
+class BatchRouting:
+    """The routing a batch of notifications reads, each plan and target list once: a
+    burst of alerts shares a few policies, and reading them per alert was most of the
+    worker's planning."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self._plans: dict[tuple[str | None, str], Plan | None] = {}
+        self._targets: dict[tuple[str, ...], list[Target]] = {}
+
+    def plan(self, service: Service | None) -> Plan | None:
+        """load_plan's answer: it depends on the policy the service names and its priority."""
+        key = (service.routing_policy, service.priority) if service is not None else (None, "")
+        if key not in self._plans:
+            self._plans[key] = load_plan(self.session, service, self.now)
+        return self._plans[key]
+
+    def targets(self, names: Sequence[str]) -> list[Target]:
+        key = tuple(names)
+        if key not in self._targets:
+            self._targets[key] = _resolve(self.session, key)
+        return list(self._targets[key])
+
+
 def _plan_one(
-    session: Session,
+    routing: BatchRouting,
     settings: Settings,
     notification: Notification,
     planned: dict[int, list[tuple[int, str]]],
@@ -103,6 +130,7 @@ def _plan_one(
 ) -> None:
     """One notification of the batch: its deliveries into `created` (flushed by the
     caller), or the ids of those planned when it was written into `pending_now`."""
+    session = routing.session
     assert notification.notification_id is not None
     notification.delivered_at = now
     session.add(notification)
@@ -114,9 +142,9 @@ def _plan_one(
         return
     if notification.kind in ("alert.resolved", APPROVAL_CLOSED):
         session.flush()  # the batch's openings (requests) count among the targets told
-    mode, targets = choose_targets(session, notification, settings, now)
-    if notification.kind == "alert.opened":
-        schedule_reminders(session, notification, targets, now)
+    mode, targets, plan = choose_targets(routing, notification, settings)
+    if notification.kind == "alert.opened" and plan is not None:
+        schedule_reminders(session, notification, targets, plan.repeats, now)
     deliveries = [
         Delivery(
             notification_id=notification.notification_id,
@@ -139,34 +167,37 @@ def _plan_one(
 
 
 def choose_targets(
-    session: Session, notification: Notification, settings: Settings, now: datetime
-) -> tuple[str, list[Target]]:
+    routing: BatchRouting, notification: Notification, settings: Settings
+) -> tuple[str, list[Target], Plan | None]:
+    """The mode and targets of a notification, and the routing plan they came from
+    (None: they did not come from a policy)."""
+    session = routing.session
     if notification.kind == "alert.resolved" and notification.alert_id is not None:
         told = _targets_told_of_alert(session, notification.alert_id)
         if told is not None:
-            return "all", told
+            return "all", told, None
     if notification.kind == APPROVAL_CLOSED:
-        return "all", _slack_told_of_request(session, notification)
+        return "all", _slack_told_of_request(session, notification), None
     if notification.kind == REPEATED:
         told = told_of_alert(session, notification.alert_id) if notification.alert_id else []
-        return "all", reminded_targets(notification, told)
+        return "all", reminded_targets(notification, told), None
     if notification.kind == "execution.approval_requested":
         # Approvals go to the team's channel, where its approvers are, whatever the
         # routing; and to the alert's PagerDuty incident, as a link to the approval page.
         targets = [Target("slack", "slack")] if settings.slack_api_token else []
         if settings.pagerduty_routing_key and notification.alert_id is not None:
             targets.append(Target("pagerduty", "pagerduty"))
-        return "all", targets
+        return "all", targets, None
     service = session.get(Service, notification.service_id) if notification.service_id else None
-    plan = load_plan(session, service, now)
+    plan = routing.plan(service)
     if plan is None:
         mode, targets = "all", _built_in_defaults(settings)
     else:
-        mode, targets = plan.mode, _resolve(session, plan.targets)
+        mode, targets = plan.mode, routing.targets(plan.targets)
     if notification.kind not in PAGING_KINDS:
         # Pagers are for incidents; maintenance and playbook news go to the chat and hooks.
         targets = [t for t in targets if t.kind not in PAGER_KINDS]
-    return mode, targets
+    return mode, targets, plan
 
 
 def _targets_told_of_alert(session: Session, alert_id: int) -> list[Target] | None:

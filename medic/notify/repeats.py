@@ -14,28 +14,29 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from medic.core.nagging import effective_repeat, next_reminder
-from medic.models import AlertReminder, Delivery, Notification, NotificationTarget, Service
+from medic.models import AlertReminder, Delivery, Notification, NotificationTarget
 from medic.notify.message import Target
-from medic.ops.routing_plan import load_plan
 
 REPEATED = "alert.repeated"
 PAGER_KINDS = ("pagerduty", "opsgenie")
 
 
 def schedule_reminders(
-    session: Session, notification: Notification, targets: Sequence[Target], now: datetime
+    session: Session,
+    notification: Notification,
+    targets: Sequence[Target],
+    rule_repeats: Sequence[tuple[str, str]],
+    now: datetime,
 ) -> None:
-    """Reminder rows for the targets of an alert's opening that repeat (none twice)."""
+    """Reminder rows for the targets of an alert's opening that repeat (none twice);
+    `rule_repeats` are the routing plan's (the targets came from a policy: built-in
+    targets alone never repeat)."""
     if notification.alert_id is None or notification.service_id is None:
         return
     candidates = [t for t in targets if t.kind not in PAGER_KINDS]
     if not candidates:
         return
-    service = session.get(Service, notification.service_id)
-    plan = load_plan(session, service, now)
-    if plan is None:
-        return  # built-in targets only: nothing sets a repeat
-    rule_repeats = dict(plan.repeats)
+    repeat_in_rules = dict(rule_repeats)
     names = [t.name for t in candidates]
     target_repeats = dict(
         session.exec(
@@ -44,7 +45,7 @@ def schedule_reminders(
             )
         ).all()
     )
-    repeats = {name: _repeat(rule_repeats.get(name), target_repeats.get(name)) for name in names}
+    repeats = {name: _repeat(repeat_in_rules.get(name), target_repeats.get(name)) for name in names}
     if not any(repeats.values()):
         return
     existing = set(

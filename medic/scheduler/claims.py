@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select
 from sqlmodel import Session, and_, col, or_, select, update
 
 from medic.models import Service
 from medic.scheduler.bulk import update_rows
+
+# How far ahead a pass moves the deadline checks that trail their deadlines: far enough
+# to gather a burst, short enough that a service beating often is moved about once
+# per deadline, not on every pass.
+LOOKAHEAD = timedelta(seconds=1)
 
 
 @dataclass(slots=True)
@@ -87,16 +92,17 @@ def write_back(session: Session, services: Sequence[ClaimedService]) -> None:
 
 
 def advance_deadline_checks(session: Session, now: datetime, limit: int) -> int:
-    """Move the deadline checks that came before a later deadline up to it: services
-    that beat since their check was set are not due, and are not claimed. One statement
-    for up to `limit` services; returns how many it moved. Rows a writer holds are
-    skipped (SKIP LOCKED), not waited for: the next pass moves them."""
+    """Move the deadline checks that trail a later deadline up to it: services that beat
+    since their check was set are not due, and are not claimed. Those due within
+    LOOKAHEAD move too, so a burst of them costs one pass, not a wake-up each. One
+    statement for up to `limit` services; returns how many it moved. Rows a writer holds
+    are skipped (SKIP LOCKED), not waited for: the next pass moves them."""
     behind = (
         select(col(Service.service_id))
         .where(col(Service.active))
         .where(col(Service.state) != "down")
-        .where(col(Service.deadline_check_at) <= now)
-        .where(col(Service.next_due_at) > now)
+        .where(col(Service.deadline_check_at) <= now + LOOKAHEAD)
+        .where(col(Service.next_due_at) > col(Service.deadline_check_at))
         .limit(limit)
         .with_for_update(skip_locked=True, key_share=True)
     )
