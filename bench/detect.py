@@ -183,8 +183,8 @@ def measure_delays(
         conn.execute(
             "UPDATE services s SET next_due_at = due.at, deadline_check_at = due.at "
             "FROM (SELECT service_id, %(start)s + random() * interval '10 seconds' AS at "
-            "FROM services ORDER BY random() LIMIT %(count)s) AS due "
-            "WHERE s.service_id = due.service_id",
+            "FROM (SELECT service_id FROM services ORDER BY random() LIMIT %(count)s) AS n"
+            ") AS due WHERE s.service_id = due.service_id",
             {"start": start, "count": deadlines},
         )
         conn.execute("SELECT pg_notify('medic_scheduler', '')")
