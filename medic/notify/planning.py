@@ -113,10 +113,11 @@ class BatchRouting:
         return self._plans[key]
 
     def targets(self, names: Sequence[str]) -> list[Target]:
+        """_resolve's answer, each target's config a copy of its own (a delivery keeps it)."""
         key = tuple(names)
         if key not in self._targets:
             self._targets[key] = _resolve(self.session, key)
-        return list(self._targets[key])
+        return [Target(t.name, t.kind, dict(t.config)) for t in self._targets[key]]
 
 
 def _plan_one(

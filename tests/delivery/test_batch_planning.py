@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from medic.models import Delivery
@@ -84,3 +85,32 @@ def test_an_opening_and_its_recovery_in_one_message_route_as_one_at_a_time(
     plan_notifications(medic.db, medic.settings, list(scheduler.sent), datetime.now(UTC))
 
     assert [(d.kind, d.target_name) for d in deliveries(medic)] == [("alert.opened", "chat")]
+
+
+def test_a_burst_reads_its_routing_policy_and_targets_once(
+    chat_for_everyone: None,
+    outage: Callable[..., Any],
+    medic: MedicProcess,
+    scheduler: RecordingScheduler,
+) -> None:
+    """Alerts routed by one policy share its plan: a message of many costs the policy's
+    and its targets' reads once, not once per alert (and once more for its reminders)."""
+    for name in ("backup", "billing", "search", "payments"):
+        outage(name)
+    tables: list[str] = []
+
+    def read(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        for table in ("routing_policies", "notification_targets"):
+            if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
+                tables.append(table)
+
+    event.listen(medic.db.engine, "before_cursor_execute", read)
+    try:
+        plan_notifications(medic.db, medic.settings, list(scheduler.sent), datetime.now(UTC))
+    finally:
+        event.remove(medic.db.engine, "before_cursor_execute", read)
+
+    assert len(deliveries(medic)) == 4
+    assert tables.count("routing_policies") == 1
+    # The targets by name, and their repeat_every for the reminders of each opening.
+    assert tables.count("notification_targets") == 1 + 4
