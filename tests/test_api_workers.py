@@ -97,10 +97,14 @@ def test_connections_opened_at_once_spread_over_the_workers(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("held_by", ["another program", "another medic api"])
 def test_a_port_in_use_stops_the_start_with_a_clear_message(
-    medic: MedicProcess, tmp_path: Path
+    medic: MedicProcess, tmp_path: Path, held_by: str
 ) -> None:
+    """Another `medic api` listens with SO_REUSEPORT too: it is not joined either."""
     with socket.socket() as taken:
+        if held_by == "another medic api":
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]

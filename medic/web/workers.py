@@ -29,20 +29,23 @@ class WorkerSocket:
         return (reuse_port_socket, (self.host, self.port))
 
 
-def reuse_port_socket(host: str, port: int) -> socket.socket:
+def reuse_port_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
 
 def run_workers(config: Config) -> None:
     """Serve with `config.workers` processes until SIGINT or SIGTERM. An address that
-    is taken stops the start here, once, not in every worker uvicorn would restart."""
+    is taken stops the start here, once, not in every worker uvicorn would restart;
+    the check binds without SO_REUSEPORT, so another `medic api` still listening
+    there (an old one not yet stopped) is refused, not silently joined."""
     try:
-        reuse_port_socket(config.host, config.port).close()
+        reuse_port_socket(config.host, config.port, reuse_port=False).close()
     except OSError as exc:
         raise SystemExit(f"medic: cannot listen on {config.host}:{config.port}: {exc}") from None
     Multiprocess(config, sockets=[WorkerSocket(config.host, config.port)]).run()  # type: ignore[list-item]
