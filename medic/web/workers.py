@@ -26,10 +26,10 @@ class WorkerSocket:
     port: int
 
     def __reduce__(self) -> tuple[Any, tuple[str, int]]:
-        return (reuse_port_socket, (self.host, self.port))
+        return (listening_socket, (self.host, self.port))
 
 
-def reuse_port_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
+def listening_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -45,7 +45,7 @@ def run_workers(config: Config) -> None:
     the check binds without SO_REUSEPORT, so another `medic api` still listening
     there (an old one not yet stopped) is refused, not silently joined."""
     try:
-        reuse_port_socket(config.host, config.port, reuse_port=False).close()
+        listening_socket(config.host, config.port, reuse_port=False).close()
     except OSError as exc:
         raise SystemExit(f"medic: cannot listen on {config.host}:{config.port}: {exc}") from None
     Multiprocess(config, sockets=[WorkerSocket(config.host, config.port)]).run()  # type: ignore[list-item]
