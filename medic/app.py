@@ -22,6 +22,7 @@ from medic.dashboard import mount as dashboard
 from medic.hardening import harden_process, quiet_http_loggers
 from medic.mcp_server.http import McpEndpoint
 from medic.process import MedicProcess
+from medic.startup_heap import freeze_startup_objects
 from medic.web.middleware import MedicMiddleware
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, medic: MedicProcess | None = No
     reads the settings from the environment and then hardens its process: secrets leave
     the environment and the process is not dumpable (medic.hardening)."""
     quiet_http_loggers()
+    serving = medic is None and settings is None
     if medic is None:
         from medic.config import get_settings
 
@@ -105,4 +107,6 @@ def create_app(settings: Settings | None = None, medic: MedicProcess | None = No
     # First: POST /v2/heartbeats as a plain route (medic.api.v2.heartbeat_route says why).
     app.router.routes.insert(0, heartbeat_route.ROUTE)
     app.add_middleware(MedicMiddleware, max_body_bytes=medic.settings.medic_max_body_bytes)
+    if serving:
+        freeze_startup_objects()
     return app

@@ -19,6 +19,7 @@ import click
 from medic.cli.settings import configure_logging, settings_or_exit
 from medic.config import Settings
 from medic.hardening import uvicorn_log_config
+from medic.startup_heap import freeze_startup_objects
 
 
 def _operator_commands() -> dict[str, click.Command]:
@@ -170,10 +171,12 @@ def up(host: str | None, port: int | None) -> None:
     if key_file is not None:
         click.echo(f"Playbook secrets are sealed with the key in {key_file} (keep it safe)")
     background = BackgroundWork(settings, medic.db)
+    app = create_app(medic=medic)
+    freeze_startup_objects()
     background.start()
     try:
         uvicorn.run(
-            create_app(medic=medic),
+            app,
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level.lower(),
@@ -251,6 +254,7 @@ def _run_background(worker: bool, scheduler: bool, name: str) -> None:
     # A worker alone retries what a dead connection fails (medic.db.make_engine).
     database = Database(settings, pre_ping=scheduler or not worker)
     background = BackgroundWork(settings, database, worker=worker, scheduler=scheduler)
+    freeze_startup_objects()
     background.start()
     if settings.medic_metrics_port is not None:
         # Deliveries, playbooks and scheduler passes are counted here, not in the API.
