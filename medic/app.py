@@ -19,10 +19,10 @@ from medic.api.v2 import heartbeat_route
 from medic.bot.routes import slack_router
 from medic.config import Settings
 from medic.dashboard import mount as dashboard
+from medic.garbage_collection import tune_for_serving
 from medic.hardening import harden_process, quiet_http_loggers
 from medic.mcp_server.http import McpEndpoint
 from medic.process import MedicProcess
-from medic.startup_heap import freeze_startup_objects
 from medic.web.middleware import MedicMiddleware
 
 log = logging.getLogger(__name__)
@@ -108,5 +108,5 @@ def create_app(settings: Settings | None = None, medic: MedicProcess | None = No
     app.router.routes.insert(0, heartbeat_route.ROUTE)
     app.add_middleware(MedicMiddleware, max_body_bytes=medic.settings.medic_max_body_bytes)
     if serving:
-        freeze_startup_objects()
+        tune_for_serving()
     return app

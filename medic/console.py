@@ -18,8 +18,8 @@ import click
 
 from medic.cli.settings import configure_logging, settings_or_exit
 from medic.config import Settings
+from medic.garbage_collection import tune_for_serving
 from medic.hardening import uvicorn_log_config
-from medic.startup_heap import freeze_startup_objects
 
 
 def _operator_commands() -> dict[str, click.Command]:
@@ -172,7 +172,7 @@ def up(host: str | None, port: int | None) -> None:
         click.echo(f"Playbook secrets are sealed with the key in {key_file} (keep it safe)")
     background = BackgroundWork(settings, medic.db)
     app = create_app(medic=medic)
-    freeze_startup_objects()
+    tune_for_serving()
     background.start()
     try:
         uvicorn.run(
@@ -254,7 +254,7 @@ def _run_background(worker: bool, scheduler: bool, name: str) -> None:
     # A worker alone retries what a dead connection fails (medic.db.make_engine).
     database = Database(settings, pre_ping=scheduler or not worker)
     background = BackgroundWork(settings, database, worker=worker, scheduler=scheduler)
-    freeze_startup_objects()
+    tune_for_serving()
     background.start()
     if settings.medic_metrics_port is not None:
         # Deliveries, playbooks and scheduler passes are counted here, not in the API.

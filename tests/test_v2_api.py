@@ -488,6 +488,20 @@ def test_bad_heartbeat_is_refused_with_a_message(
     assert client.get("/v2/heartbeats", headers=write_headers).json()["results"]["total"] == 0
 
 
+def test_a_message_with_a_lone_surrogate_is_stored_with_a_replacement(
+    client: TestClient, write_headers, register: Register
+) -> None:
+    # JSON may escape half a UTF-16 pair ("\\ud800"); no database stores it. It is
+    # replaced like any other text Medic cannot keep, not answered 503 ("retry") forever.
+    register("nightly-backup")
+    raw = b'{"heartbeat_name": "nightly-backup", "message": "disk \\ud800 full"}'
+    headers = {**write_headers, "Content-Type": "application/json"}
+    response = client.post("/v2/heartbeats", content=raw, headers=headers)
+    assert response.status_code == 201, response.text
+    [stored] = client.get("/v2/heartbeats", headers=write_headers).json()["results"]["items"]
+    assert stored["message"] == "disk ? full"
+
+
 def test_posting_a_heartbeat_needs_a_write_key(
     client: TestClient, read_headers, register: Register
 ) -> None:

@@ -27,9 +27,9 @@ from medic.ingest.batch import (
     SERVICE_COLUMNS,
     UPDATE_COLUMNS,
     BeatRequest,
+    FoundServices,
     Outcome,
     counting_failures,
-    index_services,
     lookups,
     needs_history,
     newest_beats,
@@ -140,7 +140,7 @@ async def write_batch(
         cursor = connection.cursor(row_factory=dict_row)
         await cursor.execute("BEGIN")
         await cursor.execute(RESOLVE, {"names": names, "uuids": uuids, "ids": ids})
-        services = index_services(await cursor.fetchall())
+        services = FoundServices(await cursor.fetchall())
         outcomes, rows = plan(requests, services)
         starts: dict[int, datetime] = {}
         signals = await _apply_runs(pipeline, cursor, rows, starts)
@@ -150,7 +150,7 @@ async def write_batch(
         inserted = connection.cursor(row_factory=dict_row)
         if stored:
             await inserted.execute(INSERT_EVENTS, _columns(stored, EVENT_COLUMNS))
-            by_id = {s["service_id"]: s for s in services.values()}
+            by_id = services.by_id
             history = await _history(cursor, by_id, stored)
             run_starts = stored_starts(signals, starts)
             judged = judge(stored, by_id, run_starts, history, default_timezone)

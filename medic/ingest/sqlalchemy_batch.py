@@ -11,9 +11,9 @@ from medic.core.statuses import PROOF_OF_LIFE
 from medic.ingest.batch import (
     SERVICE_COLUMNS,
     BeatRequest,
+    FoundServices,
     Outcome,
     counting_failures,
-    index_services,
     lookups,
     needs_history,
     newest_beats,
@@ -49,7 +49,7 @@ def write_batch(
     found = connection.execute(
         select(*(services_table.c[name] for name in SERVICE_COLUMNS)).where(or_(*conditions))
     )
-    services = index_services(found.mappings())
+    services = FoundServices(found.mappings())
     outcomes, rows = plan(requests, services)
     starts: dict[int, datetime] = {}
     signals = _apply_runs(connection, rows, starts)
@@ -61,7 +61,7 @@ def write_batch(
         stored,
     )
     heartbeat_ids = list(inserted.scalars().all())
-    by_id = {s["service_id"]: s for s in services.values()}
+    by_id = services.by_id
     in_batch = alive_counts(stored)
     history = {
         sid: _recent_alive_beats(connection, sid, history_size(by_id[sid], in_batch.get(sid, 0)))

@@ -75,10 +75,10 @@ async def record(
 
 
 def truncate_message(message: str) -> str:
-    """Keep at most 100 kB of a message; the rest is dropped, not refused."""
+    """Keep at most 100 kB of a message; the rest is dropped, not refused. What no
+    database can store is replaced: NUL is dropped, and a lone surrogate (JSON allows
+    "\\ud800", UTF-8 does not) becomes "?"."""
     encoded = message.encode("utf-8", errors="replace")
-    if len(encoded) <= MAX_MESSAGE_BYTES:
-        return message.replace("\x00", "")
     return encoded[:MAX_MESSAGE_BYTES].decode("utf-8", errors="ignore").replace("\x00", "")
 
 

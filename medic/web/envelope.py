@@ -3,6 +3,7 @@
 `results` is a list for v1 reads, an object for v2 reads, and "" on errors (v1).
 """
 
+import json
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -13,6 +14,16 @@ from pydantic import BaseModel
 from medic.ops.fields import MAX_ID
 
 T = TypeVar("T")
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class EnvelopeResponse(JSONResponse):
+    """JSONResponse's bytes from one encoder made once: `json.dumps` with JSONResponse's
+    options builds a new encoder per call, which cost a third of a heartbeat's answer."""
+
+    def render(self, content: Any) -> bytes:
+        return _COMPACT.encode(content).encode("utf-8")
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -49,7 +60,7 @@ def envelope(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = {"success": success, "message": message, "results": jsonable_encoder(results)}
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return EnvelopeResponse(body, status_code=status_code, headers=headers)
 
 
 # A page of a list route: `limit: Limit = 100, offset: Offset = 0`. No table holds more

@@ -21,7 +21,7 @@ from medic.ops.actor import Actor
 from medic.ops.heartbeats import ListHeartbeats
 from medic.ops.provisioning import MonitorConfig
 from medic.process import MedicProcess
-from medic.web.envelope import Envelope, Limit, Offset, Page, page
+from medic.web.envelope import Envelope, EnvelopeResponse, Limit, Offset, Page, page
 from medic.web.params import IdFilter
 
 router = APIRouter(tags=["v2 heartbeats"])
@@ -117,7 +117,7 @@ def _answer(beat: BeatRecorded, recorded: str) -> JSONResponse:
 def _envelope(beat: BeatRecorded, message: str, status_code: int) -> JSONResponse:
     """`envelope(_out(beat), ...)` without walking an answer that is JSON-ready already."""
     body = {"success": True, "message": message, "results": _out(beat)}
-    return JSONResponse(body, status_code=status_code)
+    return EnvelopeResponse(body, status_code=status_code)
 
 
 # A repeated end of a run (a client's retry) stores nothing new.
