@@ -29,6 +29,7 @@ from psycopg import AsyncConnection
 from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from medic.core.statuses import Status
 from medic.ingest import postgres_batch, sqlalchemy_batch
 from medic.ingest.batch import BeatRecorded, BeatRequest, Outcome, ServiceRef
 from medic.metrics import HEARTBEATS
@@ -40,6 +41,8 @@ __all__ = ["BeatRecorded", "BeatRequest", "IngestWriter", "ServiceRef"]
 log = logging.getLogger(__name__)
 
 _Pending = tuple[BeatRequest, asyncio.Future]
+# The counter's child per status, looked up once (labels() takes a lock and builds a key).
+_BEATS_COUNTED = {status: HEARTBEATS.labels(status.value) for status in Status}
 # A batch after one of at least this many waits up to LINGER_SECONDS for as many.
 LINGER_AFTER_BATCHES_OF = 8
 LINGER_SECONDS = 0.003
@@ -84,9 +87,12 @@ class IngestWriter:
         self._enough: asyncio.Event | None = None
         self._enough_at = 0
         self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
         if self._task is None:
+            # Kept: asyncio.get_running_loop() costs a system call (getpid) per heartbeat.
+            self._loop = asyncio.get_running_loop()
             self._queue = asyncio.Queue()
             self._enough = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="medic-ingest")
@@ -105,9 +111,9 @@ class IngestWriter:
         await self.engine.dispose()
 
     async def record(self, request: BeatRequest) -> BeatRecorded:
-        if self._queue is None or self._task is None or self._task.done():
+        if self._queue is None or self._loop is None or self._task is None or self._task.done():
             raise Unavailable("heartbeat ingest is not running")
-        future: asyncio.Future[BeatRecorded] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[BeatRecorded] = self._loop.create_future()
         self._queue.put_nowait((request, future))
         if self._enough_at and self._queue.qsize() >= self._enough_at:
             assert self._enough is not None
@@ -151,7 +157,7 @@ class IngestWriter:
             self.wakeup.set()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BeatRecorded) and not (outcome.run and outcome.run.repeated):
-                HEARTBEATS.labels(outcome.status.value).inc()
+                _BEATS_COUNTED[outcome.status].inc()
             if future.done():
                 continue
             if isinstance(outcome, Exception):
