@@ -25,6 +25,7 @@ import contextlib
 import logging
 
 import psycopg
+from prometheus_client import Counter
 from psycopg import AsyncConnection
 from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,8 +42,9 @@ __all__ = ["BeatRecorded", "BeatRequest", "IngestWriter", "ServiceRef"]
 log = logging.getLogger(__name__)
 
 _Pending = tuple[BeatRequest, asyncio.Future]
-# The counter's child per status, looked up once (labels() takes a lock and builds a key).
-_BEATS_COUNTED = {status: HEARTBEATS.labels(status.value) for status in Status}
+# The counter's child per status, looked up once each (labels() takes a lock and builds a
+# key); a status is exported once a heartbeat had it.
+_BEATS_COUNTED: dict[Status, Counter] = {}
 # A batch after one of at least this many waits up to LINGER_SECONDS for as many.
 LINGER_AFTER_BATCHES_OF = 8
 LINGER_SECONDS = 0.003
@@ -52,6 +54,13 @@ RETRY_PAUSE_SECONDS = 0.02
 # exceptions, operator intervention (e.g. a restart), insufficient resources.
 _TRANSIENT_SQLSTATES = ("40001", "40P01")
 _TRANSIENT_CLASSES = ("08", "57", "53")
+
+
+def _count(status: Status) -> None:
+    counter = _BEATS_COUNTED.get(status)
+    if counter is None:
+        counter = _BEATS_COUNTED[status] = HEARTBEATS.labels(status.value)
+    counter.inc()
 
 
 def _transient(error: BaseException) -> bool:
@@ -157,7 +166,7 @@ class IngestWriter:
             self.wakeup.set()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BeatRecorded) and not (outcome.run and outcome.run.repeated):
-                _BEATS_COUNTED[outcome.status].inc()
+                _count(outcome.status)
             if future.done():
                 continue
             if isinstance(outcome, Exception):
