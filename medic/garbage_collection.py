@@ -7,8 +7,9 @@ connections), in two ways:
 * Full collections walked everything imported at start-up (FastAPI, pydantic,
   SQLAlchemy, Medic's models: hundreds of thousands of objects that live as long as the
   process), about 100 ms each, once a second or so: 1.6 s of CPU per worker in 22 s,
-  and the p99 of the requests they stalled. Frozen objects are never walked again (and
-  are still freed by reference counting, so nothing leaks).
+  and the p99 of the requests they stalled. Frozen objects are never walked again. They
+  are still freed by reference counting; only a start-up cycle that later became
+  garbage would stay, once, which nothing here grows.
 * Young collections ran whenever the objects of the requests in flight passed 700,
   about every tenth request, and found nothing to free (checked with DEBUG_SAVEALL).
   At 10,000 they ran once in 12 s of that load. A process that does make cyclic garbage
