@@ -2,7 +2,8 @@
 
 Every module a process imports stays in its memory: the Slack bolt app with aiohttp
 (~16 MB), the MCP SDK (~16 MB), the redis and RabbitMQ clients, the holiday calendars,
-the operator commands with the database layer. These are checked in a fresh
+cryptography's AES-GCM for sealed secrets (~8 MB), the operator commands with the
+database layer. These are checked in a fresh
 interpreter, as the process starts: `medic up` on the embedded default (no Slack, no
 Redis, no MCP request yet) loads none of them, and the `medic` command itself, which
 `medic api`'s supervisor and each of its workers import first, loads no database layer.
@@ -59,6 +60,7 @@ def test_embedded_medic_up_loads_no_unused_door_or_client(tmp_path: Path) -> Non
     modules = modules_after(UP, tmp_path)
     assert "medic.api.v2" in modules and "dramatiq" in modules  # what it serves is there
     unused = ("slack_bolt", "aiohttp", "mcp", "medic.mcp_server.server", "redis", "pika")
+    unused += ("cryptography",)
     assert loaded(modules, *unused, "dramatiq.brokers.redis", "holidays") == []
     assert operator_commands(modules) == set()
 

@@ -3,14 +3,14 @@
 Each value gets a fresh 96-bit nonce, and the secret's name is bound as associated
 data, so a sealed value copied onto another name (or tampered with) fails to open
 instead of decrypting to the wrong secret. Pure: no database, no settings.
+
+`cryptography` is imported when a value is first sealed or opened: it adds about 8 MB
+to a process, and most processes (an API worker taking heartbeats) never need it.
 """
 
 from __future__ import annotations
 
 import os
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
 
@@ -20,11 +20,16 @@ class SealBroken(Exception):
 
 
 def seal(key: bytes, name: str, plaintext: str) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(NONCE_BYTES)
     return nonce + AESGCM(key).encrypt(nonce, plaintext.encode(), name.encode())
 
 
 def unseal(key: bytes, name: str, sealed: bytes) -> str:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce, ciphertext = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
     try:
         return AESGCM(key).decrypt(nonce, ciphertext, name.encode()).decode()
