@@ -67,6 +67,8 @@ FINISH_SAME_ID = _FINISH.format(same_run="AND run_id = :run_id")
 FINISH_NEWEST = _FINISH.format(same_run="")
 
 _FINISHED = {Status.COMPLETED: "completed", Status.FAILED: "failed"}
+# The statuses whose beats run_changes turns into statements; a batch of others has none.
+RUN_SIGNALS = frozenset({Status.STARTED, *_FINISHED})
 
 
 @dataclass(frozen=True, slots=True)

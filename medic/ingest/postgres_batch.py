@@ -6,10 +6,17 @@ work through SQLAlchemy's async `run_sync`). Rows are inserted in ordinality ord
 so their new ids ascend in that order.
 
 The statements go in pipeline mode, so a batch of plain beats waits for the database
-twice, not five times: BEGIN with RESOLVE (its rows are needed to plan the rest), then
-INSERT, the services' merge, NOTIFY and COMMIT together. On a busy machine each wait
-is a wake-up of the backend and of the writer, and cost more than the statements.
-Job-run statements and history reads still wait for their answers.
+twice, not three times: RESOLVE (its rows are needed to plan the rest), then INSERT,
+the services' merge and NOTIFY together. On a busy machine each wait is a wake-up of
+the backend and of the writer, and cost more than the statements. Job-run statements
+and history reads still wait for their answers.
+
+A batch of plain beats is one implicit transaction: PostgreSQL runs the statements a
+pipeline sends before its Sync as one transaction, committed at the Sync (or, after
+an error, rolled back there), so no BEGIN or COMMIT is sent; under load each statement
+sent is a system call and a wake-up of the backend, which measured more than the
+statement itself. A batch with job-run signals reads each run statement's answer at a
+Sync of its own, which would commit early: it sends BEGIN and COMMIT.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from medic.ingest.batch import (
     stored_starts,
     wakes_scheduler,
 )
-from medic.ingest.job_runs import RunSignal, for_psycopg, run_changes
+from medic.ingest.job_runs import RUN_SIGNALS, RunSignal, for_psycopg, run_changes
 from medic.ingest.judgement import alive_counts, history_size, judge
 
 # Locks the batch's services in id order, the order every writer takes them in, so two
@@ -130,15 +137,17 @@ async def write_batch(
     """Write one batch in one transaction: one outcome per request, in order, and
     whether the scheduler was asked to look now (NOTIFY, sent at commit).
 
-    BEGIN and COMMIT are plain statements on an autocommit connection (psycopg's own
-    transaction handling would wait for the database at BEGIN, and again on entering and
-    leaving a transaction block). The pipeline's closing sync returns (or raises) the
-    COMMIT's result: the outcomes are built only after the COMMIT succeeded."""
-    assert connection.autocommit, "the batch sends its own BEGIN and COMMIT"
+    The connection is in autocommit mode, so psycopg sends no BEGIN of its own (its
+    transaction handling would wait for the database at BEGIN, and again on entering
+    and leaving a transaction block). The pipeline's closing Sync returns (or raises)
+    the commit's result: the outcomes are built only after the commit succeeded."""
+    assert connection.autocommit, "the batch makes its own transaction"
     names, uuids, ids = lookups(requests)
+    explicit = any(request.status in RUN_SIGNALS for request in requests)
     async with connection.pipeline() as pipeline:
         cursor = connection.cursor(row_factory=dict_row)
-        await cursor.execute("BEGIN")
+        if explicit:
+            await cursor.execute("BEGIN")
         await cursor.execute(RESOLVE, {"names": names, "uuids": uuids, "ids": ids})
         services = FoundServices(await cursor.fetchall())
         outcomes, rows = plan(requests, services)
@@ -161,7 +170,8 @@ async def write_batch(
             await cursor.execute(MERGE_SERVICES, _columns(updates, UPDATE_COLUMNS))
             if wake:
                 await cursor.execute(WAKE_SCHEDULERS)
-        await cursor.execute("COMMIT")
+        if explicit:
+            await cursor.execute("COMMIT")
     if stored:
         heartbeat_ids = sorted(row["heartbeat_id"] for row in await inserted.fetchall())
     return results(requests, outcomes, heartbeat_ids, rows, services, signals), wake

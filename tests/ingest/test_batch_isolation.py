@@ -9,10 +9,12 @@ import logging
 import random
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from medic.core.statuses import Status
+from medic.ingest import postgres_batch
 from medic.ingest.writer import BeatRecorded, BeatRequest, IngestWriter, ServiceRef
 from medic.ops import services
 from medic.ops.actor import cli_operator
@@ -122,3 +124,35 @@ async def test_writers_on_the_same_services_never_deadlock(
 
     assert "deadlock" not in caplog.text
     assert "failed" not in caplog.text
+
+
+REFUSE_SERVICE_UPDATES = """
+CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql
+AS $$ BEGIN RAISE EXCEPTION 'service updates refused'; END $$;
+CREATE TRIGGER refuse_update BEFORE UPDATE ON services
+FOR EACH ROW EXECUTE FUNCTION refuse_update();
+"""
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("status", [Status.UP, Status.COMPLETED])
+async def test_a_batch_is_stored_whole_or_not_at_all(medic: MedicProcess, status: Status) -> None:
+    """Plain beats are one transaction without BEGIN or COMMIT (the pipeline's implicit
+    one, committed at its Sync); a batch with job-run signals opens its own. Either way,
+    when the database refuses the services' update, which comes after the events'
+    insert, none of the batch's events is stored."""
+    ids = _register(medic, 3)
+    url = medic.settings.libpq_url
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        await connection.execute(REFUSE_SERVICE_UPDATES)
+    # A failed batch leaves its connection to be dropped, as the writer drops it.
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        beats = [BeatRequest(ServiceRef(service_id=i), status, datetime.now(UTC)) for i in ids]
+        with pytest.raises(psycopg.errors.RaiseException, match="service updates refused"):
+            await postgres_batch.write_batch(connection, beats, "UTC")
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        await connection.execute("DROP FUNCTION refuse_update() CASCADE")
+        counted = await connection.execute("SELECT count(*) FROM heartbeat_events")
+        stored = await counted.fetchone()
+
+    assert stored == (0,)
