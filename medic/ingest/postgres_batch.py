@@ -6,17 +6,17 @@ work through SQLAlchemy's async `run_sync`). Rows are inserted in ordinality ord
 so their new ids ascend in that order.
 
 The statements go in pipeline mode, so a batch of plain beats waits for the database
-twice, not three times: RESOLVE (its rows are needed to plan the rest), then INSERT,
-the services' merge and NOTIFY together. On a busy machine each wait is a wake-up of
-the backend and of the writer, and cost more than the statements. Job-run statements
-and history reads still wait for their answers.
+twice, not once per statement: RESOLVE (its rows are needed to plan the rest), then
+INSERT, the services' merge and NOTIFY together. On a busy machine each wait is a
+wake-up of the backend and of the writer, and cost more than the statements. Job-run
+statements and history reads still wait for their answers.
 
 A batch of plain beats is one implicit transaction: PostgreSQL runs the statements a
 pipeline sends before its Sync as one transaction, committed at the Sync (or, after
-an error, rolled back there), so no BEGIN or COMMIT is sent; under load each statement
-sent is a system call and a wake-up of the backend, which measured more than the
-statement itself. A batch with job-run signals reads each run statement's answer at a
-Sync of its own, which would commit early: it sends BEGIN and COMMIT.
+an error, rolled back there), so no BEGIN or COMMIT is sent: under load each statement
+sent is a system call and a wake-up of the backend, and these two do nothing else. A
+batch with job-run signals reads each run statement's answer at a Sync of its own,
+which would commit early: it sends BEGIN and COMMIT.
 """
 
 from __future__ import annotations
