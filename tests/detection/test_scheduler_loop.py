@@ -8,6 +8,8 @@ import itertools
 import time
 from datetime import datetime
 
+from medic.config import Settings
+from medic.db import Database
 from medic.process import MedicProcess
 from medic.scheduler.loop import PASS_SPACING_SECONDS, PassResult
 from tests.support import RecordingScheduler
@@ -16,7 +18,9 @@ from tests.support import RecordingScheduler
 class TimedScheduler(RecordingScheduler):
     """The real scheduler, noting when each pass starts."""
 
-    started: list[float]
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(db, settings)
+        self.started: list[float] = []
 
     def run_pass(self, now: datetime | None = None) -> PassResult:
         self.started.append(time.monotonic())
@@ -27,7 +31,6 @@ def test_passes_start_a_spacing_apart_however_often_the_scheduler_is_woken(
     medic: MedicProcess,
 ) -> None:
     scheduler = TimedScheduler(medic.db, medic.settings)
-    scheduler.started = []
     scheduler.start()
     try:
         until = time.monotonic() + 1.0

@@ -145,13 +145,17 @@ async def test_a_batch_is_stored_whole_or_not_at_all(medic: MedicProcess, status
     url = medic.settings.libpq_url
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
         await connection.execute(REFUSE_SERVICE_UPDATES)
-    # A failed batch leaves its connection to be dropped, as the writer drops it.
+    try:
+        # A failed batch leaves its connection to be dropped, as the writer drops it.
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+            beats = [BeatRequest(ServiceRef(service_id=i), status, datetime.now(UTC)) for i in ids]
+            with pytest.raises(psycopg.errors.RaiseException, match="service updates refused"):
+                await postgres_batch.write_batch(connection, beats, "UTC")
+    finally:
+        # The trigger must not outlive this test, whatever happened (the database is shared).
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+            await connection.execute("DROP FUNCTION refuse_update() CASCADE")
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-        beats = [BeatRequest(ServiceRef(service_id=i), status, datetime.now(UTC)) for i in ids]
-        with pytest.raises(psycopg.errors.RaiseException, match="service updates refused"):
-            await postgres_batch.write_batch(connection, beats, "UTC")
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-        await connection.execute("DROP FUNCTION refuse_update() CASCADE")
         counted = await connection.execute("SELECT count(*) FROM heartbeat_events")
         stored = await counted.fetchone()
 
