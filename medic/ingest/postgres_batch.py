@@ -17,6 +17,10 @@ an error, rolled back there), so no BEGIN or COMMIT is sent: under load each sta
 sent is a system call and a wake-up of the backend, and these two do nothing else. A
 batch with job-run signals reads each run statement's answer at a Sync of its own,
 which would commit early: it sends BEGIN and COMMIT.
+
+Most batches skip RESOLVE: a batch of plain beats for services the writer looked up
+before is planned from what it remembers (medic.ingest.known_services) and written in
+one statement that checks, with the rows locked, that none of them changed since.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor, AsyncPipeline
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.ingest.batch import (
@@ -49,6 +53,7 @@ from medic.ingest.batch import (
 )
 from medic.ingest.job_runs import RUN_SIGNALS, RunSignal, for_psycopg, run_changes
 from medic.ingest.judgement import alive_counts, history_size, judge
+from medic.ingest.known_services import SERVICE_HASH, KnownServices
 
 # Locks the batch's services in id order, the order every writer takes them in, so two
 # writers (two API workers) never wait on each other in a circle: no deadlocks. NO KEY
@@ -59,7 +64,7 @@ from medic.ingest.judgement import alive_counts, history_size, judge
 # Array parameters go in binary (`%(...)b`): psycopg dumps them several times faster than
 # as text, which it scans and quotes element by element.
 RESOLVE = f"""
-SELECT {", ".join(SERVICE_COLUMNS)} FROM services
+SELECT {", ".join(SERVICE_COLUMNS)}, {SERVICE_HASH} AS hash FROM services
 WHERE service_id = ANY(ARRAY(
     SELECT found.service_id FROM unnest(%(names)b::text[]) AS wanted(name_key),
         LATERAL (SELECT service_id FROM services s
@@ -73,15 +78,21 @@ ORDER BY service_id
 FOR NO KEY UPDATE
 """
 
-INSERT_EVENTS = """
+
+def _insert_events(condition: str = "TRUE") -> str:
+    return f"""
 INSERT INTO heartbeat_events (service_id, time, status, run_id, message)
 SELECT service_id, time, status, run_id, message
 FROM unnest(%(service_id)b::int[], %(time)b::timestamptz[], %(status)b::text[],
             %(run_id)b::text[], %(message)b::text[])
      WITH ORDINALITY AS batch(service_id, time, status, run_id, message, position)
+WHERE {condition}
 ORDER BY position
 RETURNING heartbeat_id
 """
+
+
+INSERT_EVENTS = _insert_events()
 
 RECENT_ALIVE_BEATS = """
 SELECT recent.service_id, recent.time
@@ -94,6 +105,7 @@ CROSS JOIN LATERAL (
 ORDER BY recent.service_id, recent.time DESC
 """
 
+
 # Later-of for the instants, earlier-of for check_at (GREATEST/LEAST skip NULLs).
 # deadline_check_at is left alone once set (the scheduler moves it): so the update
 # changes no indexed column, and PostgreSQL makes it a HOT update.
@@ -103,7 +115,8 @@ ORDER BY recent.service_id, recent.time DESC
 # the one this sees); so does proof of life from a service counting failures before it
 # alerts (its count starts over). Ingest only marks a new service as started. The
 # newest failure's reason (too fast, too frequent; NULL for a FAILED) is kept with it.
-MERGE_SERVICES = """
+def _merge_services(condition: str = "TRUE") -> str:
+    return f"""
 UPDATE services AS s SET
     last_heartbeat_at = GREATEST(s.last_heartbeat_at, batch.last),
     last_alive_at = GREATEST(s.last_alive_at, batch.alive),
@@ -123,7 +136,35 @@ FROM unnest(%(sid)b::int[], %(last)b::timestamptz[], %(alive)b::timestamptz[],
             %(failed)b::timestamptz[], %(due)b::timestamptz[], %(check_by)b::timestamptz[],
             %(reason)b::text[])
      AS batch(sid, last, alive, failed, due, check_by, reason)
-WHERE s.service_id = batch.sid
+WHERE s.service_id = batch.sid AND {condition}
+"""
+
+
+MERGE_SERVICES = _merge_services()
+
+# A batch whose services the writer knows (medic.ingest.known_services), in one
+# statement: the rows are locked in id order as RESOLVE locks them, and the events and
+# the services' merge are written only if every row is there and hashes as the writer
+# planned with; otherwise nothing is written and no heartbeat id comes back. Only
+# data-modifying CTEs run whether or not they are read; `unchanged`, read as an
+# InitPlan by both, runs (and locks) before either writes.
+KNOWN_BATCH = f"""
+WITH locked AS (
+    SELECT service_id, {SERVICE_HASH} AS hash FROM services
+    WHERE service_id = ANY(%(known_ids)b::int[])
+    ORDER BY service_id
+    FOR NO KEY UPDATE
+),
+unchanged AS (
+    SELECT count(*) = cardinality(%(known_ids)b::int[]) AS ok
+    FROM locked
+    JOIN unnest(%(known_ids)b::int[], %(known_hashes)b::int8[]) AS known(service_id, hash)
+        USING (service_id)
+    WHERE locked.hash = known.hash
+),
+inserted AS ({_insert_events("(SELECT ok FROM unchanged)")}),
+merged AS ({_merge_services("(SELECT ok FROM unchanged)")})
+SELECT heartbeat_id FROM inserted
 """
 
 WAKE_SCHEDULERS = "SELECT pg_notify('medic_scheduler', '')"
@@ -132,16 +173,25 @@ ALIVE = [status.value for status in PROOF_OF_LIFE]
 
 
 async def write_batch(
-    connection: AsyncConnection, requests: list[BeatRequest], default_timezone: str
+    connection: AsyncConnection,
+    requests: list[BeatRequest],
+    default_timezone: str,
+    known: KnownServices | None = None,
 ) -> tuple[list[Outcome], bool]:
     """Write one batch in one transaction: one outcome per request, in order, and
-    whether the scheduler was asked to look now (NOTIFY, sent at commit).
+    whether the scheduler was asked to look now (NOTIFY, sent at commit). With `known`,
+    a batch of plain beats for services in it is written in one round trip (see
+    _write_known); every batch written the long way refreshes it.
 
     The connection is in autocommit mode, so psycopg sends no BEGIN of its own (its
     transaction handling would wait for the database at BEGIN, and again on entering
     and leaving a transaction block). The pipeline's closing Sync returns (or raises)
     the commit's result: the outcomes are built only after the commit succeeded."""
     assert connection.autocommit, "the batch makes its own transaction"
+    if known is not None:
+        written = await _write_known(connection, requests, default_timezone, known)
+        if written is not None:
+            return written
     names, uuids, ids = lookups(requests)
     explicit = any(request.status in RUN_SIGNALS for request in requests)
     async with connection.pipeline() as pipeline:
@@ -149,7 +199,8 @@ async def write_batch(
         if explicit:
             await cursor.execute("BEGIN")
         await cursor.execute(RESOLVE, {"names": names, "uuids": uuids, "ids": ids})
-        services = FoundServices(await cursor.fetchall())
+        found = await cursor.fetchall()
+        services = FoundServices(found)
         outcomes, rows = plan(requests, services)
         starts: dict[int, datetime] = {}
         signals = await _apply_runs(pipeline, cursor, rows, starts)
@@ -174,7 +225,55 @@ async def write_batch(
             await cursor.execute("COMMIT")
     if stored:
         heartbeat_ids = sorted(row["heartbeat_id"] for row in await inserted.fetchall())
+    if known is not None:
+        known.remember(found)
     return results(requests, outcomes, heartbeat_ids, rows, services, signals), wake
+
+
+async def _write_known(
+    connection: AsyncConnection,
+    requests: list[BeatRequest],
+    default_timezone: str,
+    known: KnownServices,
+) -> tuple[list[Outcome], bool] | None:
+    """The batch in one statement (KNOWN_BATCH), planned from the services the writer
+    knows; None if it is not such a batch or a service changed since (then nothing was
+    written, and the caller writes it the long way).
+
+    Only plain beats for services whose schedule looks at the newest beat alone: job-run
+    signals and history reads need answers between statements. This skips RESOLVE's
+    round trip and reading its rows back, which measured more than half of a batch."""
+    services = known.find(requests)
+    if services is None or any(request.status in RUN_SIGNALS for request in requests):
+        return None
+    by_id = services.by_id
+    if any(needs_history(service) for service in by_id.values()):
+        return None
+    outcomes, rows = plan(requests, services)
+    if not rows:
+        return None
+    judged = judge(rows, by_id, [None] * len(rows), {}, default_timezone)
+    updates = service_updates(by_id, rows, default_timezone, {}, judged)
+    states = {sid: service["state"] for sid, service in by_id.items()}
+    wake = wakes_scheduler(updates, states, counting_failures(by_id))
+    ids = sorted(by_id)
+    params = {
+        "known_ids": ids,
+        "known_hashes": [by_id[sid]["hash"] for sid in ids],
+        **_columns(rows, EVENT_COLUMNS),
+        **_columns(updates, UPDATE_COLUMNS),
+    }
+    async with connection.pipeline():
+        cursor = connection.cursor(row_factory=tuple_row)
+        await cursor.execute(KNOWN_BATCH, params)
+        if wake:
+            # Harmless if the batch turns out not to be written: the scheduler looks once.
+            await connection.cursor().execute(WAKE_SCHEDULERS)
+    heartbeat_ids = sorted(heartbeat_id for (heartbeat_id,) in await cursor.fetchall())
+    if len(heartbeat_ids) != len(rows):
+        known.forget(ids)
+        return None
+    return results(requests, outcomes, heartbeat_ids, rows, services), wake
 
 
 async def _apply_runs(

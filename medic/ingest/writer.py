@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from medic.core.statuses import Status
 from medic.ingest import postgres_batch, sqlalchemy_batch
 from medic.ingest.batch import BeatRecorded, BeatRequest, Outcome, ServiceRef
+from medic.ingest.known_services import KnownServices
 from medic.metrics import HEARTBEATS
 from medic.ops.errors import Unavailable
 from medic.scheduler.wakeup import Wakeup
@@ -90,6 +91,7 @@ class IngestWriter:
         self.engine = engine
         self.postgres_conninfo = postgres_conninfo
         self._postgres: AsyncConnection | None = None
+        self._known = KnownServices()
         self.default_timezone = default_timezone
         self.batch_size = batch_size
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -216,7 +218,9 @@ class IngestWriter:
             self._postgres = await AsyncConnection.connect(
                 self.postgres_conninfo, connect_timeout=5, autocommit=True
             )
-        return await postgres_batch.write_batch(self._postgres, requests, self.default_timezone)
+        return await postgres_batch.write_batch(
+            self._postgres, requests, self.default_timezone, self._known
+        )
 
     async def _drop_postgres_connection(self) -> None:
         """After a failure the connection may be broken; the next batch opens a new one."""

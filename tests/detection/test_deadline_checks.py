@@ -20,6 +20,7 @@ from sqlmodel import select
 from medic.core.statuses import Status
 from medic.ingest import postgres_batch
 from medic.ingest.batch import BeatRequest, ServiceRef
+from medic.ingest.known_services import KnownServices
 from medic.models import Service
 from medic.process import MedicProcess
 from tests.support import Clock, RecordingScheduler
@@ -102,12 +103,15 @@ def test_a_service_that_stops_beating_is_claimed_at_its_deadline(
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("remembering", [False, True], ids=["looked-up", "known"])
 def test_heartbeats_update_their_service_in_place_on_postgresql(
-    medic: MedicProcess, register: Callable[..., dict[str, Any]]
+    medic: MedicProcess, register: Callable[..., dict[str, Any]], remembering: bool
 ) -> None:
     """No index entry is written for a plain heartbeat's update of its service: past
     the first beat (new -> up changes the claim index's condition), every update the
-    ingest writer makes is HOT, as PostgreSQL counts them."""
+    ingest writer makes is HOT, as PostgreSQL counts them, whether the batch looked the
+    service up or the writer knew it (medic.ingest.known_services)."""
+    known = KnownServices() if remembering else None
     service_id = register("nightly-backup", alert_interval=1)["service_id"]
     url = medic.settings.database_url.replace("postgresql+psycopg://", "postgresql://")
 
@@ -115,11 +119,11 @@ def test_heartbeats_update_their_service_in_place_on_postgresql(
         connection = await psycopg.AsyncConnection.connect(url, autocommit=True)
         async with connection:
             beat = BeatRequest(ServiceRef(service_id=service_id), Status.UP, datetime.now(UTC))
-            await postgres_batch.write_batch(connection, [beat], "UTC")  # new -> up
+            await postgres_batch.write_batch(connection, [beat], "UTC", known)  # new -> up
             before = await _service_updates(connection)
             for _ in range(10):
                 beat = BeatRequest(ServiceRef(service_id=service_id), Status.UP, datetime.now(UTC))
-                await postgres_batch.write_batch(connection, [beat], "UTC")
+                await postgres_batch.write_batch(connection, [beat], "UTC", known)
             after = await _service_updates(connection)
         return after[0] - before[0], after[1] - before[1]
 
