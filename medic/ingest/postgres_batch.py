@@ -147,7 +147,8 @@ MERGE_SERVICES = _merge_services()
 # the services' merge are written only if every row is there and hashes as the writer
 # planned with; otherwise nothing is written and no heartbeat id comes back. Only
 # data-modifying CTEs run whether or not they are read; `unchanged`, read as an
-# InitPlan by both, runs (and locks) before either writes.
+# InitPlan by both, runs (and locks) before either writes. A batch that asks the
+# scheduler to look now notifies in the same transaction (the row without an id).
 KNOWN_BATCH = f"""
 WITH locked AS (
     SELECT service_id, {SERVICE_HASH} AS hash FROM services
@@ -165,11 +166,25 @@ unchanged AS (
 inserted AS ({_insert_events("(SELECT ok FROM unchanged)")}),
 merged AS ({_merge_services("(SELECT ok FROM unchanged)")})
 SELECT heartbeat_id FROM inserted
+UNION ALL
+SELECT NULL FROM (SELECT pg_notify('medic_scheduler', '')) AS woken
+WHERE %(wake)s AND (SELECT ok FROM unchanged)
 """
 
 WAKE_SCHEDULERS = "SELECT pg_notify('medic_scheduler', '')"
 
 ALIVE = [status.value for status in PROOF_OF_LIFE]
+
+
+async def connect(conninfo: str) -> AsyncConnection:
+    """The writer's connection. Autocommit: a batch makes its own transaction (see
+    write_batch). Generic plans only: psycopg prepares each statement after a few runs,
+    and PostgreSQL then keeps planning KNOWN_BATCH afresh for every batch (its generic
+    plan's estimate looks dearer), which measured 0.3-0.4 ms a batch; the generic plans
+    of these statements use the same indexes (checked with EXPLAIN)."""
+    connection = await AsyncConnection.connect(conninfo, connect_timeout=5, autocommit=True)
+    await connection.execute("SET plan_cache_mode = force_generic_plan")
+    return connection
 
 
 async def write_batch(
@@ -242,7 +257,9 @@ async def _write_known(
 
     Only plain beats for services whose schedule looks at the newest beat alone: job-run
     signals and history reads need answers between statements. This skips RESOLVE's
-    round trip and reading its rows back, which measured more than half of a batch."""
+    round trip and reading its rows back, which measured more than half of a batch, and
+    a pipeline's extra messages (a Sync, then a Flush): one statement in autocommit mode
+    measured 15-25% less CPU per batch than the same in a pipeline."""
     services = known.find(requests)
     if services is None or any(request.status in RUN_SIGNALS for request in requests):
         return None
@@ -258,18 +275,16 @@ async def _write_known(
     wake = wakes_scheduler(updates, states, counting_failures(by_id))
     ids = sorted(by_id)
     params = {
+        "wake": wake,
         "known_ids": ids,
         "known_hashes": [by_id[sid]["hash"] for sid in ids],
         **_columns(rows, EVENT_COLUMNS),
         **_columns(updates, UPDATE_COLUMNS),
     }
-    async with connection.pipeline():
-        cursor = connection.cursor(row_factory=tuple_row)
-        await cursor.execute(KNOWN_BATCH, params)
-        if wake:
-            # Harmless if the batch turns out not to be written: the scheduler looks once.
-            await connection.cursor().execute(WAKE_SCHEDULERS)
-    heartbeat_ids = sorted(heartbeat_id for (heartbeat_id,) in await cursor.fetchall())
+    # In autocommit mode one statement is one transaction: one message out, one answer.
+    cursor = await connection.cursor(row_factory=tuple_row).execute(KNOWN_BATCH, params)
+    returned = [heartbeat_id for (heartbeat_id,) in await cursor.fetchall()]
+    heartbeat_ids = sorted(heartbeat_id for heartbeat_id in returned if heartbeat_id is not None)
     if len(heartbeat_ids) != len(rows):
         known.forget(ids)
         return None

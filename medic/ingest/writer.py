@@ -214,10 +214,7 @@ class IngestWriter:
                     sqlalchemy_batch.write_batch, requests, self.default_timezone
                 )
         if self._postgres is None or self._postgres.closed:
-            # Autocommit: the batch sends its own BEGIN and COMMIT (see postgres_batch).
-            self._postgres = await AsyncConnection.connect(
-                self.postgres_conninfo, connect_timeout=5, autocommit=True
-            )
+            self._postgres = await postgres_batch.connect(self.postgres_conninfo)
         return await postgres_batch.write_batch(
             self._postgres, requests, self.default_timezone, self._known
         )

@@ -307,3 +307,22 @@ def test_known_services_start_over_past_their_limit() -> None:
     known = KnownServices(limit=3)
     known.remember([_row(n, f"s{n}", f"u{n}") for n in range(1, 5)])
     assert len(known) == 1 and known.find([_beat("s4")]) is not None
+
+
+@POSTGRES
+def test_plain_beats_from_known_services_do_not_wake_the_scheduler(url: str) -> None:
+    async def scenario() -> tuple[bool, list[Any]]:
+        known = await _known_after_two_batches(url)
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listener:
+            await listener.execute("LISTEN medic_scheduler")
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+                written = await postgres_batch._write_known(
+                    connection, [_beat("alpha"), _beat("beta")], "UTC", known
+                )
+            notices = [n async for n in listener.notifies(timeout=0.5, stop_after=1)]
+        assert written is not None
+        return written[1], notices
+
+    wake, notices = _run(scenario())
+
+    assert not wake and notices == []
