@@ -131,13 +131,25 @@ def start_api(url: str, port: int, workers: int) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
-                return process
+            answered = httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1)
         except httpx.HTTPError:
-            time.sleep(0.2)
+            answered = None
+        # Each worker listens on a socket of its own (medic.web.workers): until all do,
+        # the kernel hands every connection to the ones that do.
+        if answered is not None and answered.status_code == 200 and listening(port) == workers:
+            return process
+        time.sleep(0.2)
     process.kill()
     raise SystemExit(
         "medic api did not start: " + (process.stderr.read().decode() if process.stderr else "")
+    )
+
+
+def listening(port: int) -> int:
+    """How many sockets listen on this TCP port (IPv4)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1 for line in lines if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
     )
 
 
