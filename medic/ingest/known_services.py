@@ -6,7 +6,9 @@ a batch plans with (SERVICE_HASH), and a batch planned from these entries is wri
 only if the database, with the rows locked, computes the same hashes; otherwise it
 writes nothing and the batch is written the long way, which looks the services up
 again. A renamed, reconfigured, paused, deleted or newly failing service is therefore
-never planned with stale values, whoever changed it. No I/O here.
+never planned with stale values, whoever changed it. (The hash has 64 bits and is not
+cryptographic: only someone allowed to change the service could craft a colliding
+change, and they could set any schedule they like directly.) No I/O here.
 """
 
 from __future__ import annotations

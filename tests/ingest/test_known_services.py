@@ -138,22 +138,28 @@ def test_a_service_changed_since_it_was_known_is_not_planned_from_memory(
     assert still_known == 0
 
 
-@POSTGRES
-def test_a_service_renamed_since_it_was_known_is_not_found_by_its_old_name(url: str) -> None:
+def _beats_after(url: str, change: str, names: list[str]) -> list[Any]:
+    """The outcomes of a batch naming `names`, written by a writer that knew the services
+    before `change` (SQL behind its back)."""
+
     async def scenario() -> list[Any]:
         known = await _known_after_two_batches(url)
-        await _sql(
-            url,
-            "UPDATE services SET name_key = 'gamma', heartbeat_name = 'gamma'"
-            " WHERE name_key = 'alpha'",
-        )
+        await _sql(url, change)
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-            outcomes, _ = await postgres_batch.write_batch(
-                connection, [_beat("alpha"), _beat("beta"), _beat("gamma")], "UTC", known
-            )
+            beats = [_beat(name) for name in names]
+            outcomes, _ = await postgres_batch.write_batch(connection, beats, "UTC", known)
         return outcomes
 
-    outcomes = _run(scenario())
+    return _run(scenario())
+
+
+@POSTGRES
+def test_a_service_renamed_since_it_was_known_is_not_found_by_its_old_name(url: str) -> None:
+    rename = (
+        "UPDATE services SET name_key = 'gamma', heartbeat_name = 'gamma' WHERE name_key = 'alpha'"
+    )
+
+    outcomes = _beats_after(url, rename, ["alpha", "beta", "gamma"])
 
     assert isinstance(outcomes[0], NotFound)
     assert isinstance(outcomes[1], BeatRecorded) and isinstance(outcomes[2], BeatRecorded)
@@ -163,39 +169,21 @@ def test_a_service_renamed_since_it_was_known_is_not_found_by_its_old_name(url: 
 
 @POSTGRES
 def test_a_service_deleted_since_it_was_known_gets_no_heartbeat(url: str) -> None:
-    async def scenario() -> list[Any]:
-        known = await _known_after_two_batches(url)
-        await _sql(url, "DELETE FROM services WHERE name_key = 'alpha'")
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-            outcomes, _ = await postgres_batch.write_batch(
-                connection, [_beat("alpha"), _beat("beta")], "UTC", known
-            )
-        return outcomes
-
-    outcomes = _run(scenario())
+    outcomes = _beats_after(url, "DELETE FROM services WHERE name_key = 'alpha'", ["alpha", "beta"])
 
     assert isinstance(outcomes[0], NotFound) and isinstance(outcomes[1], BeatRecorded)
-    assert _run(
-        _sql(
-            url,
-            "SELECT count(*) FROM heartbeat_events e LEFT JOIN services s"
-            " USING (service_id) WHERE s.service_id IS NULL",
-        )
-    ) == [(0,)]
+    orphans = (
+        "SELECT count(*) FROM heartbeat_events LEFT JOIN services s USING (service_id)"
+        " WHERE s.service_id IS NULL"
+    )
+    assert _run(_sql(url, orphans)) == [(0,)]
 
 
 @POSTGRES
 def test_a_service_paused_since_it_was_known_refuses_heartbeats(url: str) -> None:
-    async def scenario() -> list[Any]:
-        known = await _known_after_two_batches(url)
-        await _sql(url, "UPDATE services SET active = false WHERE name_key = 'alpha'")
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-            outcomes, _ = await postgres_batch.write_batch(
-                connection, [_beat("alpha"), _beat("beta")], "UTC", known
-            )
-        return outcomes
+    pause = "UPDATE services SET active = false WHERE name_key = 'alpha'"
 
-    outcomes = _run(scenario())
+    outcomes = _beats_after(url, pause, ["alpha", "beta"])
 
     assert isinstance(outcomes[0], InvalidInput) and isinstance(outcomes[1], BeatRecorded)
 
@@ -226,28 +214,41 @@ def test_a_one_statement_batch_is_stored_whole_or_not_at_all(url: str) -> None:
     assert _run(_stored(url)) == 4
 
 
-@POSTGRES
-def test_a_failure_report_from_a_known_service_wakes_the_scheduler(url: str) -> None:
-    async def scenario() -> tuple[Any, bool, list[Any]]:
+def _known_batch_and_notices(url: str, status: Status) -> tuple[list[Any], bool, list[Any]]:
+    """A one-statement batch for `alpha` with `status`: its outcomes, whether it asked the
+    scheduler to look now, and the notifications a listening scheduler got."""
+
+    async def scenario() -> tuple[list[Any], bool, list[Any]]:
         known = await _known_after_two_batches(url)
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listener:
             await listener.execute("LISTEN medic_scheduler")
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
                 written = await postgres_batch._write_known(
-                    connection, [_beat("alpha", Status.DOWN)], "UTC", known
+                    connection, [_beat("alpha", status)], "UTC", known
                 )
-            notices = [n async for n in listener.notifies(timeout=2, stop_after=1)]
+            notices = [n async for n in listener.notifies(timeout=1, stop_after=1)]
         assert written is not None
-        outcomes, wake = written
-        return outcomes, wake, notices
+        return written[0], written[1], notices
 
-    outcomes, wake, notices = _run(scenario())
+    return _run(scenario())
+
+
+@POSTGRES
+def test_a_failure_report_from_a_known_service_wakes_the_scheduler(url: str) -> None:
+    outcomes, wake, notices = _known_batch_and_notices(url, Status.DOWN)
 
     assert isinstance(outcomes[0], BeatRecorded) and wake and len(notices) == 1
     [(check_at, failed_at)] = _run(
         _sql(url, "SELECT check_at, last_failure_at FROM services WHERE name_key = 'alpha'")
     )
     assert check_at == failed_at == outcomes[0].time
+
+
+@POSTGRES
+def test_plain_beats_from_known_services_do_not_wake_the_scheduler(url: str) -> None:
+    outcomes, wake, notices = _known_batch_and_notices(url, Status.UP)
+
+    assert isinstance(outcomes[0], BeatRecorded) and not wake and notices == []
 
 
 @POSTGRES
@@ -307,22 +308,3 @@ def test_known_services_start_over_past_their_limit() -> None:
     known = KnownServices(limit=3)
     known.remember([_row(n, f"s{n}", f"u{n}") for n in range(1, 5)])
     assert len(known) == 1 and known.find([_beat("s4")]) is not None
-
-
-@POSTGRES
-def test_plain_beats_from_known_services_do_not_wake_the_scheduler(url: str) -> None:
-    async def scenario() -> tuple[bool, list[Any]]:
-        known = await _known_after_two_batches(url)
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listener:
-            await listener.execute("LISTEN medic_scheduler")
-            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-                written = await postgres_batch._write_known(
-                    connection, [_beat("alpha"), _beat("beta")], "UTC", known
-                )
-            notices = [n async for n in listener.notifies(timeout=0.5, stop_after=1)]
-        assert written is not None
-        return written[1], notices
-
-    wake, notices = _run(scenario())
-
-    assert not wake and notices == []
