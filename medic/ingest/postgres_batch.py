@@ -142,6 +142,8 @@ WHERE s.service_id = batch.sid AND {condition}
 
 MERGE_SERVICES = _merge_services()
 
+WAKE_SCHEDULERS = "SELECT pg_notify('medic_scheduler', '')"
+
 # A batch whose services the writer knows (medic.ingest.known_services), in one
 # statement: the rows are locked in id order as RESOLVE locks them, and the events and
 # the services' merge are written only if every row is there and hashes as the writer
@@ -167,11 +169,9 @@ inserted AS ({_insert_events("(SELECT ok FROM unchanged)")}),
 merged AS ({_merge_services("(SELECT ok FROM unchanged)")})
 SELECT heartbeat_id FROM inserted
 UNION ALL
-SELECT NULL FROM (SELECT pg_notify('medic_scheduler', '')) AS woken
+SELECT NULL FROM ({WAKE_SCHEDULERS}) AS woken
 WHERE %(wake)s AND (SELECT ok FROM unchanged)
 """
-
-WAKE_SCHEDULERS = "SELECT pg_notify('medic_scheduler', '')"
 
 ALIVE = [status.value for status in PROOF_OF_LIFE]
 
