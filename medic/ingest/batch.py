@@ -11,6 +11,7 @@ from medic.core.detection_rules import rules_of, start_deadline
 from medic.core.schedules import next_due_at, schedule_of
 from medic.core.statuses import FAILURES, PROOF_OF_LIFE, Status
 from medic.ingest.job_runs import RunSignal
+from medic.ingest.judgement import judge
 from medic.ops.errors import InvalidInput, NotFound
 
 # What a batch needs to know of each service it names.
@@ -235,6 +236,22 @@ def _late_starter(service: Mapping[str, Any]) -> bool:
 
 
 UPDATE_COLUMNS = ("sid", "last", "alive", "failed", "due", "check_by", "reason")
+
+
+def merge_plan(
+    services_by_id: Mapping[int, Mapping[str, Any]],
+    rows: list[dict[str, Any]],
+    starts: list[datetime | None],
+    history: Mapping[int, list[datetime]],
+    default_timezone: str,
+) -> tuple[list[dict[str, Any]], bool]:
+    """What the stored `rows` do to their services (judged, then service_updates), and
+    whether the scheduler must look now (wakes_scheduler), from the services' states
+    as read under their rows' locks. Both writers take this one step."""
+    judged = judge(rows, services_by_id, starts, history, default_timezone)
+    updates = service_updates(services_by_id, rows, default_timezone, history, judged)
+    states = {sid: service["state"] for sid, service in services_by_id.items()}
+    return updates, wakes_scheduler(updates, states, counting_failures(services_by_id))
 
 
 def wakes_scheduler(

@@ -13,19 +13,17 @@ from medic.ingest.batch import (
     BeatRequest,
     FoundServices,
     Outcome,
-    counting_failures,
     lookups,
+    merge_plan,
     needs_history,
     newest_beats,
     plan,
     results,
-    service_updates,
     stored_rows,
     stored_starts,
-    wakes_scheduler,
 )
 from medic.ingest.job_runs import RunSignal, run_changes
-from medic.ingest.judgement import alive_counts, history_size, judge
+from medic.ingest.judgement import alive_counts, history_size
 from medic.models import HeartbeatEvent, Service
 
 services_table = Service.__table__  # type: ignore[attr-defined]
@@ -68,11 +66,9 @@ def write_batch(
         for sid in newest_beats(stored)["alive"]
         if needs_history(by_id[sid])
     }
-    judged = judge(stored, by_id, stored_starts(signals, starts), history, default_timezone)
-    updates = service_updates(by_id, stored, default_timezone, history, judged)
+    run_starts = stored_starts(signals, starts)
+    updates, wake = merge_plan(by_id, stored, run_starts, history, default_timezone)
     _store(connection, updates)
-    states = {sid: s["state"] for sid, s in by_id.items()}
-    wake = wakes_scheduler(updates, states, counting_failures(by_id))
     return results(requests, outcomes, heartbeat_ids, rows, services, signals), wake
 
 
