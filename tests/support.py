@@ -12,6 +12,17 @@ from medic.config import Settings
 from medic.db import Database
 from medic.scheduler.loop import Scheduler
 
+# A PostgreSQL trigger that refuses every update of a service (the update a heartbeat
+# batch makes after inserting its events), and the statement that drops it again: the
+# test database is shared, so a test drops it whatever happened.
+REFUSE_SERVICE_UPDATES = """
+CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql
+AS $$ BEGIN RAISE EXCEPTION 'service updates refused'; END $$;
+CREATE TRIGGER refuse_update BEFORE UPDATE ON services
+FOR EACH ROW EXECUTE FUNCTION refuse_update();
+"""
+STOP_REFUSING_SERVICE_UPDATES = "DROP FUNCTION refuse_update() CASCADE"
+
 
 class Clock:
     """Wall-clock time for everything in this process (datetime.now, time.time), which

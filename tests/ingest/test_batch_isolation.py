@@ -21,6 +21,7 @@ from medic.ops.actor import cli_operator
 from medic.ops.errors import Unavailable
 from medic.ops.service_commands import RegisterService
 from medic.process import MedicProcess
+from tests.support import REFUSE_SERVICE_UPDATES, STOP_REFUSING_SERVICE_UPDATES
 
 pytestmark = pytest.mark.anyio
 
@@ -126,14 +127,6 @@ async def test_writers_on_the_same_services_never_deadlock(
     assert "failed" not in caplog.text
 
 
-REFUSE_SERVICE_UPDATES = """
-CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql
-AS $$ BEGIN RAISE EXCEPTION 'service updates refused'; END $$;
-CREATE TRIGGER refuse_update BEFORE UPDATE ON services
-FOR EACH ROW EXECUTE FUNCTION refuse_update();
-"""
-
-
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 @pytest.mark.parametrize("status", [Status.UP, Status.COMPLETED])
 async def test_a_batch_is_stored_whole_or_not_at_all(medic: MedicProcess, status: Status) -> None:
@@ -154,7 +147,7 @@ async def test_a_batch_is_stored_whole_or_not_at_all(medic: MedicProcess, status
     finally:
         # The trigger must not outlive this test, whatever happened (the database is shared).
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-            await connection.execute("DROP FUNCTION refuse_update() CASCADE")
+            await connection.execute(STOP_REFUSING_SERVICE_UPDATES)
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
         counted = await connection.execute("SELECT count(*) FROM heartbeat_events")
         stored = await counted.fetchone()

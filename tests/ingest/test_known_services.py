@@ -20,6 +20,7 @@ from medic.ingest.batch import SERVICE_COLUMNS, BeatRecorded, BeatRequest, Servi
 from medic.ingest.known_services import KnownServices
 from medic.ops.errors import InvalidInput, NotFound
 from medic.process import MedicProcess
+from tests.support import REFUSE_SERVICE_UPDATES, STOP_REFUSING_SERVICE_UPDATES
 
 POSTGRES = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -190,16 +191,9 @@ def test_a_service_paused_since_it_was_known_refuses_heartbeats(url: str) -> Non
 
 @POSTGRES
 def test_a_one_statement_batch_is_stored_whole_or_not_at_all(url: str) -> None:
-    refuse = """
-    CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql
-    AS $$ BEGIN RAISE EXCEPTION 'service updates refused'; END $$;
-    CREATE TRIGGER refuse_update BEFORE UPDATE ON services
-    FOR EACH ROW EXECUTE FUNCTION refuse_update();
-    """
-
     async def scenario() -> None:
         known = await _known_after_two_batches(url)
-        await _sql(url, refuse)
+        await _sql(url, REFUSE_SERVICE_UPDATES)
         try:
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
                 with pytest.raises(psycopg.errors.RaiseException, match="refused"):
@@ -207,7 +201,7 @@ def test_a_one_statement_batch_is_stored_whole_or_not_at_all(url: str) -> None:
                         connection, [_beat("alpha"), _beat("beta")], "UTC", known
                     )
         finally:
-            await _sql(url, "DROP FUNCTION refuse_update() CASCADE")
+            await _sql(url, STOP_REFUSING_SERVICE_UPDATES)
 
     _run(scenario())
 
