@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from medic.models import Delivery, DeliveryAttempt
-from medic.notify.attempts import Followup, attempt_delivery
+from medic.notify.attempts import Followup, attempt_deliveries
 from medic.notify.message import Sender
 from medic.notify.planning import plan_notifications
 from medic.notify.senders import make_senders
@@ -40,10 +40,9 @@ class Postman:
         )
         self._planned = len(self.scheduler.sent)
         while due := self.due():
-            for delivery_id in due:
-                self.followups.append(
-                    attempt_delivery(self.medic.db, self.senders, self.medic.settings, delivery_id)
-                )
+            self.followups.extend(
+                attempt_deliveries(self.medic.db, self.senders, self.medic.settings, due)
+            )
 
     def due(self) -> list[int]:
         with self.medic.db.session() as session:

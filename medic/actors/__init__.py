@@ -19,9 +19,9 @@ from dramatiq import Broker
 
 from medic.config import Settings
 from medic.db import Database
-from medic.notify.attempts import attempt_delivery
+from medic.notify.attempts import attempt_deliveries
 from medic.notify.message import Sender
-from medic.notify.planning import plan_deliveries, plan_notifications
+from medic.notify.planning import Due, plan_deliveries, plan_notifications
 from medic.notify.senders import make_senders
 from medic.ops.retention import purge_audit_log, purge_heartbeats
 from medic.playbooks.engine import advance
@@ -30,6 +30,8 @@ from medic.scheduler.periodic import AUDIT_RETENTION, RETENTION
 log = logging.getLogger("medic.notify")
 
 NOTIFICATIONS_PER_MESSAGE = 50
+# Deliveries a deliver message carries, all to one target (attempt_deliveries).
+DELIVERIES_PER_MESSAGE = 25
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,19 @@ class Actors:
         for start in range(0, len(ids), NOTIFICATIONS_PER_MESSAGE):
             self.notify.send(ids[start : start + NOTIFICATIONS_PER_MESSAGE])
 
+    def send_deliveries(self, due: Sequence[Due]) -> None:
+        """Deliveries to attempt now, a message per target (and per
+        DELIVERIES_PER_MESSAGE): one target's are sent one after another, so a slow
+        target holds back only its own, while workers send to the others."""
+        by_target: dict[str, list[int]] = {}
+        for delivery_id, target_name in due:
+            by_target.setdefault(target_name, []).append(delivery_id)
+        for ids in by_target.values():
+            for start in range(0, len(ids), DELIVERIES_PER_MESSAGE):
+                self.deliver.send(ids[start : start + DELIVERIES_PER_MESSAGE])
+
     def send_delivery(self, delivery_id: int, delay_seconds: float = 0) -> None:
-        self.deliver.send_with_options(args=(delivery_id,), delay=_delay_ms(delay_seconds))
+        self.deliver.send_with_options(args=([delivery_id],), delay=_delay_ms(delay_seconds))
 
     def send_execution(self, execution_id: int, delay_seconds: float = 0) -> None:
         self.run_execution.send_with_options(args=(execution_id,), delay=_delay_ms(delay_seconds))
@@ -81,7 +94,7 @@ def declare_actors(
         # A bare id is a message from a version that sent one notification per message.
         ids = [notification_ids] if isinstance(notification_ids, int) else notification_ids
         try:
-            delivery_ids = plan_notifications(db, settings, ids, datetime.now(UTC))
+            due = plan_notifications(db, settings, ids, datetime.now(UTC))
         except Exception:
             if len(ids) <= 1:
                 raise
@@ -89,20 +102,30 @@ def declare_actors(
             # none planned before it (the message is retried for the rest).
             log.exception("planning %d notifications together failed", len(ids))
             for notification_id in ids:
-                for delivery_id in plan_deliveries(
-                    db, settings, notification_id, datetime.now(UTC)
-                ):
-                    actors.send_delivery(delivery_id)
+                actors.send_deliveries(
+                    plan_deliveries(db, settings, notification_id, datetime.now(UTC))
+                )
             return
-        for delivery_id in delivery_ids:
-            actors.send_delivery(delivery_id)
+        actors.send_deliveries(due)
 
-    def deliver(delivery_id: int) -> None:
-        followup = attempt_delivery(db, senders, settings, delivery_id)
-        if followup.retry_in_seconds is not None:
-            actors.send_delivery(delivery_id, followup.retry_in_seconds)
-        for following in followup.send_now:
-            actors.send_delivery(following)
+    def deliver(delivery_ids: list[int] | int) -> None:
+        # A bare id is a message from a version that sent one delivery per message.
+        ids = [delivery_ids] if isinstance(delivery_ids, int) else delivery_ids
+        try:
+            followups = attempt_deliveries(db, senders, settings, ids)
+        except Exception:
+            if len(ids) <= 1:
+                raise
+            # A message each, so one delivery that cannot be claimed holds back no other.
+            log.exception("attempting %d deliveries together failed", len(ids))
+            for delivery_id in ids:
+                actors.send_delivery(delivery_id)
+            return
+        for followup in followups:
+            if followup.retry_in_seconds is not None:
+                actors.send_delivery(followup.delivery_id, followup.retry_in_seconds)
+            for following in followup.send_now:
+                actors.send_delivery(following)
 
     def run_execution(execution_id: int) -> None:
         following = advance(db, settings, execution_id)
@@ -131,11 +154,16 @@ def declare_actors(
             broker=broker,
             actor_name="medic_deliver",
             queue_name=f"{namespace}.deliver",
-            # Delivery failures are retried by attempt_delivery at fixed delays; these
+            # Delivery failures are retried by attempt_deliveries at fixed delays; these
             # retries only cover the database being unreachable.
             max_retries=10,
             min_backoff=1000,
             max_backoff=60_000,
+            # Never stopped mid-batch (sends made would go unrecorded, and be made again).
+            time_limit=int(
+                (settings.medic_notify_timeout_seconds * 3 + 1) * DELIVERIES_PER_MESSAGE * 1000
+            )
+            + 60_000,
         ),
         run_execution=dramatiq.actor(
             run_execution,

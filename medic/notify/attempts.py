@@ -1,4 +1,4 @@
-"""One attempt at one delivery: claim it, send outside any transaction, record it.
+"""Attempts at deliveries: claim them, send outside any transaction, record them.
 
 Sending happens between two short transactions, never inside one: a slow receiver
 must not hold a row lock (or, on SQLite, the whole database). The claim is a lease:
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +27,7 @@ from medic.db import Database
 from medic.metrics import ALERT_NOTIFICATION_LATENCY, DELIVERIES
 from medic.models import Alert, Delivery, DeliveryAttempt, Notification, Service
 from medic.notify.message import Message, Outcome, Sender, Target
-from medic.notify.snapshot import message_for
+from medic.notify.snapshot import Snapshots
 
 log = logging.getLogger("medic.notify")
 
@@ -39,8 +39,9 @@ MAX_ERROR_LENGTH = 1000
 
 @dataclass(frozen=True)
 class Followup:
-    """What the caller enqueues once the attempt is recorded."""
+    """What the caller enqueues once a delivery's attempt is recorded."""
 
+    delivery_id: int
     retry_in_seconds: float | None = None
     send_now: list[int] = field(default_factory=list)
 
@@ -53,56 +54,88 @@ class _Claim:
     message: Message
 
 
-def attempt_delivery(
-    db: Database, senders: Mapping[str, Sender], settings: Settings, delivery_id: int
-) -> Followup:
-    claim = _claim(db, settings, delivery_id, datetime.now(UTC))
-    if claim is None:
-        return Followup()
-    started = time.perf_counter()
-    outcome = _send(senders, claim)
-    elapsed = time.perf_counter() - started
+@dataclass(frozen=True)
+class _Sent:
+    claim: _Claim
+    outcome: Outcome
+    elapsed: float
+    at: datetime
+
+
+def attempt_deliveries(
+    db: Database, senders: Mapping[str, Sender], settings: Settings, delivery_ids: Sequence[int]
+) -> list[Followup]:
+    """Claim the due ones in one transaction, send them one after another, record them
+    all in one: in a burst the worker's CPU per alert is what the alerts queue behind,
+    and a delivery claimed and recorded alone cost two transactions and a broker
+    message of its own."""
+    claims = _claim(db, settings, sorted(set(delivery_ids)), datetime.now(UTC))
+    sent = []
+    for claim in claims:
+        started = time.perf_counter()
+        outcome = _send(senders, claim)
+        sent.append(_Sent(claim, outcome, time.perf_counter() - started, datetime.now(UTC)))
+    if not sent:
+        return []
     try:
-        return _record(db, claim, outcome, elapsed, datetime.now(UTC))
+        return _record(db, sent)
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
         # A pooled connection that died while idle (the worker does not pre-ping,
-        # medic.db.make_engine): record on a fresh one rather than lose a send made.
-        return _record(db, claim, outcome, elapsed, datetime.now(UTC))
+        # medic.db.make_engine): record on a fresh one rather than lose sends made.
+        return _record(db, sent)
 
 
-def _claim(db: Database, settings: Settings, delivery_id: int, now: datetime) -> _Claim | None:
+def _claim(
+    db: Database, settings: Settings, delivery_ids: Sequence[int], now: datetime
+) -> list[_Claim]:
+    # Each send may take up to three timeouts (a fallback post, an edit then a post).
+    per_send = settings.medic_notify_timeout_seconds * 3
     with db.session() as session:
-        # The notification, its service and alert come with the locked row, into the
-        # identity map, where message_for's session.get finds them: one query, not four.
-        row = session.exec(
+        # The notifications, services and alerts come with the locked rows, into the
+        # identity map, where Snapshots' session.get finds them: one query, not four
+        # per delivery. Locked in id order, so concurrent batches take turns.
+        rows = session.exec(
             select(Delivery, Notification, Service, Alert)
             .join(Notification, col(Notification.notification_id) == Delivery.notification_id)
             .outerjoin(Service, col(Service.service_id) == Notification.service_id)
             .outerjoin(Alert, col(Alert.alert_id) == Notification.alert_id)
-            .where(Delivery.delivery_id == delivery_id)
+            .where(col(Delivery.delivery_id).in_(delivery_ids))
+            .order_by(col(Delivery.delivery_id))
             .with_for_update(of=Delivery)
-        ).first()
-        delivery = row[0] if row is not None else None
-        if delivery is None or delivery.status != "pending":
-            return None
-        if (
-            delivery.next_attempt_at is not None
-            and delivery.next_attempt_at > now + EARLY_TOLERANCE
-        ):
-            return None
-        lease = timedelta(seconds=settings.medic_notify_timeout_seconds * 3 + 30)
-        delivery.attempts += 1
-        delivery.next_attempt_at = now + lease
-        session.add(delivery)
-        message = message_for(session, delivery, settings)
-        return _Claim(
-            delivery_id=delivery_id,
-            attempt=delivery.attempts,
-            target=Target(delivery.target_name, delivery.target_kind, dict(delivery.target_config)),
-            message=message,
-        )
+        ).all()
+        snapshots = Snapshots(session, settings)
+        claims: list[_Claim] = []
+        with session.no_autoflush:  # one batched flush at commit, not one per read
+            for delivery, *_ in rows:
+                if not _due(delivery, now):
+                    continue
+                # The batch is sent one after another: a delivery's lease also covers
+                # the sends before it.
+                lease = timedelta(seconds=per_send * (len(claims) + 1) + 30)
+                delivery.attempts += 1
+                delivery.next_attempt_at = now + lease
+                session.add(delivery)
+                assert delivery.delivery_id is not None
+                claims.append(
+                    _Claim(
+                        delivery_id=delivery.delivery_id,
+                        attempt=delivery.attempts,
+                        target=Target(
+                            delivery.target_name, delivery.target_kind, dict(delivery.target_config)
+                        ),
+                        message=snapshots.message(delivery),
+                    )
+                )
+        return claims
+
+
+def _due(delivery: Delivery, now: datetime) -> bool:
+    """Pending, and not leased to an attempt under way (a duplicate message)."""
+    return delivery.status == "pending" and (
+        delivery.next_attempt_at is None or delivery.next_attempt_at <= now + EARLY_TOLERANCE
+    )
 
 
 def _send(senders: Mapping[str, Sender], claim: _Claim) -> Outcome:
@@ -116,49 +149,60 @@ def _send(senders: Mapping[str, Sender], claim: _Claim) -> Outcome:
         return Outcome.failed(f"{type(exc).__name__}: {exc}")
 
 
-def _record(
-    db: Database, claim: _Claim, outcome: Outcome, elapsed: float, now: datetime
-) -> Followup:
+def _record(db: Database, sent: Sequence[_Sent]) -> list[Followup]:
     with db.session() as session:
-        delivery = session.exec(
-            select(Delivery).where(Delivery.delivery_id == claim.delivery_id).with_for_update()
-        ).first()
-        if delivery is None:
-            return Followup()
-        error = outcome.error[:MAX_ERROR_LENGTH] if outcome.error else None
-        session.add(
-            DeliveryAttempt(
-                delivery_id=claim.delivery_id,
-                attempt=claim.attempt,
-                attempted_at=now,
-                succeeded=outcome.ok,
-                status_code=outcome.status_code,
-                error=error,
-                duration_ms=round(elapsed * 1000, 3),
-            )
+        deliveries = {
+            delivery.delivery_id: delivery
+            for delivery in session.exec(
+                select(Delivery)
+                .where(col(Delivery.delivery_id).in_([s.claim.delivery_id for s in sent]))
+                .order_by(col(Delivery.delivery_id))
+                .with_for_update()
+            ).all()
+        }
+        return [
+            _record_one(session, delivery, attempt)
+            for attempt in sent
+            if (delivery := deliveries.get(attempt.claim.delivery_id)) is not None
+        ]
+
+
+def _record_one(session: Session, delivery: Delivery, sent: _Sent) -> Followup:
+    claim, outcome, now = sent.claim, sent.outcome, sent.at
+    error = outcome.error[:MAX_ERROR_LENGTH] if outcome.error else None
+    session.add(
+        DeliveryAttempt(
+            delivery_id=claim.delivery_id,
+            attempt=claim.attempt,
+            attempted_at=now,
+            succeeded=outcome.ok,
+            status_code=outcome.status_code,
+            error=error,
+            duration_ms=round(sent.elapsed * 1000, 3),
         )
-        delivery.last_status_code = outcome.status_code
-        delivery.last_error = error
-        followup = Followup()
-        if outcome.ok:
-            _finish(session, delivery, "sent", now)
-            _observe_latency(claim, now)
-            delivery.reference = {**delivery.reference, **outcome.reference}
-            _remember_external_reference(session, delivery, outcome)
-            _skip_standby(session, delivery, now)
-        elif outcome.retryable and claim.attempt <= len(RETRY_DELAYS_SECONDS):
-            delay = RETRY_DELAYS_SECONDS[claim.attempt - 1]
-            delivery.next_attempt_at = now + timedelta(seconds=delay)
-            followup = Followup(retry_in_seconds=delay)
-        else:
-            _finish(session, delivery, "failed", now)
-            followup = Followup(send_now=_next_standby(session, delivery, now))
-        session.add(delivery)
-        DELIVERIES.labels(
-            delivery.target_kind, "retrying" if delivery.status == "pending" else delivery.status
-        ).inc()
-        _log(delivery, claim, outcome)
-        return followup
+    )
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = error
+    followup = Followup(claim.delivery_id)
+    if outcome.ok:
+        _finish(session, delivery, "sent", now)
+        _observe_latency(claim, now)
+        delivery.reference = {**delivery.reference, **outcome.reference}
+        _remember_external_reference(session, delivery, outcome)
+        _skip_standby(session, delivery, now)
+    elif outcome.retryable and claim.attempt <= len(RETRY_DELAYS_SECONDS):
+        delay = RETRY_DELAYS_SECONDS[claim.attempt - 1]
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        followup = Followup(claim.delivery_id, retry_in_seconds=delay)
+    else:
+        _finish(session, delivery, "failed", now)
+        followup = Followup(claim.delivery_id, send_now=_next_standby(session, delivery, now))
+    session.add(delivery)
+    DELIVERIES.labels(
+        delivery.target_kind, "retrying" if delivery.status == "pending" else delivery.status
+    ).inc()
+    _log(delivery, claim, outcome)
+    return followup
 
 
 def _observe_latency(claim: _Claim, now: datetime) -> None:

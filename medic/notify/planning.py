@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlmodel import Session, col, select
 
@@ -35,17 +36,25 @@ PAGING_KINDS = ("alert.opened", "alert.resolved", "execution.escalated")
 PAGER_KINDS = ("pagerduty", "opsgenie")
 
 
+class Due(NamedTuple):
+    """A delivery to attempt now, and the target it goes to (a worker sends one
+    target's deliveries together: a slow target then holds back only its own)."""
+
+    delivery_id: int
+    target_name: str
+
+
 def plan_deliveries(
     db: Database, settings: Settings, notification_id: int, now: datetime
-) -> list[int]:
-    """Create the notification's deliveries; the ids to attempt now. Idempotent: the
+) -> list[Due]:
+    """Create the notification's deliveries; those to attempt now. Idempotent: the
     row lock makes concurrent calls take turns, and the second finds it planned."""
     return plan_notifications(db, settings, [notification_id], now)
 
 
 def plan_notifications(
     db: Database, settings: Settings, notification_ids: Sequence[int], now: datetime
-) -> list[int]:
+) -> list[Due]:
     """plan_deliveries for a notify message's notifications in one transaction (one
     lock query, one read of what is planned, one batched insert) rather than one each:
     per alert, the worker's CPU and round trips are what a burst queues behind. Locks
@@ -59,7 +68,7 @@ def plan_notifications(
 
 def _plan_batch(
     session: Session, settings: Settings, ids: Sequence[int], now: datetime
-) -> list[int]:
+) -> list[Due]:
     notifications = session.exec(
         select(Notification)
         .where(col(Notification.notification_id).in_(ids))
@@ -69,13 +78,13 @@ def _plan_batch(
     due = [n for n in notifications if n.delivered_at is None and n.suppressed_by is None]
     if not due:
         return []
-    planned: dict[int, list[tuple[int, str]]] = {}
-    for notification_id, delivery_id, status in session.exec(
-        select(Delivery.notification_id, Delivery.delivery_id, Delivery.status).where(
-            col(Delivery.notification_id).in_([n.notification_id for n in due])
-        )
+    planned: dict[int, list[tuple[int, str, str]]] = {}
+    for notification_id, delivery_id, status, target_name in session.exec(
+        select(
+            Delivery.notification_id, Delivery.delivery_id, Delivery.status, Delivery.target_name
+        ).where(col(Delivery.notification_id).in_([n.notification_id for n in due]))
     ).all():
-        planned.setdefault(notification_id, []).append((delivery_id, status))
+        planned.setdefault(notification_id, []).append((delivery_id, status, target_name))
     # Held in the (weak) identity map: choose_targets' session.get(Service) reads no row.
     service_ids = {n.service_id for n in due if n.service_id and n.notification_id not in planned}
     services = (
@@ -83,7 +92,7 @@ def _plan_batch(
         if service_ids
         else []
     )
-    pending_now: list[int] = []
+    pending_now: list[Due] = []
     created: list[Delivery] = []
     routing = BatchRouting(session, now)
     with session.no_autoflush:  # one batched flush at the end, not one per query
@@ -91,7 +100,11 @@ def _plan_batch(
             _plan_one(routing, settings, notification, planned, now, pending_now, created)
     session.flush()
     del services
-    return pending_now + [d.delivery_id for d in created if d.status == "pending" and d.delivery_id]
+    return pending_now + [
+        Due(d.delivery_id, d.target_name)
+        for d in created
+        if d.status == "pending" and d.delivery_id
+    ]
 
 
 class BatchRouting:
@@ -124,9 +137,9 @@ def _plan_one(
     routing: BatchRouting,
     settings: Settings,
     notification: Notification,
-    planned: dict[int, list[tuple[int, str]]],
+    planned: dict[int, list[tuple[int, str, str]]],
     now: datetime,
-    pending_now: list[int],
+    pending_now: list[Due],
     created: list[Delivery],
 ) -> None:
     """One notification of the batch: its deliveries into `created` (flushed by the
@@ -139,7 +152,11 @@ def _plan_one(
     already = planned.get(notification.notification_id)
     if already:
         # Planned when it was written: a deleted service's resolve (plan_frozen_resolve).
-        pending_now.extend(delivery_id for delivery_id, status in already if status == "pending")
+        pending_now.extend(
+            Due(delivery_id, target)
+            for delivery_id, status, target in already
+            if status == "pending"
+        )
         return
     if notification.kind in ("alert.resolved", APPROVAL_CLOSED):
         session.flush()  # the batch's openings (requests) count among the targets told

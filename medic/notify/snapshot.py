@@ -21,46 +21,68 @@ from medic.models import (
     Team,
 )
 from medic.notify.message import AlertFacts, ExecutionFacts, Message, ServiceFacts, WindowFacts
-from medic.ops.alert_playbooks import offered_playbooks
+from medic.ops.alert_playbooks import enabled_playbooks, playbooks_offered
 from medic.ops.playbooks import pinned_definition
 from medic.ops.principals import display_name
 
 FROZEN = "frozen"
 
 
-def message_for(session: Session, delivery: Delivery, settings: Settings) -> Message:
-    notification = session.get(Notification, delivery.notification_id)
-    assert notification is not None, "a delivery's notification is deleted with it"
-    details = dict(notification.details)
-    # The facts of a service deleted since (medic.ops.service_retirement); not sent as such.
-    frozen = details.pop(FROZEN, None) or {}
-    service = session.get(Service, notification.service_id) if notification.service_id else None
-    alert = session.get(Alert, notification.alert_id) if notification.alert_id else None
-    window = (
-        session.get(MaintenanceWindow, notification.window_id) if notification.window_id else None
-    )
-    return Message(
-        kind=notification.kind,
-        notification_id=delivery.notification_id,
-        created_at=notification.created_at,
-        medic_url=settings.medic_base_url.rstrip("/"),
-        service=_service_facts(service, details) if service else _thaw(ServiceFacts, frozen),
-        alert=_alert_facts(alert) if alert else _thaw(AlertFacts, frozen),
-        window=_window_facts(window) if window else None,
-        execution=_execution_facts(session, details.get("execution_id"), settings),
-        slack_channel=frozen.get("slack_channel") or _slack_channel(session, service, settings),
-        opened_reference=_opened_reference(session, delivery),
-        details=details,
-        downtime=_downtime(notification.kind, details),
-        playbooks=_offered(session, notification.kind, service),
-    )
+class Snapshots:
+    """The messages of a batch of deliveries, read in one session. A burst of alerts
+    shares a few team channels and one list of enabled playbooks: each is read once
+    per batch, not once per delivery."""
 
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self._team_channels: dict[str, str | None] = {}
+        self._enabled_playbooks: list[tuple[str, str]] | None = None
 
-def _offered(session: Session, kind: str, service: Service | None) -> tuple[str, ...]:
-    """For a problem: the playbooks a person may start from the message."""
-    if service is None or kind not in ("alert.opened", "alert.repeated"):
-        return ()
-    return tuple(offered_playbooks(session, service))
+    def message(self, delivery: Delivery) -> Message:
+        session = self.session
+        notification = session.get(Notification, delivery.notification_id)
+        assert notification is not None, "a delivery's notification is deleted with it"
+        details = dict(notification.details)
+        # The facts of a service deleted since (medic.ops.service_retirement); not sent as such.
+        frozen = details.pop(FROZEN, None) or {}
+        service = session.get(Service, notification.service_id) if notification.service_id else None
+        alert = session.get(Alert, notification.alert_id) if notification.alert_id else None
+        window = (
+            session.get(MaintenanceWindow, notification.window_id)
+            if notification.window_id
+            else None
+        )
+        return Message(
+            kind=notification.kind,
+            notification_id=delivery.notification_id,
+            created_at=notification.created_at,
+            medic_url=self.settings.medic_base_url.rstrip("/"),
+            service=_service_facts(service, details) if service else _thaw(ServiceFacts, frozen),
+            alert=_alert_facts(alert) if alert else _thaw(AlertFacts, frozen),
+            window=_window_facts(window) if window else None,
+            execution=_execution_facts(session, details.get("execution_id"), self.settings),
+            slack_channel=frozen.get("slack_channel") or self._slack_channel(service),
+            opened_reference=_opened_reference(session, delivery),
+            details=details,
+            downtime=_downtime(notification.kind, details),
+            playbooks=self._offered(notification.kind, service),
+        )
+
+    def _slack_channel(self, service: Service | None) -> str | None:
+        if service is None:
+            return self.settings.slack_channel_id
+        if service.team not in self._team_channels:
+            self._team_channels[service.team] = _slack_channel(self.session, service, self.settings)
+        return self._team_channels[service.team]
+
+    def _offered(self, kind: str, service: Service | None) -> tuple[str, ...]:
+        """For a problem: the playbooks a person may start from the message."""
+        if service is None or kind not in ("alert.opened", "alert.repeated"):
+            return ()
+        if self._enabled_playbooks is None:
+            self._enabled_playbooks = enabled_playbooks(self.session)
+        return tuple(playbooks_offered(self._enabled_playbooks, service))
 
 
 def _downtime(kind: str, details: dict[str, Any]) -> timedelta | None:

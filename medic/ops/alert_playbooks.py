@@ -30,16 +30,27 @@ def _definition(source_yaml: str) -> PlaybookDefinition:
 
 def offered_playbooks(session: Session, service: Service) -> list[str]:
     """Names of the enabled playbooks whose trigger matches `service`, by name."""
-    rows = session.exec(
-        select(Playbook.name, PlaybookVersion.source_yaml)
-        .join(PlaybookVersion, col(PlaybookVersion.playbook_id) == Playbook.playbook_id)
-        .where(col(Playbook.enabled))
-        .where(col(Playbook.archived_at).is_(None))
-        .where(col(PlaybookVersion.version) == Playbook.current_version)
-        .order_by(col(Playbook.name))
-    ).all()
+    return playbooks_offered(enabled_playbooks(session), service)
+
+
+def enabled_playbooks(session: Session) -> list[tuple[str, str]]:
+    """(name, current source) of every enabled playbook, by name: what a batch of
+    alerts reads once and matches each service against (playbooks_offered)."""
+    return list(
+        session.exec(
+            select(Playbook.name, PlaybookVersion.source_yaml)
+            .join(PlaybookVersion, col(PlaybookVersion.playbook_id) == Playbook.playbook_id)
+            .where(col(Playbook.enabled))
+            .where(col(Playbook.archived_at).is_(None))
+            .where(col(PlaybookVersion.version) == Playbook.current_version)
+            .order_by(col(Playbook.name))
+        ).all()
+    )
+
+
+def playbooks_offered(enabled: list[tuple[str, str]], service: Service) -> list[str]:
     offered = []
-    for name, source in rows:
+    for name, source in enabled:
         try:
             trigger = _definition(source).trigger
         except ValueError:

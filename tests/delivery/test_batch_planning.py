@@ -64,7 +64,7 @@ def test_one_message_plans_each_of_its_notifications_once(
     assert {(d.kind, d.target_name, d.status) for d in planned} == {
         ("alert.opened", "chat", "pending")
     }
-    assert sorted(to_send) == [d.delivery_id for d in planned]
+    assert sorted(to_send) == [(d.delivery_id, d.target_name) for d in planned]
     # The message again (a redelivery, a second worker): nothing new, nothing to send.
     assert plan_notifications(medic.db, medic.settings, ids, datetime.now(UTC)) == []
     assert len(deliveries(medic)) == 3

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from medic.models import Delivery
-from medic.notify.snapshot import message_for
+from medic.notify.snapshot import Snapshots
 from medic.process import MedicProcess
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.postman import Postman
@@ -53,7 +53,7 @@ def test_a_recovery_says_how_long_the_service_was_down(
 
     with medic.db.session() as session:
         delivery = session.exec(select(Delivery).where(Delivery.kind == "alert.resolved")).one()
-        message = message_for(session, delivery, medic.settings)
+        message = Snapshots(session, medic.settings).message(delivery)
     assert message.downtime is not None
     body = message.as_json()
     assert body["summary"] == f"backups recovered: {UP_AGAIN}"
