@@ -36,13 +36,6 @@ def claim_due_jobs(
         return [job.name for job in due]
 
 
-def next_job_at(db: Database) -> datetime | None:
-    with db.session() as session:
-        return session.exec(
-            select(PeriodicJob.next_run_at).order_by(PeriodicJob.next_run_at)
-        ).first()
-
-
 def _ensure_rows(db: Database, schedules: dict[str, str], timezone: str, now: datetime) -> None:
     with db.session() as session:
         known = set(session.exec(select(PeriodicJob.name)).all())
