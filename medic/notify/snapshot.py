@@ -21,7 +21,7 @@ from medic.models import (
     Team,
 )
 from medic.notify.message import AlertFacts, ExecutionFacts, Message, ServiceFacts, WindowFacts
-from medic.ops.alert_playbooks import enabled_playbooks, playbooks_offered
+from medic.ops.alert_playbooks import enabled_playbooks, offered_among
 from medic.ops.playbooks import pinned_definition
 from medic.ops.principals import display_name
 
@@ -82,7 +82,7 @@ class Snapshots:
             return ()
         if self._enabled_playbooks is None:
             self._enabled_playbooks = enabled_playbooks(self.session)
-        return tuple(playbooks_offered(self._enabled_playbooks, service))
+        return tuple(offered_among(self._enabled_playbooks, service))
 
 
 def _downtime(kind: str, details: dict[str, Any]) -> timedelta | None:

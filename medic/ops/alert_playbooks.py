@@ -30,12 +30,12 @@ def _definition(source_yaml: str) -> PlaybookDefinition:
 
 def offered_playbooks(session: Session, service: Service) -> list[str]:
     """Names of the enabled playbooks whose trigger matches `service`, by name."""
-    return playbooks_offered(enabled_playbooks(session), service)
+    return offered_among(enabled_playbooks(session), service)
 
 
 def enabled_playbooks(session: Session) -> list[tuple[str, str]]:
     """(name, current source) of every enabled playbook, by name: what a batch of
-    alerts reads once and matches each service against (playbooks_offered)."""
+    alerts reads once and matches each service against (offered_among)."""
     return list(
         session.exec(
             select(Playbook.name, PlaybookVersion.source_yaml)
@@ -48,7 +48,8 @@ def enabled_playbooks(session: Session) -> list[tuple[str, str]]:
     )
 
 
-def playbooks_offered(enabled: list[tuple[str, str]], service: Service) -> list[str]:
+def offered_among(enabled: list[tuple[str, str]], service: Service) -> list[str]:
+    """The names in `enabled` whose trigger matches `service`, at most MAX_OFFERED."""
     offered = []
     for name, source in enabled:
         try:
