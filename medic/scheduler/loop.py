@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # the outbox); when deadlines fall every few milliseconds (a thousand services due in
 # ten seconds), back-to-back passes took most of a core from the workers delivering
 # those alerts. Spaced, each pass gathers what fell due meanwhile, at most this late.
-# On a slow host such a burst cost the scheduler 4.8-5.0 s of CPU at 50 ms, 3.5-3.7 s
+# On a slow host such a burst cost the scheduler 4.8-5.0 s of CPU at 50 ms, 3.4-3.7 s
 # at 100 ms (bench/alert_latency.py).
 PASS_SPACING_SECONDS = 0.1
 
