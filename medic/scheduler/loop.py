@@ -198,7 +198,7 @@ class Scheduler:
 
     def next_wake(self) -> datetime | None:
         """The earliest instant anything is due: a deadline, a check, a window, a reminder,
-        a job. One statement: it runs after every pass, up to 20 times a second in a burst."""
+        a job. One statement: it runs after every pass, up to 10 times a second in a burst."""
         earliest = (
             select(func.min(Service.deadline_check_at))
             .where(col(Service.active))
