@@ -59,15 +59,11 @@ class MedicMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                extra: dict[str, str] | None = scope["state"].get("rate_limit_headers")
+                extra: list[tuple[bytes, bytes]] | None = scope["state"].get("rate_limit_headers")
                 if extra:
                     headers = list(message.get("headers", []))
                     present = {name.lower() for name, _ in headers}
-                    headers += [
-                        (k.lower().encode(), v.encode())
-                        for k, v in extra.items()
-                        if k.lower().encode() not in present
-                    ]
+                    headers += [(name, value) for name, value in extra if name not in present]
                     message = {**message, "headers": headers}
             await send(message)
 
@@ -130,4 +126,7 @@ def _content_length(scope: Scope) -> int | None:
 
 
 def set_rate_limit_headers(scope: dict[str, Any], headers: dict[str, str]) -> None:
-    scope.setdefault("state", {})["rate_limit_headers"] = headers
+    """Kept as the response will carry them (lower-case names, bytes)."""
+    scope.setdefault("state", {})["rate_limit_headers"] = [
+        (name.lower().encode(), value.encode()) for name, value in headers.items()
+    ]

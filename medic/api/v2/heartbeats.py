@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from medic.api.auth import get_medic, heartbeat_access, read_access
 from medic.api.v2.schemas import HeartbeatOut
@@ -21,7 +23,7 @@ from medic.ops.actor import Actor
 from medic.ops.heartbeats import ListHeartbeats
 from medic.ops.provisioning import MonitorConfig
 from medic.process import MedicProcess
-from medic.web.envelope import Envelope, EnvelopeResponse, Limit, Offset, Page, page
+from medic.web.envelope import Envelope, Limit, Offset, Page, page
 from medic.web.params import IdFilter
 
 router = APIRouter(tags=["v2 heartbeats"])
@@ -95,7 +97,7 @@ def _out(beat: BeatRecorded) -> dict:
     }
 
 
-def _answer(beat: BeatRecorded, recorded: str) -> JSONResponse:
+def _answer(beat: BeatRecorded, recorded: str) -> Response:
     """201 with `recorded`; an end of a run that was never started (or is no longer kept)
     says so; a repeated end is 200: nothing new was stored."""
     run, status = beat.run, beat.status.value.lower()
@@ -114,10 +116,12 @@ def _answer(beat: BeatRecorded, recorded: str) -> JSONResponse:
     return _envelope(beat, recorded, 201)
 
 
-def _envelope(beat: BeatRecorded, message: str, status_code: int) -> JSONResponse:
-    """`envelope(_out(beat), ...)` without walking an answer that is JSON-ready already."""
+def _envelope(beat: BeatRecorded, message: str, status_code: int) -> Response:
+    """`envelope(_out(beat), ...)` without walking an answer that is JSON-ready already.
+    It holds only str, int, bool and None, which pydantic-core writes as the json module
+    does (compact, UTF-8) in a fifth of the time."""
     body = {"success": True, "message": message, "results": _out(beat)}
-    return EnvelopeResponse(body, status_code=status_code)
+    return Response(to_json(body), status_code, media_type="application/json")
 
 
 # A repeated end of a run (a client's retry) stores nothing new.
@@ -138,14 +142,14 @@ REPEATED: dict[int | str, dict[str, Any]] = {
 )
 async def post_heartbeat(
     body: HeartbeatIn, medic: MedicDep, actor: Actor = Depends(heartbeat_access)
-) -> JSONResponse:
+) -> Response:
     # Documents the route (a docstring would show in /openapi.json). The app serves it
     # with medic.api.v2.heartbeat_route: the same steps without FastAPI's per-request
     # machinery, also ending in record_heartbeat.
     return await record_heartbeat(medic, actor, body)
 
 
-async def record_heartbeat(medic: MedicProcess, actor: Actor, body: HeartbeatIn) -> JSONResponse:
+async def record_heartbeat(medic: MedicProcess, actor: Actor, body: HeartbeatIn) -> Response:
     """POST /v2/heartbeats once the key is checked and the body validated."""
     status = heartbeats.status_from(body.status)
     ref = (
@@ -174,7 +178,7 @@ async def _provision(
 
 async def _run_signal(
     medic: MedicProcess, actor: Actor, service_id: int, status: Status, body: RunIn | None
-) -> JSONResponse:
+) -> Response:
     body = body or RunIn()
     recorded = f"{status.value.lower()} recorded"
     if body.monitor is not None:
@@ -196,7 +200,7 @@ async def run_start(
     medic: MedicDep,
     body: Annotated[RunIn | None, Body()] = None,
     actor: Actor = Depends(heartbeat_access),
-) -> JSONResponse:
+) -> Response:
     return await _run_signal(medic, actor, service_id, Status.STARTED, body)
 
 
@@ -212,7 +216,7 @@ async def run_complete(
     medic: MedicDep,
     body: Annotated[RunIn | None, Body()] = None,
     actor: Actor = Depends(heartbeat_access),
-) -> JSONResponse:
+) -> Response:
     return await _run_signal(medic, actor, service_id, Status.COMPLETED, body)
 
 
@@ -228,7 +232,7 @@ async def run_fail(
     medic: MedicDep,
     body: Annotated[RunIn | None, Body()] = None,
     actor: Actor = Depends(heartbeat_access),
-) -> JSONResponse:
+) -> Response:
     return await _run_signal(medic, actor, service_id, Status.FAILED, body)
 
 
