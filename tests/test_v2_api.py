@@ -5,6 +5,7 @@ Every answer uses the envelope {"success", "message", "results"}; `results` is a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -456,6 +457,25 @@ def test_post_heartbeat_by_name_or_service_id(
 
     default = post_beat(client, write_headers, service_id=service["service_id"])["results"]
     assert default["status"] == "UP"
+
+
+def test_a_heartbeat_answer_is_compact_json_whatever_the_names_hold(
+    client: TestClient, write_headers, register: Register
+) -> None:
+    """The answer is written by pydantic-core: byte for byte what the json module writes
+    (compact, UTF-8), with quotes, backslashes, markup and non-ASCII in client text."""
+    register('Back"up \\ <b>&amp; \u2028é😀')
+    response = client.post(
+        "/v2/heartbeats",
+        headers=write_headers,
+        json={"heartbeat_name": 'back"up \\ <b>&amp; \u2028é😀', "run_id": 'r"\\1'},
+    )
+    assert response.status_code == 201, response.text
+    beat = response.json()["results"]
+    assert (beat["heartbeat_name"], beat["run_id"]) == ('Back"up \\ <b>&amp; \u2028é😀', 'r"\\1')
+    compact = json.dumps(response.json(), ensure_ascii=False, separators=(",", ":"))
+    assert response.content == compact.encode()
+    assert response.headers["content-type"] == "application/json"
 
 
 BAD_HEARTBEATS: list[tuple[dict[str, Any], int, str]] = [
