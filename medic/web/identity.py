@@ -29,34 +29,25 @@ from medic.ops.keys import (
 )
 from medic.process import MedicProcess
 from medic.ratelimit import AUTH_FAILURES
+from medic.web.headers import header
 from medic.web.middleware import set_rate_limit_headers
 
 T = TypeVar("T")
 
 
-def header(request: Request, name: bytes) -> str | None:
-    """A request header by its lower-case name (ASGI servers lower-case them), as
-    `request.headers.get` finds it; without building Headers and raising KeyError for
-    an absent one, which cost more than the rest of reading the key on every heartbeat."""
-    for key, value in request.scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 def client_door(request: Request) -> str:
     """`cli` when the CLI says so (X-Medic-Client), else `api`."""
-    door = (header(request, b"x-medic-client") or "").strip().lower()
+    door = (header(request.scope, b"x-medic-client") or "").strip().lower()
     return door if door in CLIENT_DOORS else "api"
 
 
 def presented_key(request: Request) -> str | None:
-    authorization = header(request, b"authorization")
+    authorization = header(request.scope, b"authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    return header(request, b"x-api-key") or None
+    return header(request.scope, b"x-api-key") or None
 
 
 def client_address(request: Request) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medic.metrics import HTTP_REQUEST_DURATION
+from medic.web.headers import raw_header
 
 
 class BodyTooLarge(Exception):
@@ -116,13 +117,13 @@ def _route_template(scope: Scope) -> str:
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    value = raw_header(scope, b"content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def set_rate_limit_headers(scope: dict[str, Any], headers: dict[str, str]) -> None:

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from medic.api.auth import heartbeat_access
 from medic.api.v2.heartbeats import HeartbeatIn, record_heartbeat
-from medic.web.identity import header
+from medic.web.headers import header
 
 
 async def post_heartbeat(request: Request) -> Response:
@@ -52,7 +52,7 @@ async def heartbeat_body(request: Request) -> HeartbeatIn:
             [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
         )
     data: Any = raw  # not JSON: validated as bytes, which fails as "not a JSON object"
-    if _is_json(header(request, b"content-type")):
+    if _is_json(header(request.scope, b"content-type")):
         try:
             return HeartbeatIn.model_validate_json(raw)
         except ValidationError:
