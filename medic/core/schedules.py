@@ -52,36 +52,20 @@ class Schedule:
 
 def schedule_of(service: Any, default_timezone: str) -> Schedule:
     """A service's schedule, from a row mapping or any object with the service's fields."""
-    value = service.__getitem__ if isinstance(service, Mapping) else service.__getattribute__
+    field = service.__getitem__ if isinstance(service, Mapping) else service.__getattribute__
     return _schedule(
-        value("schedule_type"),
-        value("alert_interval"),
-        value("threshold"),
-        value("cron_expression"),
-        value("timezone") or default_timezone,
-        value("grace_period_seconds"),
+        schedule_type=field("schedule_type"),
+        alert_interval_minutes=field("alert_interval"),
+        threshold=field("threshold"),
+        cron_expression=field("cron_expression"),
+        timezone=field("timezone") or default_timezone,
+        grace_period_seconds=field("grace_period_seconds"),
     )
 
 
-@lru_cache(maxsize=4096)
-def _schedule(
-    schedule_type: str,
-    alert_interval_minutes: int,
-    threshold: int,
-    cron_expression: str | None,
-    timezone: str,
-    grace_period_seconds: int,
-) -> Schedule:
-    """One Schedule per configuration: a batch of heartbeats asks for every service's
-    schedule, and the same few configurations come back (immutable, so shared)."""
-    return Schedule(
-        schedule_type,
-        alert_interval_minutes,
-        threshold,
-        cron_expression,
-        timezone,
-        grace_period_seconds,
-    )
+# One Schedule per configuration: a batch of heartbeats asks for every service's
+# schedule, and the same few configurations come back (immutable, so shared).
+_schedule = lru_cache(maxsize=4096)(Schedule)
 
 
 def validate_schedule(schedule: Schedule) -> None:
