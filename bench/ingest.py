@@ -192,16 +192,23 @@ def run_wrk(
     for name, value in headers.items():
         lua += f'wrk.headers["{name}"] = "{value}"\n'
     if marker is not None:
-        # Each thread walks the services from its own start (wrk.thread id is not
-        # available; a random start spreads the threads).
+        # The SERVICES requests are built once per thread: formatting each one as it is
+        # sent cost wrk's Lua 5.7 µs a request against 1.4 for the no-op (perf), CPU taken
+        # from the server on the same cores. Each thread walks the services from its own
+        # start (wrk.thread id is not available; a random start spreads the threads).
         lua += f"""
+requests = {{}}
+init = function(args)
+  for n = 0, {SERVICES - 1} do
+    local body = string.format(
+      '{{"heartbeat_name":"bench-%04d","status":"UP","message":"{marker}"}}', n)
+    requests[n + 1] = wrk.format(nil, nil, nil, body)
+  end
+end
 counter = math.random(0, {SERVICES - 1})
 request = function()
   counter = counter + 1
-  local body = string.format(
-    '{{"heartbeat_name":"bench-%04d","status":"UP","message":"{marker}"}}',
-    counter % {SERVICES})
-  return wrk.format(nil, nil, nil, body)
+  return requests[counter % {SERVICES} + 1]
 end
 """
     lua += """
