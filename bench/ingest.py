@@ -18,6 +18,9 @@ no-op, ...), so a neighbour's load on a shared machine weighs on both alike; eac
 round prints its own ratio, and the verdict uses the median. Each row also says how
 much CPU the load client, the API workers and the database's backends used (100% = one
 core): on a 2-core machine they all compete, and the same client drives both routes.
+The last column is the database's WAL flushes in the round (each batch's commit waits
+for one) and their mean time, from pg_stat_wal: the disk's share of the heartbeat
+rounds, which the no-op does not have.
 
 Uses `wrk` when it is installed (`apt-get install wrk`), else a built-in asyncio
 client (which costs more CPU itself, so both figures come out lower). wrk stops
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -75,6 +79,9 @@ def prepare_database() -> tuple[str, str, str]:
     name = f"medic_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        # Backends of this database time their WAL flushes (wal_flushes): a superuser may.
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            admin.execute(f'ALTER DATABASE "{name}" SET track_wal_io_timing = on')
     url = (
         PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
         + "/"
@@ -178,6 +185,16 @@ def database_cpu_seconds(url: str) -> float:
             " AND pid <> pg_backend_pid()"
         ).fetchall()
     return sum(cpu_seconds(pid) for (pid,) in pids)
+
+
+def wal_flushes(url: str) -> tuple[int, float]:
+    """WAL flushes so far and their total time in ms (pg_stat_wal, PostgreSQL 14+;
+    the time counts only while track_wal_io_timing is on)."""
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+        syncs, sync_ms = connection.execute(
+            "SELECT wal_sync, wal_sync_time FROM pg_stat_wal"
+        ).fetchone()  # type: ignore[misc]
+    return syncs, sync_ms
 
 
 def run_wrk(
@@ -380,6 +397,7 @@ def main() -> None:
         server_cpu = cpu_seconds(api.pid)
         client_cpu = _own_and_children_cpu()
         database_cpu = database_cpu_seconds(url)
+        syncs, sync_ms = wal_flushes(url)
         if use_wrk:
             target = f"http://127.0.0.1:{port}{path}"
             figures = run_wrk(target, seconds, args.connections, method, marker, headers)
@@ -389,6 +407,13 @@ def main() -> None:
         figures["client_cpu"] = (_own_and_children_cpu() - client_cpu) / elapsed
         figures["server_cpu"] = (cpu_seconds(api.pid) - server_cpu) / elapsed
         figures["database_cpu"] = (database_cpu_seconds(url) - database_cpu) / elapsed
+        syncs_after, sync_ms_after = wal_flushes(url)
+        figures["wal_flushes"] = (syncs_after - syncs) / elapsed
+        # Zero time for some flushes: the flushes are not being timed.
+        timed = sync_ms_after > sync_ms or syncs_after == syncs
+        figures["wal_flush_ms"] = (
+            (sync_ms_after - sync_ms) / max(1, syncs_after - syncs) if timed else float("nan")
+        )
         return figures
 
     routes = (
@@ -425,7 +450,7 @@ def main() -> None:
     )
     print(
         f"{'route':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'client':>8}{'server':>8}"
-        f"{'database':>10}"
+        f"{'database':>10}{'WAL flushes/s':>15}{'ms each':>9}"
         "  non-2xx by status"
     )
     ratios = []
@@ -437,6 +462,7 @@ def main() -> None:
                 f"{label:<26}{figures['rps']:>8.0f}{figures['p50_ms']:>9.2f}"
                 f"{figures['p99_ms']:>9.2f}{figures['client_cpu']:>8.0%}"
                 f"{figures['server_cpu']:>8.0%}{figures['database_cpu']:>10.0%}"
+                f"{figures['wal_flushes']:>15.0f}{figures['wal_flush_ms']:>9.2f}"
                 f"  {failures(figures['statuses'])}"
             )
         ratios.append(results[routes[1][0]]["rps"] / results[routes[0][0]]["rps"])
