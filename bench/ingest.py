@@ -79,7 +79,7 @@ def prepare_database() -> tuple[str, str, str]:
     name = f"medic_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-        # Backends of this database time their WAL flushes (wal_flushes): a superuser may.
+        # Backends of this database time their WAL flushes (database_figures): a superuser may.
         with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
             admin.execute(f'ALTER DATABASE "{name}" SET track_wal_io_timing = on')
     url = (
@@ -176,25 +176,20 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def database_cpu_seconds(url: str) -> float:
-    """CPU of the PostgreSQL backends serving the bench's database (the API's
-    connections): on one machine the database competes with the server for the cores."""
+def database_figures(url: str) -> tuple[float, int, float]:
+    """The CPU of the PostgreSQL backends serving the bench's database (the API's
+    connections: on one machine the database competes with the server for the cores),
+    and the WAL flushes so far with their total time in ms (pg_stat_wal, PostgreSQL 14+;
+    the time counts only while track_wal_io_timing is on)."""
     with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
         pids = connection.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
             " AND pid <> pg_backend_pid()"
         ).fetchall()
-    return sum(cpu_seconds(pid) for (pid,) in pids)
-
-
-def wal_flushes(url: str) -> tuple[int, float]:
-    """WAL flushes so far and their total time in ms (pg_stat_wal, PostgreSQL 14+;
-    the time counts only while track_wal_io_timing is on)."""
-    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
         syncs, sync_ms = connection.execute(
             "SELECT wal_sync, wal_sync_time FROM pg_stat_wal"
         ).fetchone()  # type: ignore[misc]
-    return syncs, sync_ms
+    return sum(cpu_seconds(pid) for (pid,) in pids), syncs, sync_ms
 
 
 def run_wrk(
@@ -396,8 +391,7 @@ def main() -> None:
         started = time.perf_counter()
         server_cpu = cpu_seconds(api.pid)
         client_cpu = _own_and_children_cpu()
-        database_cpu = database_cpu_seconds(url)
-        syncs, sync_ms = wal_flushes(url)
+        database_cpu, syncs, sync_ms = database_figures(url)
         if use_wrk:
             target = f"http://127.0.0.1:{port}{path}"
             figures = run_wrk(target, seconds, args.connections, method, marker, headers)
@@ -406,8 +400,8 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         figures["client_cpu"] = (_own_and_children_cpu() - client_cpu) / elapsed
         figures["server_cpu"] = (cpu_seconds(api.pid) - server_cpu) / elapsed
-        figures["database_cpu"] = (database_cpu_seconds(url) - database_cpu) / elapsed
-        syncs_after, sync_ms_after = wal_flushes(url)
+        database_cpu_after, syncs_after, sync_ms_after = database_figures(url)
+        figures["database_cpu"] = (database_cpu_after - database_cpu) / elapsed
         figures["wal_flushes"] = (syncs_after - syncs) / elapsed
         # Zero time for some flushes: the flushes are not being timed.
         timed = sync_ms_after > sync_ms or syncs_after == syncs
