@@ -57,11 +57,11 @@ _TRANSIENT_SQLSTATES = ("40001", "40P01")
 _TRANSIENT_CLASSES = ("08", "57", "53")
 
 
-def _count(status: Status) -> None:
+def _count(status: Status, beats: int) -> None:
     counter = _BEATS_COUNTED.get(status)
     if counter is None:
         counter = _BEATS_COUNTED[status] = HEARTBEATS.labels(status.value)
-    counter.inc()
+    counter.inc(beats)
 
 
 def _transient(error: BaseException) -> bool:
@@ -166,15 +166,19 @@ class IngestWriter:
         outcomes, wake = await self._write_isolated(requests)
         if wake and self.wakeup is not None:
             self.wakeup.set()
+        # Counted per status, once a batch: each count takes the metric's lock.
+        stored: dict[Status, int] = {}
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BeatRecorded) and not (outcome.run and outcome.run.repeated):
-                _count(outcome.status)
+                stored[outcome.status] = stored.get(outcome.status, 0) + 1
             if future.done():
                 continue
             if isinstance(outcome, Exception):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+        for status, beats in stored.items():
+            _count(status, beats)
 
     async def _write_isolated(self, requests: list[BeatRequest]) -> tuple[list[Outcome], bool]:
         """The batch, retried when the database had a passing problem (a deadlock, a
