@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
-from medic.models import Alert
+from medic.models import Alert, HeartbeatEvent
 from medic.process import MedicProcess
 
 Register = Callable[..., dict[str, Any]]
@@ -334,7 +335,7 @@ def test_patch_rename_onto_an_existing_name_is_409(
 
 
 def test_delete_needs_admin_and_removes_the_history(
-    client: TestClient, admin_headers, write_headers, register: Register
+    client: TestClient, medic: MedicProcess, admin_headers, write_headers, register: Register
 ) -> None:
     service = register("nightly-backup")
     sid = service["service_id"]
@@ -346,6 +347,10 @@ def test_delete_needs_admin_and_removes_the_history(
     error_of(client.get(f"/v2/services/{sid}", headers=admin_headers), 404)
     beats = client.get("/v2/heartbeats", params={"service_id": sid}, headers=admin_headers)
     assert beats.json()["results"]["total"] == 0
+    # Gone from the table, not only from the listing (which joins the services).
+    with medic.db.session() as session:
+        stored = session.exec(select(HeartbeatEvent).where(HeartbeatEvent.service_id == sid))
+        assert stored.all() == []
     # Its ping URL is gone with it.
     assert client.get(f"/ping/{service['uuid']}").status_code == 404
     audit = client.get(

@@ -20,7 +20,7 @@ counted from its registration, once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -40,13 +40,26 @@ class Schedule:
     cron_expression: str | None = None
     timezone: str = "UTC"
     grace_period_seconds: int = 0
-    # Kept as timedeltas: every heartbeat's due time adds both.
-    interval: timedelta = field(init=False, repr=False, compare=False)
-    grace: timedelta = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "interval", timedelta(minutes=self.alert_interval_minutes))
-        object.__setattr__(self, "grace", timedelta(seconds=self.grace_period_seconds))
+    @property
+    def interval(self) -> timedelta:
+        return _minutes(self.alert_interval_minutes)
+
+    @property
+    def grace(self) -> timedelta:
+        return _seconds(self.grace_period_seconds)
+
+
+# Every heartbeat's due time adds both; the same few lengths come back. (An unvalidated
+# length too large for a timedelta still raises when it is used.)
+@lru_cache(maxsize=1024)
+def _minutes(minutes: int) -> timedelta:
+    return timedelta(minutes=minutes)
+
+
+@lru_cache(maxsize=1024)
+def _seconds(seconds: int) -> timedelta:
+    return timedelta(seconds=seconds)
 
 
 def schedule_of(service: Any, default_timezone: str) -> Schedule:

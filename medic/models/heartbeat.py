@@ -1,8 +1,12 @@
-"""One heartbeat as received: the service, when, which status, and the run it belongs to."""
+"""One heartbeat as received: the service, when, which status, and the run it belongs to.
+
+No foreign key to services: the writer stores a heartbeat only while it holds its
+service's row locked, and deleting a service deletes its heartbeats under that lock
+(migration 0016 says what the key's per-row check cost)."""
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Text
+from sqlalchemy import Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from medic.models.columns import BIG_ID, utcnow
@@ -19,9 +23,7 @@ class HeartbeatEvent(SQLModel, table=True):
     heartbeat_id: int | None = Field(
         default=None, sa_type=BIG_ID, primary_key=True, sa_column_kwargs={"autoincrement": True}
     )
-    service_id: int = Field(
-        sa_column=Column(ForeignKey("services.service_id", ondelete="CASCADE"), nullable=False)
-    )
+    service_id: int = Field(sa_column=Column(Integer, nullable=False))
     time: datetime = Field(default_factory=utcnow)
     status: str = Field(max_length=16)
     run_id: str | None = Field(default=None, max_length=255)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from medic.core.detection_rules import rules_of, start_deadline, validate_rules
 from medic.core.names import clean_name, environment_name, name_key
@@ -337,6 +337,11 @@ def delete_service(call: Call, command: DeleteService) -> ServiceView:
         service.service_id,
         heartbeat_name=service.heartbeat_name,
         resolved_alert_id=resolved,
+    )
+    # Its heartbeats too (no foreign key cascades to them): with its row locked, no
+    # heartbeat writer stores one for it meanwhile (medic.ingest.postgres_batch).
+    call.session.exec(
+        delete(HeartbeatEvent).where(col(HeartbeatEvent.service_id) == service.service_id)
     )
     call.session.delete(service)
     return deleted

@@ -168,16 +168,50 @@ def test_a_service_renamed_since_it_was_known_is_not_found_by_its_old_name(url: 
     assert _run(_stored(url)) == 6
 
 
+# As medic.ops.services.delete_service deletes one: its heartbeats, then its row.
+DELETE_ALPHA = """
+DELETE FROM heartbeat_events WHERE service_id = (SELECT service_id FROM services
+                                                 WHERE name_key = 'alpha');
+DELETE FROM services WHERE name_key = 'alpha'
+"""
+ORPHANS = (
+    "SELECT count(*) FROM heartbeat_events LEFT JOIN services s USING (service_id)"
+    " WHERE s.service_id IS NULL"
+)
+
+
 @POSTGRES
 def test_a_service_deleted_since_it_was_known_gets_no_heartbeat(url: str) -> None:
-    outcomes = _beats_after(url, "DELETE FROM services WHERE name_key = 'alpha'", ["alpha", "beta"])
+    outcomes = _beats_after(url, DELETE_ALPHA, ["alpha", "beta"])
 
     assert isinstance(outcomes[0], NotFound) and isinstance(outcomes[1], BeatRecorded)
-    orphans = (
-        "SELECT count(*) FROM heartbeat_events LEFT JOIN services s USING (service_id)"
-        " WHERE s.service_id IS NULL"
-    )
-    assert _run(_sql(url, orphans)) == [(0,)]
+    assert _run(_sql(url, ORPHANS)) == [(0,)]
+
+
+@POSTGRES
+def test_a_batch_that_waited_on_a_service_being_deleted_stores_nothing_for_it(url: str) -> None:
+    """Heartbeats have no foreign key: the service's row lock keeps them consistent. The
+    deletion holds the row (FOR UPDATE, as delete_service takes it) while the batch
+    waits; once it commits, the batch finds the service gone."""
+
+    async def scenario() -> list[Any]:
+        known = await _known_after_two_batches(url)
+        async with await psycopg.AsyncConnection.connect(url) as deleting:
+            await deleting.execute("SELECT * FROM services WHERE name_key = 'alpha' FOR UPDATE")
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as writer:
+                beats = [_beat("alpha"), _beat("beta")]
+                batch = asyncio.create_task(postgres_batch.write_batch(writer, beats, "UTC", known))
+                await asyncio.sleep(0.3)
+                assert not batch.done(), "the batch waits for the service's row"
+                await deleting.execute(DELETE_ALPHA)
+                await deleting.commit()
+                outcomes, _ = await batch
+        return outcomes
+
+    outcomes = _run(scenario())
+
+    assert isinstance(outcomes[0], NotFound) and isinstance(outcomes[1], BeatRecorded)
+    assert _run(_sql(url, ORPHANS)) == [(0,)]
 
 
 @POSTGRES
