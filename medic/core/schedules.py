@@ -64,10 +64,7 @@ def _seconds(seconds: int) -> timedelta:
 
 def schedule_of(service: Any, default_timezone: str) -> Schedule:
     """A service's schedule, from a row mapping or any object with the service's fields."""
-    if type(service) is dict or isinstance(service, Mapping):
-        value = service.__getitem__
-    else:
-        value = service.__getattribute__
+    value = service.__getitem__ if isinstance(service, Mapping) else service.__getattribute__
     # Positional: the cache builds its key faster than from keywords.
     return _schedule(
         value("schedule_type"),
