@@ -35,7 +35,6 @@ SERVICE_COLUMNS = (
     "max_beats",
     "start_grace_seconds",
 )
-EVENT_COLUMNS = ("service_id", "time", "status", "run_id", "message")
 
 
 # Named tuples, not frozen dataclasses: each heartbeat makes one of each, and a frozen
@@ -233,9 +232,6 @@ def _late_starter(service: Mapping[str, Any]) -> bool:
     return service["start_grace_seconds"] is not None and (
         service["state"] == "down" or service["consecutive_failures"] > 0
     )
-
-
-UPDATE_COLUMNS = ("sid", "last", "alive", "failed", "due", "check_by", "reason")
 
 
 def merge_plan(

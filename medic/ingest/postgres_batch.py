@@ -34,9 +34,7 @@ from psycopg.rows import dict_row, tuple_row
 
 from medic.core.statuses import PROOF_OF_LIFE
 from medic.ingest.batch import (
-    EVENT_COLUMNS,
     SERVICE_COLUMNS,
-    UPDATE_COLUMNS,
     BeatRequest,
     FoundServices,
     Outcome,
@@ -225,13 +223,13 @@ async def write_batch(
         heartbeat_ids: list[int] = []
         inserted = connection.cursor(row_factory=dict_row)
         if stored:
-            await inserted.execute(INSERT_EVENTS, _columns(stored, EVENT_COLUMNS))
+            await inserted.execute(INSERT_EVENTS, _columns(stored, EVENT_ENCODINGS))
             by_id = services.by_id
             history = await _history(cursor, by_id, stored)
             run_starts = stored_starts(signals, starts)
             # RESOLVE read the states under the rows' locks: still theirs.
             updates, wake = merge_plan(by_id, stored, run_starts, history, default_timezone)
-            await cursor.execute(MERGE_SERVICES, _columns(updates, UPDATE_COLUMNS))
+            await cursor.execute(MERGE_SERVICES, _columns(updates, UPDATE_ENCODINGS))
             if wake:
                 await cursor.execute(WAKE_SCHEDULERS)
         if explicit:
@@ -276,8 +274,8 @@ async def _write_known(
         "wake": wake,
         "known_ids": int4_array(ids),
         "known_hashes": int8_array([by_id[sid]["hash"] for sid in ids]),
-        **_columns(rows, EVENT_COLUMNS),
-        **_columns(updates, UPDATE_COLUMNS),
+        **_columns(rows, EVENT_ENCODINGS),
+        **_columns(updates, UPDATE_ENCODINGS),
     }
     # In autocommit mode one statement is one transaction: one message out, one answer.
     cursor = await connection.cursor(row_factory=tuple_row).execute(KNOWN_BATCH, params)
@@ -327,13 +325,18 @@ async def _history(
     return history
 
 
-# How each column of EVENT_COLUMNS and UPDATE_COLUMNS is sent (medic.ingest.binary_arrays).
-_ENCODINGS: dict[str, Callable[[list[Any]], bytes]] = {
+Encoding = Callable[[list[Any]], bytes]
+# The columns of an event row (medic.ingest.batch.plan) and of a service update
+# (service_updates), as INSERT_EVENTS and _merge_services unnest them: each sent as one
+# binary array of its PostgreSQL type (medic.ingest.binary_arrays).
+EVENT_ENCODINGS: dict[str, Encoding] = {
     "service_id": int4_array,
     "time": timestamptz_array,
     "status": text_array,
     "run_id": text_array,
     "message": text_array,
+}
+UPDATE_ENCODINGS: dict[str, Encoding] = {
     "sid": int4_array,
     "last": timestamptz_array,
     "alive": timestamptz_array,
@@ -344,5 +347,5 @@ _ENCODINGS: dict[str, Callable[[list[Any]], bytes]] = {
 }
 
 
-def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, bytes]:
-    return {name: _ENCODINGS[name]([row[name] for row in rows]) for name in names}
+def _columns(rows: list[dict[str, Any]], encodings: dict[str, Encoding]) -> dict[str, bytes]:
+    return {name: encode([row[name] for row in rows]) for name, encode in encodings.items()}
