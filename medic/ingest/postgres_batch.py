@@ -212,7 +212,10 @@ async def write_batch(
         cursor = connection.cursor(row_factory=dict_row)
         if explicit:
             await cursor.execute("BEGIN")
-        await cursor.execute(RESOLVE, {"names": names, "uuids": uuids, "ids": ids})
+        await cursor.execute(
+            RESOLVE,
+            {"names": text_array(names), "uuids": text_array(uuids), "ids": int4_array(ids)},
+        )
         found = await cursor.fetchall()
         services = FoundServices(found)
         outcomes, rows = plan(requests, services)
@@ -319,7 +322,8 @@ async def _history(
     if wanted:
         in_batch = alive_counts(rows)
         counts = [history_size(by_id[sid], in_batch.get(sid, 0)) for sid in wanted]
-        await cursor.execute(RECENT_ALIVE_BEATS, {"sids": wanted, "counts": counts, "alive": ALIVE})
+        params = {"sids": int4_array(wanted), "counts": int4_array(counts), "alive": ALIVE}
+        await cursor.execute(RECENT_ALIVE_BEATS, params)
         for row in await cursor.fetchall():
             history[row["service_id"]].append(row["time"])
     return history
